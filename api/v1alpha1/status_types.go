@@ -1,0 +1,105 @@
+package v1alpha1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// RolloutPhase is where the policy's newest generation stands.
+// +kubebuilder:validation:Enum=Audit;Staged;Enforced
+type RolloutPhase string
+
+const (
+	// PhaseAudit evaluates the candidate in shadow: nothing is dropped because of it.
+	PhaseAudit RolloutPhase = "Audit"
+	// PhaseStaged enforces the candidate on a canary slice and shadows it on the rest.
+	PhaseStaged RolloutPhase = "Staged"
+	// PhaseEnforced enforces the candidate everywhere it applies.
+	PhaseEnforced RolloutPhase = "Enforced"
+)
+
+// Condition types a policy reports. Ready, Progressing and Degraded follow kstatus conventions so that
+// kubectl wait, kstatus and Argo CD read them.
+const (
+	ConditionValid       = "Valid"
+	ConditionProgrammed  = "Programmed"
+	ConditionProgressing = "Progressing"
+	ConditionReady       = "Ready"
+	ConditionDegraded    = "Degraded"
+)
+
+// PolicyStatus is written by the rollout operator only.
+type PolicyStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Phase is where the newest generation stands.
+	// +optional
+	Phase RolloutPhase `json:"phase,omitempty"`
+
+	// PhaseSince is when the current phase began.
+	// +optional
+	PhaseSince *metav1.Time `json:"phaseSince,omitempty"`
+
+	// EnforcedGeneration is the newest generation enforced everywhere it applies; 0 when none is.
+	// +optional
+	EnforcedGeneration int64 `json:"enforcedGeneration,omitempty"`
+
+	// Conditions: Valid, Programmed, Progressing, Ready, Degraded.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// Evidence is what was observed in the current evidence window.
+	// +optional
+	Evidence *Evidence `json:"evidence,omitempty"`
+
+	// NodesProgrammed counts the nodes whose enforcer programmed the current generation.
+	// +optional
+	NodesProgrammed int32 `json:"nodesProgrammed,omitempty"`
+
+	// NodesDesired counts the nodes that should program the policy.
+	// +optional
+	NodesDesired int32 `json:"nodesDesired,omitempty"`
+}
+
+// Evidence is what enforcers observed for a policy over a window.
+type Evidence struct {
+	// WindowStart is when the window began.
+	// +optional
+	WindowStart *metav1.Time `json:"windowStart,omitempty"`
+
+	// WouldDeny counts flows the candidate would have denied while not enforced.
+	// +optional
+	WouldDeny int64 `json:"wouldDeny,omitempty"`
+
+	// Denied counts flows the policy denied while enforced.
+	// +optional
+	Denied int64 `json:"denied,omitempty"`
+
+	// Allowed counts flows the policy allowed.
+	// +optional
+	Allowed int64 `json:"allowed,omitempty"`
+
+	// TopFlows are the most frequent denied or would-be-denied flows.
+	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	TopFlows []FlowSample `json:"topFlows,omitempty"`
+}
+
+// FlowSample describes one observed flow and how often it was seen.
+type FlowSample struct {
+	// Source is "namespace/pod" or an IP.
+	Source string `json:"source"`
+	// Destination is "namespace/pod" or an IP.
+	Destination string `json:"destination"`
+	// Protocol is the IP protocol name or number.
+	// +optional
+	Protocol string `json:"protocol,omitempty"`
+	// Port is the destination port, 0 when the protocol has none.
+	// +optional
+	Port int32 `json:"port,omitempty"`
+	// Count is how many times the flow was seen in the window.
+	Count int64 `json:"count"`
+}
