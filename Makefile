@@ -59,7 +59,7 @@ verify: manifests generate ## Fail when generated code (CRDs, deepcopy, RBAC, we
 	@echo "generated code and formatting are up to date"
 
 .PHONY: test
-test: envtest-check ## Run every test: unit, fuzz seeds, envtest integration, in every module.
+test: deps envtest-bins ## Run every test: unit, fuzz seeds, envtest integration, in every module.
 	@for m in $(TEST_MODULES); do echo "==> go test $$m"; (cd $$m && go test $(GO_TEST_FLAGS) ./...) || exit 1; done
 
 .PHONY: test-race
@@ -89,6 +89,10 @@ demo: build ## Show Palisade on the examples: lint, trace and the connectivity m
 	hack/demo.sh
 
 ##@ Tools
+
+.PHONY: deps
+deps: ## Install the Debian packages the tests need (etcd-server, iptables, ipset, iproute2) if missing.
+	hack/install-deps.sh
 
 .PHONY: envtest-bins
 envtest-bins: ## Build kube-apiserver and kubectl from k8s.io/kubernetes, take etcd from Debian (cached).
