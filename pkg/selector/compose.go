@@ -12,7 +12,7 @@ import "fmt"
 // clause alone when the policy selector is empty, and that decision belongs
 // to the caller, which knows whether the source text was empty.
 func And(a, b Selector) Selector {
-	return newCompiled(&andNode{[]node{rootOf(a), rootOf(b)}})
+	return newCompiled(&andNode{[]node{rootOf(a), rootOf(b)}}, len(a.String())+len(b.String())+6)
 }
 
 // AndAll returns the flat conjunction of sels, as Calico parses the text
@@ -26,10 +26,12 @@ func AndAll(sels ...Selector) Selector {
 		return sels[0]
 	}
 	ops := make([]node, len(sels))
+	size := 2
 	for i, s := range sels {
 		ops[i] = rootOf(s)
+		size += len(s.String()) + 4
 	}
-	return newCompiled(&andNode{ops})
+	return newCompiled(&andNode{ops}, size)
 }
 
 // PrefixKeys returns sel with prefix prepended to every label key it tests
@@ -41,7 +43,8 @@ func AndAll(sels ...Selector) Selector {
 // pushed beyond MaxLabelLength, the result still evaluates correctly but its
 // String() no longer re-parses.
 func PrefixKeys(sel Selector, prefix string) Selector {
-	return newCompiled(rootOf(sel).withPrefix(prefix))
+	root := rootOf(sel)
+	return newCompiled(root.withPrefix(prefix), len(sel.String())+8*len(prefix))
 }
 
 // rootOf returns the evaluator tree behind sel. Selectors from this package

@@ -75,7 +75,7 @@ func (p *parser) parseOr() (node, error) {
 	if p.tok.kind != tokOr {
 		return first, nil
 	}
-	ops := []node{first}
+	ops := append(make([]node, 0, 4), first)
 	for p.tok.kind == tokOr {
 		if err := p.advance(); err != nil {
 			return nil, err
@@ -97,7 +97,7 @@ func (p *parser) parseAnd() (node, error) {
 	if p.tok.kind != tokAnd {
 		return first, nil
 	}
-	ops := []node{first}
+	ops := append(make([]node, 0, 4), first)
 	for p.tok.kind == tokAnd {
 		if err := p.advance(); err != nil {
 			return nil, err
@@ -216,7 +216,7 @@ func (p *parser) parseSet() ([]string, error) {
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
-	var vals []string
+	vals := make([]string, 0, 4)
 	for {
 		// Here: right after "{" or after a ",". A "}" closes the set, which
 		// allows "{}" and one trailing comma, but not "{,}" or ",,".

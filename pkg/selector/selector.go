@@ -47,8 +47,10 @@ type compiled struct {
 	id     string
 }
 
-func newCompiled(root node) *compiled {
-	return &compiled{root: root, canon: string(root.appendCanonical(nil))}
+// newCompiled renders the canonical text once. sizeHint, the expected length
+// of that text, saves the buffer from growing step by step.
+func newCompiled(root node, sizeHint int) *compiled {
+	return &compiled{root: root, canon: string(root.appendCanonical(make([]byte, 0, sizeHint)))}
 }
 
 func (c *compiled) Matches(l Labels) bool {
@@ -67,7 +69,7 @@ func (c *compiled) UniqueID() string {
 
 // All is the selector all(), which matches every label set. It is also what
 // the empty selector parses to.
-var All Selector = newCompiled(allNode{})
+var All Selector = newCompiled(allNode{}, len("all()"))
 
 // Parse parses a selector. The empty or blank (spaces/TABs only) selector is
 // all(). On a syntax error it returns a *ParseError naming the byte position
@@ -80,7 +82,9 @@ func Parse(s string) (Selector, error) {
 	if _, ok := root.(allNode); ok {
 		return All, nil
 	}
-	return newCompiled(root), nil
+	// The canonical text is about as long as the source: spacing is
+	// normalised and groups gain parentheses.
+	return newCompiled(root, len(s)+len(s)/4+8), nil
 }
 
 // MustParse is Parse for selectors known to be valid (constants, tests). It
