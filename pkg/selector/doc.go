@@ -23,6 +23,12 @@
 // String returns the canonical form Calico produces, and UniqueID hashes it the
 // way Calico does, so ipset names derived from it agree with Felix's.
 //
+// The policy converters of semantics doc §5.1/§5.2 are built from And,
+// AndAll (conjunctions whose text equals Calico's "(a) && (b)"), PrefixKeys
+// ("pcns."/"pcsa." forms), IsGlobal and ContainsGlobal. The textual
+// all()/global() rewrites of §5.2 are plain string replacement on String()
+// followed by Parse, exactly as Calico does them.
+//
 // # Deliberate differences from Calico
 //
 //   - Nesting is limited to MaxNesting levels of parentheses / and-or groups,

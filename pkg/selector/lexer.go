@@ -240,23 +240,26 @@ func (l *lexer) scanEmptyCall(start, n int, k tokenKind) (token, error) {
 	return token{kind: k, pos: start, raw: l.in[start:l.pos]}, nil
 }
 
+// operatorWords lists the word operators. Their order does not matter: no
+// operator's first word is a prefix of another's.
+var operatorWords = [...]struct {
+	kind  tokenKind
+	words [2]string // second word "" for single-word operators
+}{
+	{tokContains, [2]string{"contains", ""}},
+	{tokStartsWith, [2]string{"starts", "with"}},
+	{tokEndsWith, [2]string{"ends", "with"}},
+	{tokNotIn, [2]string{"not", "in"}},
+	{tokIn, [2]string{"in", ""}},
+}
+
 // operatorWord matches an operator word at the start of s and returns its
 // kind and the number of bytes consumed (0 if none). Multi-word operators
 // accept any run of spaces/TABs between the words, including none
 // ("startswith", "notin"). The final word must end at a non-label character or
 // at the end of input, so "a inx" is not "a in x".
 func operatorWord(s string) (tokenKind, int) {
-	ops := [...]struct {
-		kind  tokenKind
-		words [2]string
-	}{
-		{tokContains, [2]string{"contains", ""}},
-		{tokStartsWith, [2]string{"starts", "with"}},
-		{tokEndsWith, [2]string{"ends", "with"}},
-		{tokNotIn, [2]string{"not", "in"}},
-		{tokIn, [2]string{"in", ""}},
-	}
-	for _, op := range ops {
+	for _, op := range operatorWords {
 		i, ok := 0, true
 		for w, word := range op.words {
 			if word == "" {
