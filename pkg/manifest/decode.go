@@ -1,0 +1,228 @@
+package manifest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	kjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+
+	"github.com/palisade-dev/palisade/api/v1alpha1"
+)
+
+// CalicoGroup is the API group of Calico's resources.
+const CalicoGroup = "projectcalico.org"
+
+// decoders maps the kinds this package decodes to a constructor of their typed object.
+var decoders = map[schema.GroupVersionKind]func() runtime.Object{
+	v1alpha1.GroupVersion.WithKind("NetworkPolicy"):       func() runtime.Object { return &v1alpha1.NetworkPolicy{} },
+	v1alpha1.GroupVersion.WithKind("GlobalNetworkPolicy"): func() runtime.Object { return &v1alpha1.GlobalNetworkPolicy{} },
+	networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"): func() runtime.Object {
+		return &networkingv1.NetworkPolicy{}
+	},
+	corev1.SchemeGroupVersion.WithKind("Pod"):            func() runtime.Object { return &corev1.Pod{} },
+	corev1.SchemeGroupVersion.WithKind("Namespace"):      func() runtime.Object { return &corev1.Namespace{} },
+	corev1.SchemeGroupVersion.WithKind("ServiceAccount"): func() runtime.Object { return &corev1.ServiceAccount{} },
+	corev1.SchemeGroupVersion.WithKind("Service"):        func() runtime.Object { return &corev1.Service{} },
+}
+
+// parseFile splits one file into documents and adds every object it holds to the set. It stops at
+// the first fatal problem (see Error).
+func parseFile(file string, data []byte, set *Set) error {
+	for index, c := range splitDocuments(data) {
+		if err := parseDocument(file, index, c, set); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseDocument(file string, index int, c chunk, set *Set) error {
+	fatal := func(line int, err error) error {
+		return &Error{File: file, Index: index, Line: line, Err: err}
+	}
+	j, err := yaml.YAMLToJSONStrict(c.text)
+	if err != nil {
+		msg, line := yamlSyntaxError(err, c.firstLine)
+		return fatal(line, fmt.Errorf("invalid YAML: %s", msg))
+	}
+	var generic any
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(j, &generic); err != nil {
+		return fatal(c.firstLine, fmt.Errorf("invalid YAML: %w", err))
+	}
+	if generic == nil {
+		// "null" or "~" alone: an empty document in all but name.
+		return nil
+	}
+	obj, ok := generic.(map[string]any)
+	if !ok {
+		return fatal(c.firstLine, fmt.Errorf("document is not an object: %s", mismatch("an object", generic)))
+	}
+	lines := &lineFinder{text: c.text, firstLine: c.firstLine}
+	src := Source{File: file, Index: index, Item: -1, Line: c.firstLine}
+	apiVersion, kind, err := typeOf(obj, "", "")
+	if err != nil {
+		return fatal(c.firstLine, err)
+	}
+
+	if items, isList := listItems(obj, kind); isList {
+		list, ok := items.([]any)
+		if !ok && items != nil {
+			return fatal(lines.line(fieldPath{{key: "items"}}), fmt.Errorf("%s: items: %s", kind, mismatch("a list", items)))
+		}
+		// Items of typed lists (PodList) may omit their type; it is the list's without "List".
+		itemKind := ""
+		if kind != "List" {
+			itemKind = strings.TrimSuffix(kind, "List")
+		}
+		for i, it := range list {
+			prefix := fieldPath{{key: "items"}, {index: i, isIndex: true}}
+			itemObj, ok := it.(map[string]any)
+			if !ok {
+				return fatal(lines.line(prefix), fmt.Errorf("items[%d]: %s", i, mismatch("an object", it)))
+			}
+			av, k, err := typeOf(itemObj, apiVersion, itemKind)
+			if err != nil {
+				return fatal(lines.line(prefix), fmt.Errorf("items[%d]: %w", i, err))
+			}
+			itemJSON, err := json.Marshal(itemObj)
+			if err != nil {
+				return fatal(lines.line(prefix), fmt.Errorf("items[%d]: %w", i, err))
+			}
+			itemSrc := src
+			itemSrc.Item = i
+			set.add(decodeObject(itemSrc, av, k, itemObj, itemJSON, nil, lines, prefix))
+		}
+		return nil
+	}
+	set.add(decodeObject(src, apiVersion, kind, obj, j, c.text, lines, nil))
+	return nil
+}
+
+// typeOf reads apiVersion and kind, falling back to the given defaults (a List's item type).
+func typeOf(obj map[string]any, defaultAPIVersion, defaultKind string) (apiVersion, kind string, err error) {
+	apiVersion, err = stringField(obj, "apiVersion", defaultAPIVersion)
+	if err != nil {
+		return "", "", err
+	}
+	kind, err = stringField(obj, "kind", defaultKind)
+	if err != nil {
+		return "", "", err
+	}
+	if apiVersion == "" {
+		return "", "", errors.New("missing apiVersion: every document needs apiVersion and kind")
+	}
+	if kind == "" {
+		return "", "", errors.New("missing kind: every document needs apiVersion and kind")
+	}
+	if _, err := schema.ParseGroupVersion(apiVersion); err != nil {
+		return "", "", fmt.Errorf("apiVersion %q is not GROUP/VERSION or VERSION", apiVersion)
+	}
+	return apiVersion, kind, nil
+}
+
+func stringField(obj map[string]any, key, def string) (string, error) {
+	v, ok := obj[key]
+	if !ok || v == nil {
+		return def, nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s: %s", key, mismatch("a string", v))
+	}
+	return s, nil
+}
+
+// listItems reports whether obj is a List to expand, and its items value.
+func listItems(obj map[string]any, kind string) (any, bool) {
+	if !strings.HasSuffix(kind, "List") {
+		return nil, false
+	}
+	items, ok := obj["items"]
+	if !ok && kind != "List" {
+		return nil, false
+	}
+	return items, true
+}
+
+// decodeObject classifies one object and decodes it when its kind is supported.
+func decodeObject(src Source, apiVersion, kind string, obj map[string]any, j, text []byte, lines *lineFinder, prefix fieldPath) *Document {
+	d := &Document{Source: src, APIVersion: apiVersion, Kind: kind, JSON: j, Text: text}
+	if meta, ok := obj["metadata"].(map[string]any); ok {
+		d.Name, _ = meta["name"].(string)
+		d.Namespace, _ = meta["namespace"].(string)
+	}
+	gvk := d.GroupVersionKind()
+	newObject, supported := decoders[gvk]
+	switch {
+	case supported:
+		d.Class = ClassSupported
+	case gvk.Group == CalicoGroup || strings.HasSuffix(gvk.Group, "."+CalicoGroup):
+		d.Class = ClassCalico
+		return d
+	case gvk.Group == v1alpha1.GroupVersion.Group:
+		// Our own group must never be "something else": a misspelt kind or an unknown version
+		// would otherwise be silently ignored by lint and by the engine.
+		d.Class = ClassSupported
+		d.Err = &DecodeError{Source: src, Kind: kind, Fields: []FieldError{unknownPalisadeType(gvk, lines, prefix)}}
+		return d
+	default:
+		d.Class = ClassOther
+		return d
+	}
+
+	typed := newObject()
+	var probs []problem
+	checkValue(obj, reflect.TypeOf(typed), nil, &probs)
+	if len(probs) == 0 {
+		if err := kjson.UnmarshalCaseSensitivePreserveInts(j, typed); err != nil {
+			// checkValue mirrors encoding/json; should they ever disagree, still fail, unlocated.
+			probs = append(probs, problem{nil, err.Error()})
+		}
+	}
+	if len(probs) > 0 {
+		d.Err = &DecodeError{Source: src, Kind: kind, Fields: locate(probs, lines, prefix)}
+		return d
+	}
+	d.Object = typed
+	return d
+}
+
+func unknownPalisadeType(gvk schema.GroupVersionKind, lines *lineFinder, prefix fieldPath) FieldError {
+	if gvk.Version != v1alpha1.GroupVersion.Version {
+		return FieldError{
+			Path:    "apiVersion",
+			Line:    lines.line(prefix.child("apiVersion")),
+			Message: fmt.Sprintf("unknown version %q of %s; the served version is %s", gvk.Version, gvk.Group, v1alpha1.GroupVersion),
+		}
+	}
+	return FieldError{
+		Path:    "kind",
+		Line:    lines.line(prefix.child("kind")),
+		Message: fmt.Sprintf("unknown kind %q in %s; its kinds are NetworkPolicy and GlobalNetworkPolicy", gvk.Kind, v1alpha1.GroupVersion),
+	}
+}
+
+// locate attaches file lines to problems and orders them as they appear in the file.
+func locate(probs []problem, lines *lineFinder, prefix fieldPath) []FieldError {
+	out := make([]FieldError, 0, len(probs))
+	for _, p := range probs {
+		full := append(append(fieldPath{}, prefix...), p.path...)
+		out = append(out, FieldError{Path: p.path.String(), Line: lines.line(full), Message: p.message})
+	}
+	sort.SliceStable(out, func(i, k int) bool {
+		if out[i].Line != out[k].Line {
+			return out[i].Line < out[k].Line
+		}
+		return out[i].Path < out[k].Path
+	})
+	return out
+}
