@@ -1,0 +1,115 @@
+package clustercheck
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/palisade-dev/palisade/pkg/validation"
+)
+
+// maxNamedNamespaces bounds how many namespaces a warning names.
+const maxNamedNamespaces = 2
+
+// dnsWarning is called for a policy that governs egress and allows no DNS itself. Every pod it
+// selects is then denied egress by default unless another policy allows DNS for it; dnsWarning
+// reports the pods for which no policy does. It returns nil when there is nothing to report,
+// including when the policy selects no pod (that has its own warning, and there is no pod to check).
+//
+// Any egress rule of any policy selecting the pod that could allow DNS counts as a path, even one
+// evaluated after a Deny that would stop the query first: telling that apart needs the engine, and a
+// missed warning costs less than a false one.
+func (w *world) dnsWarning(path *field.Path, self policyID, selected []*endpoint) *validation.Warning {
+	if len(selected) == 0 {
+		return nil
+	}
+	providers := w.dnsProviders(self, selected)
+	var lacking []*endpoint
+	for _, e := range selected {
+		if !slices.ContainsFunc(providers, func(f *podFilter) bool { return f.matches(e) }) {
+			lacking = append(lacking, e)
+		}
+	}
+	if len(lacking) == 0 || w.err != nil {
+		return nil
+	}
+	return &validation.Warning{
+		Field: path.String(),
+		Message: fmt.Sprintf("egress is denied by default for %s %s and no policy allows them DNS (port 53)",
+			plural(len(lacking), "pod"), inNamespaces(lacking)),
+	}
+}
+
+// dnsProviders returns the pods-filters of every other policy that could allow DNS to some of the
+// selected pods: Palisade policies in their namespaces and cluster-wide, and Kubernetes
+// NetworkPolicies in their namespaces.
+func (w *world) dnsProviders(self policyID, selected []*endpoint) []*podFilter {
+	var namespaces []string
+	for _, e := range selected {
+		if !slices.Contains(namespaces, e.pod.Namespace) {
+			namespaces = append(namespaces, e.pod.Namespace)
+		}
+	}
+	var providers []*podFilter
+	for _, ns := range namespaces {
+		for _, np := range w.networkPolicies(ns) {
+			if (policyID{kindNP, np.Namespace, np.Name}) == self {
+				continue
+			}
+			if _, egress := governs(&np.Spec.PolicySpec); !egress || !policyAllowsDNS(&np.Spec.PolicySpec) {
+				continue
+			}
+			if f, err := w.npSubject(np); err == nil {
+				providers = append(providers, f)
+			}
+		}
+		for _, knp := range w.kubernetesNetworkPolicies(ns) {
+			if (policyID{kindKNP, knp.Namespace, knp.Name}) == self {
+				continue
+			}
+			if _, egress := knpGoverns(&knp.Spec); !egress || !knpAllowsDNS(&knp.Spec) {
+				continue
+			}
+			if f, err := knpSubject(knp); err == nil {
+				providers = append(providers, f)
+			}
+		}
+	}
+	for _, gnp := range w.globalNetworkPolicies() {
+		if (policyID{kindGNP, "", gnp.Name}) == self {
+			continue
+		}
+		if _, egress := governs(&gnp.Spec.PolicySpec); !egress || !policyAllowsDNS(&gnp.Spec.PolicySpec) {
+			continue
+		}
+		if f, err := w.gnpSubject(gnp); err == nil && !f.none {
+			providers = append(providers, f)
+		}
+	}
+	return providers
+}
+
+// inNamespaces names the namespaces of pods: `in namespace "a"`, `in namespaces "a", "b" and 3 more`.
+func inNamespaces(eps []*endpoint) string {
+	var names []string
+	for _, e := range eps {
+		if !slices.Contains(names, e.pod.Namespace) {
+			names = append(names, e.pod.Namespace)
+		}
+	}
+	slices.Sort(names)
+	if len(names) == 1 {
+		return fmt.Sprintf("in namespace %q", names[0])
+	}
+	quoted := make([]string, 0, maxNamedNamespaces)
+	for _, n := range names[:min(len(names), maxNamedNamespaces)] {
+		quoted = append(quoted, fmt.Sprintf("%q", shorten(n)))
+	}
+	s := "in namespaces " + strings.Join(quoted, ", ")
+	if rest := len(names) - len(quoted); rest > 0 {
+		s += fmt.Sprintf(" and %d more", rest)
+	}
+	return s
+}

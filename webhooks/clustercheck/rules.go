@@ -1,0 +1,144 @@
+package clustercheck
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/pkg/defaulting"
+)
+
+// dnsPort is the port a pod needs to reach to resolve names.
+const dnsPort = 53
+
+// governs returns the directions a Palisade policy governs: its types, or when they are empty the
+// defaults the mutating webhook would have written (semantics §2), for policies stored without it.
+func governs(spec *v1alpha1.PolicySpec) (ingress, egress bool) {
+	for _, t := range defaulting.PolicyTypes(spec) {
+		switch t {
+		case v1alpha1.PolicyTypeIngress:
+			ingress = true
+		case v1alpha1.PolicyTypeEgress:
+			egress = true
+		}
+	}
+	return ingress, egress
+}
+
+// knpGoverns returns the directions a Kubernetes NetworkPolicy governs (semantics §7.1 defaults, for
+// objects read back without them).
+func knpGoverns(spec *networkingv1.NetworkPolicySpec) (ingress, egress bool) {
+	if len(spec.PolicyTypes) == 0 {
+		return true, len(spec.Egress) > 0
+	}
+	for _, t := range spec.PolicyTypes {
+		switch t {
+		case networkingv1.PolicyTypeIngress:
+			ingress = true
+		case networkingv1.PolicyTypeEgress:
+			egress = true
+		}
+	}
+	return ingress, egress
+}
+
+// namedPortProtocol returns the protocol whose named ports a rule's named port resolves against,
+// as Felix builds named-port sets (semantics §5.3): UDP and SCTP for those protocols, TCP for any
+// other protocol, and any protocol ("") when the rule sets none.
+func namedPortProtocol(r *v1alpha1.Rule) string {
+	if r.Protocol == nil {
+		return ""
+	}
+	n, err := r.Protocol.Number()
+	switch {
+	case err != nil:
+		return string(corev1.ProtocolTCP)
+	case n == 17:
+		return string(corev1.ProtocolUDP)
+	case n == 132:
+		return string(corev1.ProtocolSCTP)
+	}
+	return string(corev1.ProtocolTCP)
+}
+
+// allowsDNS reports whether an egress rule could let a DNS query out: it allows (or passes, which
+// in the default tier reaches the allowing profile), it is not restricted to a protocol other than
+// UDP or TCP, and its destination ports, if any, could include 53. Named ports count as possibly
+// 53, and where the rule's peers are is not considered: the question is whether some DNS path is
+// left, and answering "yes" when unsure keeps the warning free of false alarms.
+func allowsDNS(r *v1alpha1.Rule) bool {
+	if r.Action != v1alpha1.Allow && r.Action != v1alpha1.Pass {
+		return false
+	}
+	if r.Protocol != nil {
+		n, err := r.Protocol.Number()
+		if err != nil || (n != 6 && n != 17) {
+			return false
+		}
+	}
+	if r.ICMP != nil {
+		return false
+	}
+	d := &r.Destination
+	if len(d.Ports) > 0 && !portsMayInclude(d.Ports, dnsPort) {
+		return false
+	}
+	for _, p := range d.NotPorts {
+		if pr, err := p.Parse(); err == nil && pr.Contains(dnsPort) {
+			return false
+		}
+	}
+	return true
+}
+
+// portsMayInclude reports whether any of ports is, or might be (a named port), port n.
+func portsMayInclude(ports []v1alpha1.Port, n uint16) bool {
+	for _, p := range ports {
+		pr, err := p.Parse()
+		if err != nil {
+			continue
+		}
+		if pr.IsNamed() || pr.Contains(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// policyAllowsDNS reports whether any egress rule of a Palisade policy could allow DNS.
+func policyAllowsDNS(spec *v1alpha1.PolicySpec) bool {
+	for i := range spec.Egress {
+		if allowsDNS(&spec.Egress[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// knpAllowsDNS reports whether any egress rule of a Kubernetes NetworkPolicy could allow DNS: a rule
+// without ports allows every port, a port entry without a port every port of its protocol, and a
+// named port might be 53. Peers are not considered, as for allowsDNS.
+func knpAllowsDNS(spec *networkingv1.NetworkPolicySpec) bool {
+	for _, r := range spec.Egress {
+		if len(r.Ports) == 0 {
+			return true
+		}
+		for _, p := range r.Ports {
+			if p.Protocol != nil && *p.Protocol != corev1.ProtocolTCP && *p.Protocol != corev1.ProtocolUDP {
+				continue
+			}
+			if p.Port == nil || p.Port.Type == intstr.String {
+				return true
+			}
+			end := p.Port.IntVal
+			if p.EndPort != nil {
+				end = *p.EndPort
+			}
+			if p.Port.IntVal <= dnsPort && dnsPort <= end {
+				return true
+			}
+		}
+	}
+	return false
+}

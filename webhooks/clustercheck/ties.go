@@ -1,0 +1,131 @@
+package clustercheck
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/pkg/validation"
+)
+
+// knpOrder is the order at which Kubernetes NetworkPolicies are evaluated, in the default tier
+// (semantics §0, §7.2).
+const knpOrder = 1000
+
+// maxTieWarnings bounds the tie warnings of one policy; the rest are counted in one more warning.
+const maxTieWarnings = 3
+
+// rival is another policy that might tie with the one being admitted.
+type rival struct {
+	id              policyID
+	filter          *podFilter
+	ingress, egress bool
+}
+
+// ties warns about every other policy with the same explicit order, in the same tier, that governs a
+// direction this one governs and selects at least one of the same pods: Felix then orders the two by
+// name/namespace/kind (semantics §5.5), which is rarely what the author meant. Policies without an
+// order all sit at +∞ and are ordered by name by design; they are not reported.
+func (w *world) ties(id policyID, spec *v1alpha1.PolicySpec, selected []*endpoint) ([]validation.Warning, error) {
+	if spec.Order == nil || len(selected) == 0 {
+		return nil, nil
+	}
+	order, tier := *spec.Order, tierOf(spec.Tier)
+	ingress, egress := governs(spec)
+	same := func(s *v1alpha1.PolicySpec) bool {
+		return s.Order != nil && *s.Order == order && tierOf(s.Tier) == tier
+	}
+	var rivals []rival
+	for _, np := range w.networkPolicies(id.namespace) {
+		rid := policyID{kindNP, np.Namespace, np.Name}
+		if rid == id || !same(&np.Spec.PolicySpec) {
+			continue
+		}
+		f, err := w.npSubject(np)
+		if err != nil {
+			continue // an invalid stored policy is reported by its own status, not here
+		}
+		i, e := governs(&np.Spec.PolicySpec)
+		rivals = append(rivals, rival{rid, f, i, e})
+	}
+	for _, gnp := range w.globalNetworkPolicies() {
+		rid := policyID{kindGNP, "", gnp.Name}
+		if rid == id || !same(&gnp.Spec.PolicySpec) {
+			continue
+		}
+		f, err := w.gnpSubject(gnp)
+		if err != nil {
+			continue
+		}
+		i, e := governs(&gnp.Spec.PolicySpec)
+		rivals = append(rivals, rival{rid, f, i, e})
+	}
+	if order == knpOrder && tier == v1alpha1.DefaultTier {
+		for _, knp := range w.kubernetesNetworkPolicies(id.namespace) {
+			f, err := knpSubject(knp)
+			if err != nil {
+				continue
+			}
+			i, e := knpGoverns(&knp.Spec)
+			rivals = append(rivals, rival{policyID{kindKNP, knp.Namespace, knp.Name}, f, i, e})
+		}
+	}
+	slices.SortFunc(rivals, func(a, b rival) int { return strings.Compare(a.id.key(), b.id.key()) })
+
+	var warns []validation.Warning
+	extra := 0
+	for _, r := range rivals {
+		if !(ingress && r.ingress || egress && r.egress) {
+			continue
+		}
+		shared := 0
+		for _, e := range selected {
+			if r.filter.matches(e) {
+				shared++
+			}
+		}
+		if shared == 0 {
+			continue
+		}
+		if len(warns) == maxTieWarnings {
+			extra++
+			continue
+		}
+		first := id
+		if r.id.key() < id.key() {
+			first = r.id
+		}
+		warns = append(warns, validation.Warning{
+			Field: "spec.order",
+			Message: fmt.Sprintf("same order as %s on %s; the tie is broken by name: %s applies first",
+				shorten(r.id.String()), plural(shared, "shared pod"), shorten(first.String())),
+		})
+	}
+	if extra > 0 {
+		warns = append(warns, validation.Warning{
+			Field:   "spec.order",
+			Message: fmt.Sprintf("same order as %s more on shared pods", plural(extra, "policy", "policies")),
+		})
+	}
+	return warns, nil
+}
+
+// tierOf returns a policy's effective tier: empty means default (semantics §2).
+func tierOf(t string) string {
+	if t == "" {
+		return v1alpha1.DefaultTier
+	}
+	return t
+}
+
+// plural renders "1 pod", "3 pods"; an irregular plural may be given.
+func plural(n int, one string, many ...string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	if len(many) > 0 {
+		return fmt.Sprintf("%d %s", n, many[0])
+	}
+	return fmt.Sprintf("%d %ss", n, one)
+}
