@@ -1,11 +1,13 @@
 package manifest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -103,8 +105,17 @@ func parseDocument(file string, index int, c chunk, set *Set) error {
 		}
 		return nil
 	}
-	set.add(decodeObject(src, apiVersion, kind, obj, j, c.text, lines, nil))
+	set.add(decodeObject(src, apiVersion, kind, obj, j, documentText(c.text), lines, nil))
 	return nil
+}
+
+// documentText is the text of a document as the user wrote it, without the blanked "---" line that
+// splitDocuments leaves at its start.
+func documentText(t []byte) []byte {
+	if i := bytes.IndexByte(t, '\n'); i >= 0 && len(bytes.TrimSpace(t[:i])) == 0 {
+		return t[i+1:]
+	}
+	return t
 }
 
 // typeOf reads apiVersion and kind, falling back to the given defaults (a List's item type).
@@ -155,7 +166,7 @@ func listItems(obj map[string]any, kind string) (any, bool) {
 
 // decodeObject classifies one object and decodes it when its kind is supported.
 func decodeObject(src Source, apiVersion, kind string, obj map[string]any, j, text []byte, lines *lineFinder, prefix fieldPath) *Document {
-	d := &Document{Source: src, APIVersion: apiVersion, Kind: kind, JSON: j, Text: text}
+	d := &Document{Source: src, APIVersion: apiVersion, Kind: kind, JSON: j, Text: text, lines: lines, prefix: prefix}
 	if meta, ok := obj["metadata"].(map[string]any); ok {
 		d.Name, _ = meta["name"].(string)
 		d.Namespace, _ = meta["namespace"].(string)
@@ -180,20 +191,78 @@ func decodeObject(src Source, apiVersion, kind string, obj map[string]any, j, te
 	}
 
 	typed := newObject()
+	if d.Err = d.DecodeInto(typed); d.Err == nil {
+		d.Object = typed
+	}
+	return d
+}
+
+// DecodeInto decodes the document strictly into v, a pointer to a Go API type: an unknown field or a
+// value of the wrong type fails the decoding, and each problem is reported with its field path and
+// file line. Supported kinds are decoded this way by the loaders; convert uses it for Calico kinds.
+func (d *Document) DecodeInto(v any) *DecodeError {
+	var generic any
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(d.JSON, &generic); err != nil {
+		return &DecodeError{Source: d.Source, Kind: d.Kind, Fields: []FieldError{{Message: err.Error()}}}
+	}
 	var probs []problem
-	checkValue(obj, reflect.TypeOf(typed), nil, &probs)
+	checkValue(generic, reflect.TypeOf(v), nil, &probs)
 	if len(probs) == 0 {
-		if err := kjson.UnmarshalCaseSensitivePreserveInts(j, typed); err != nil {
+		if err := kjson.UnmarshalCaseSensitivePreserveInts(d.JSON, v); err != nil {
 			// checkValue mirrors encoding/json; should they ever disagree, still fail, unlocated.
 			probs = append(probs, problem{nil, err.Error()})
 		}
 	}
-	if len(probs) > 0 {
-		d.Err = &DecodeError{Source: src, Kind: kind, Fields: locate(probs, lines, prefix)}
-		return d
+	if len(probs) == 0 {
+		return nil
 	}
-	d.Object = typed
-	return d
+	return &DecodeError{Source: d.Source, Kind: d.Kind, Fields: locate(probs, d.lines, d.prefix)}
+}
+
+// FieldLine returns the file line of a field of the document, named by a path in the style of
+// k8s.io/apimachinery's field.Path ("spec.ingress[0].ports[1]", "metadata.labels[app]"), or 0 when
+// it cannot be found. Later stages (validation, convert) use it to point at the line they reject.
+func (d *Document) FieldLine(path string) int {
+	if d.lines == nil {
+		return 0
+	}
+	p, ok := parseFieldPath(path)
+	if !ok {
+		return 0
+	}
+	return d.lines.line(append(append(fieldPath{}, d.prefix...), p...))
+}
+
+// parseFieldPath reads a field.Path string. "[x]" is kept as a bracketed segment whose meaning
+// (list index or map key) the line finder decides from the node it meets.
+func parseFieldPath(s string) (fieldPath, bool) {
+	var p fieldPath
+	for len(s) > 0 {
+		switch s[0] {
+		case '.':
+			s = s[1:]
+		case '[':
+			end := strings.IndexByte(s, ']')
+			if end < 0 {
+				return nil, false
+			}
+			inner := s[1:end]
+			if n, err := strconv.Atoi(inner); err == nil && n >= 0 {
+				p = append(p, segment{key: inner, index: n, isIndex: true, mapKey: true})
+			} else {
+				p = p.mapEntry(inner)
+			}
+			s = s[end+1:]
+		default:
+			end := strings.IndexAny(s, ".[")
+			if end < 0 {
+				end = len(s)
+			}
+			p = p.child(s[:end])
+			s = s[end:]
+		}
+	}
+	return p, true
 }
 
 func unknownPalisadeType(gvk schema.GroupVersionKind, lines *lineFinder, prefix fieldPath) FieldError {

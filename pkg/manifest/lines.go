@@ -36,13 +36,16 @@ func (f *lineFinder) line(path fieldPath) int {
 	for _, s := range path {
 		n = resolveAlias(n)
 		switch {
-		case s.isIndex:
-			if n.Kind != yaml3.SequenceNode || s.index >= len(n.Content) {
+		case s.isIndex && n.Kind == yaml3.SequenceNode:
+			if s.index >= len(n.Content) {
 				return 0
 			}
 			n = n.Content[s.index]
 			line = n.Line
+		case s.isIndex && !s.mapKey:
+			return 0
 		default:
+			// A struct field, a map key, or "[3]" read from a path string that is a map key here.
 			if n.Kind != yaml3.MappingNode {
 				return 0
 			}

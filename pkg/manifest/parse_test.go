@@ -349,3 +349,57 @@ spec:
 }
 
 func intstrFromInt(i int) intstr.IntOrString { return intstr.FromInt32(int32(i)) }
+
+func TestDocumentTextAndFieldLine(t *testing.T) {
+	in := `apiVersion: v1
+kind: Namespace
+metadata: {name: a}
+--- # second
+apiVersion: v1
+kind: List
+items:
+- apiVersion: policy.palisade.dev/v1alpha1
+  kind: NetworkPolicy
+  metadata:
+    name: b
+    labels:
+      app.kubernetes.io/name: x
+      "7": seven
+  spec:
+    ingress:
+    - action: Allow
+    - action: Deny
+      source:
+        nets: [10.0.0.0/8]
+`
+	set, err := Parse("f.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(set.Documents[0].Text), "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"; got != want {
+		t.Errorf("Text = %q, want %q", got, want)
+	}
+	item := set.Documents[1]
+	if item.Text != nil {
+		t.Errorf("a List item has text %q", item.Text)
+	}
+	tests := []struct {
+		path string
+		want int
+	}{
+		{"", 8},
+		{"metadata.name", 11},
+		{"metadata.labels[app.kubernetes.io/name]", 13},
+		{"metadata.labels[7]", 14},
+		{"spec.ingress[1]", 18},
+		{"spec.ingress[1].source.nets[0]", 20},
+		{"spec.ingress[2]", 0},
+		{"spec.egress", 0},
+		{"spec.ingress[1", 0},
+	}
+	for _, tt := range tests {
+		if got := item.FieldLine(tt.path); got != tt.want {
+			t.Errorf("FieldLine(%q) = %d, want %d", tt.path, got, tt.want)
+		}
+	}
+}

@@ -64,6 +64,10 @@ type Document struct {
 	Text []byte
 	// Err lists why a ClassSupported (or unknown Palisade) document could not be decoded.
 	Err *DecodeError
+
+	// lines finds the file line of a field; prefix leads from the document to a List item.
+	lines  *lineFinder
+	prefix fieldPath
 }
 
 // GroupVersionKind returns the document's group, version and kind as written.
