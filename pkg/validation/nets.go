@@ -32,16 +32,13 @@ const catchAllNegationMsg = "catch-all CIDR in negation creates logical contradi
 func parseRuleCIDR(s string) (netip.Prefix, string) {
 	pfx, err := netip.ParsePrefix(s)
 	if err != nil {
-		if addr, aerr := netip.ParseAddr(s); aerr == nil {
+		if addr, aerr := netip.ParseAddr(s); aerr == nil && addr.Zone() == "" {
 			return netip.Prefix{}, "bare IP addresses are not allowed: write " + netip.PrefixFrom(addr, addr.BitLen()).String()
 		}
 		return netip.Prefix{}, "must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32 (no leading zeros)"
 	}
 	if pfx.Addr().Is4In6() {
 		return netip.Prefix{}, "IPv4-mapped IPv6 CIDRs are ambiguous: write the IPv4 CIDR"
-	}
-	if pfx.Addr().Zone() != "" {
-		return netip.Prefix{}, "must not have a zone: write a CIDR such as 2001:db8::/32"
 	}
 	if m := pfx.Masked(); m != pfx {
 		return netip.Prefix{}, "must not have bits set beyond the prefix length: write " + m.String()
@@ -95,7 +92,8 @@ func ruleNets(r *v1alpha1.Rule, p *field.Path) []ruleNet {
 	var out []ruleNet
 	add := func(list []string, negated bool, lp *field.Path) {
 		for i, s := range list {
-			if pfx, msg := parseRuleCIDR(s); msg == "" {
+			// Skip what netList rejects, so that one bad entry gets one error.
+			if pfx, msg := parseRuleCIDR(s); msg == "" && !(negated && pfx.Bits() == 0) {
 				out = append(out, ruleNet{path: lp.Index(i), list: lp, value: s, family: familyOf(pfx), negated: negated})
 			}
 		}

@@ -49,7 +49,7 @@ func (c *checker) warn(p *field.Path, msg string) {
 // govern, a missing order, rules that can never be reached, a trailing Log, and an Immediate rollout
 // of a policy that can drop traffic.
 func (c *checker) policyWarnings(spec *v1alpha1.PolicySpec, p *field.Path) {
-	if len(spec.Types) > 0 {
+	if len(spec.Types) > 0 && typesValid(spec.Types) {
 		governed := map[v1alpha1.PolicyType]bool{}
 		for _, t := range spec.Types {
 			governed[t] = true
@@ -71,6 +71,16 @@ func (c *checker) policyWarnings(spec *v1alpha1.PolicySpec, p *field.Path) {
 	}
 }
 
+// typesValid: warnings about ignored rules only make sense once types itself is right.
+func typesValid(ts []v1alpha1.PolicyType) bool {
+	for _, t := range ts {
+		if t != v1alpha1.PolicyTypeIngress && t != v1alpha1.PolicyTypeEgress {
+			return false
+		}
+	}
+	return true
+}
+
 func countRules(n int, dir string) string {
 	if n == 1 {
 		return "1 " + dir + " rule is"
@@ -84,7 +94,7 @@ func (c *checker) ruleOrderWarnings(rules []v1alpha1.Rule, p *field.Path) {
 	for i := range rules {
 		if decidesAll(&rules[i]) {
 			if after := len(rules) - i - 1; after > 0 {
-				c.warn(p.Index(i), fmt.Sprintf("matches all traffic: the %s after it never reached", countLater(after)))
+				c.warn(p.Index(i), "matches all traffic: the "+countLater(after)+" never reached")
 			}
 			return
 		}
@@ -96,9 +106,9 @@ func (c *checker) ruleOrderWarnings(rules []v1alpha1.Rule, p *field.Path) {
 
 func countLater(n int) string {
 	if n == 1 {
-		return "1 rule is"
+		return "1 rule after it is"
 	}
-	return fmt.Sprintf("%d rules are", n)
+	return fmt.Sprintf("%d rules after it are", n)
 }
 
 // decidesAll reports whether a rule ends evaluation of its policy for every flow: a terminal action
