@@ -1,0 +1,110 @@
+// Package engine is Palisade's policy engine: it answers "is this flow allowed, and why" exactly
+// as Calico's Felix (for Palisade NetworkPolicy / GlobalNetworkPolicy, which are Calico v3
+// policies) and upstream Kubernetes (for networking.k8s.io/v1 NetworkPolicy, converted the way
+// Calico converts it) would. The webhook (impact warnings), the CLI (trace, matrix), the enforcer
+// (shadow evaluation of candidates), the rollout operator and the end-to-end tests all use it.
+// The specification is docs/policy-semantics.md sections 1.7, 5, 6 and 7.
+//
+// # API
+//
+//	e := engine.New()
+//	ep, err := engine.FromPod(pod)            // also FromNamespace, FromServiceAccount
+//	e.UpsertPod(ep); e.UpsertNamespace(ns); e.UpsertServiceAccount(sa)
+//	e.UpsertNetworkPolicy(np, engine.SlotEnforced)        // or SlotCandidate
+//	e.UpsertGlobalNetworkPolicy(gnp, engine.SlotCandidate)
+//	e.UpsertKubernetesNetworkPolicy(knp, engine.SlotEnforced)
+//	e.DeletePod / DeleteNamespace / DeleteServiceAccount / DeletePolicy(key, slot)
+//
+//	v, err := e.Evaluate(engine.Flow{Src, Dst, Protocol, SrcPort, DstPort, ICMP}, engine.EnforcedOnly)
+//	e.EvaluateInto(&v, flow, mode)     // reuses v's slices
+//	c, err := e.EvaluateBoth(flow)     // EnforcedOnly and CandidatesAsEnforced under one lock
+//	ok, err := e.Allowed(flow, mode)   // no trace
+//
+// Queries: PolicyError(key, slot), SelectedEndpoints(key, slot), ApplicablePolicies(pod, dir,
+// mode), EndpointsForIP(ip). KubernetesNetworkPolicySpec(knp) shows the Calico spec a Kubernetes
+// policy is evaluated as.
+//
+// A Verdict is JSON-serialisable with stable names: {"allowed", "egress", "ingress"}; each
+// direction has "endpoint" (null when the address is not a known pod), "allowed", "decision"
+// ({"reason", "tier", "policy", "ruleIndex", "action"}) and "policies" (every policy visited, in
+// order: "policy" {kind, namespace, name}, "tier", "order" (absent = no order), "generation",
+// "outcome" Allow|Deny|Pass|NoRuleMatched|Invalid, "ruleIndex", "logRules", "error"). Pointer
+// fields of a Verdict point to engine-owned immutable values: read them, never write through
+// them.
+//
+// # Generations and modes
+//
+// Each policy key holds up to two generations: SlotEnforced (what the dataplane enforces) and
+// SlotCandidate (the generation under rollout). EnforcedOnly evaluates enforced generations only;
+// CandidatesAsEnforced evaluates each policy's candidate where it has one and its enforced
+// generation otherwise ("would this flow be denied if the candidates were enforced?"). A new
+// policy in Audit has only a candidate, so it is absent from EnforcedOnly. Both modes are
+// precomputed per pod; when no policy selecting a pod has a candidate, the two lists are shared
+// and EvaluateBoth evaluates that side once.
+//
+// # Semantics in one paragraph
+//
+// A flow is allowed iff its egress side (policies of the pod holding the source address) and its
+// ingress side (policies of the pod holding the destination address) both allow; an address that
+// is not a known pod has no policy and allows. Per side: the policies selecting the pod and
+// governing the direction are sorted by tier, then order (absent = +Inf), then the byte-wise
+// comparison of name + "/" + namespace + "/" + kind (so "a-b" and "a.b" sort before "a", a GNP
+// before an NP of the same name, a KNP before an NP of the same name and order). Rules run in
+// order; Log is recorded and never decides; Allow and Deny decide; Pass skips to the next tier; a
+// policy with no matching rule hands over to the next policy. A tier that applied and did not
+// decide denies (its default action; the built-in kube-admin and kube-baseline tiers pass). A pod
+// selected by no policy in a direction, or whose every tier passed, is allowed by its kns
+// profile. Established/related packets are not modelled: they are always allowed.
+//
+// Selectors are evaluated on Felix's label view (labels.go): the pod's labels, the Calico labels
+// projectcalico.org/{namespace,orchestrator,serviceaccount}, and the labels inherited from the
+// namespace (pcns.*) and service account (pcsa.*). namespaceSelector and serviceAccounts.selector
+// are evaluated on the namespace / service-account labels through those inherited keys rather
+// than by rewriting selector text. The one corner of Calico's textual rewriting not reproduced:
+// Calico replaces the text "all()" (and, in rule namespace selectors, "global()") even inside
+// string literals, so a namespaceSelector like `a == "all()"` means something else in Felix. The
+// GNP serviceAccountSelector rewrite of all() to has(projectcalico.org/serviceaccount) is
+// reproduced for pods without that label (service-account names of 63+ characters).
+//
+// Not modelled: host endpoints, network sets, services matching (a rule using services is
+// reported as an error and fails closed), HTTP and domains (rejected by validation; fail closed
+// here), Tier resources (the built-in tiers are known; any other tier sorts after them with
+// default action Deny, as Felix treats a missing tier).
+//
+// # Invalid input fails closed
+//
+// The engine does not depend on pkg/validation, and never panics on input. When a policy has
+// anything it cannot interpret (an unparseable selector, CIDR, port or protocol, an unknown
+// action or type, a numeric port without a port protocol, a combined global(), services, http,
+// domains), the Upsert call stores it anyway and returns an error naming every problem. Such a
+// policy fails CLOSED: it keeps its position and denies every flow that reaches it in the
+// directions it governs (both when its types are unreadable); an unparseable subject selector
+// (selector, namespaceSelector, serviceAccountSelector) is read as all(), widening the denial to
+// the policy's whole scope. This can deny traffic Calico would allow, never allow traffic that a
+// valid reading of the policy would deny. (Felix instead drops an invalid policy, which can open
+// traffic; Palisade rejects invalid objects at admission, so this path only matters when the
+// webhook was bypassed.)
+//
+// # Indexing and cost
+//
+// Pods are looked up by IP. Each pod keeps, per mode and direction, the sorted list of policy
+// generations that apply to it, and one bit per rule-peer selector it is a member of. Evaluating
+// a flow therefore costs two map lookups plus the rules of the policies that apply to the two
+// pods; policies that select neither pod cost nothing. Peer selectors are matched by a bit test,
+// nets by prefix checks. Updates are incremental: a pod change re-evaluates that pod against the
+// policies and peer selectors of its namespace and the global ones; a policy change re-evaluates
+// that policy against the pods of its scope (its namespace, or every pod for a global policy); a
+// namespace or service-account label change re-evaluates the pods that inherit from it. The
+// result does not depend on the order objects are inserted in.
+//
+// # Thread-safety
+//
+// An Engine is safe for concurrent use: writers hold an exclusive lock for the duration of one
+// incremental update, readers a shared lock. Compiled policies are immutable once stored.
+//
+// # What this package must never do
+//
+// It is a pure core: no clients, no I/O, no clock, no logging, no global mutable state. It must
+// never panic on any input, never open traffic because of input it cannot interpret, and never
+// let insertion order change a verdict.
+package engine
