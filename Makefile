@@ -7,7 +7,7 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 KUBE_VERSION ?= 1.37.1
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
-ENVTEST_DIR ?= $(LOCALBIN)/k8s/$(KUBE_VERSION)-linux-amd64
+ENVTEST_DIR ?= $(LOCALBIN)/k8s/$(KUBE_VERSION)-$(shell go env GOOS)-$(shell go env GOARCH)
 export KUBEBUILDER_ASSETS ?= $(ENVTEST_DIR)
 
 # Nested modules (test oracles, tool wrappers) are tested on their own; hack/kube is only built.
@@ -91,17 +91,17 @@ demo: build ## Show Palisade on the examples: lint, trace and the connectivity m
 ##@ Tools
 
 .PHONY: deps
-deps: ## Install the Debian packages the tests need (etcd-server, iptables, ipset, iproute2) if missing.
+deps: ## Install the Debian packages the tests need (iptables, ipset, iproute2) if missing.
 	hack/install-deps.sh
 
 .PHONY: envtest-bins
-envtest-bins: ## Build kube-apiserver and kubectl from k8s.io/kubernetes, take etcd from Debian (cached).
+envtest-bins: ## Build etcd, kube-apiserver and kubectl v$(KUBE_VERSION) offline into bin/k8s (cached by a stamp).
 	hack/envtest-bins.sh
 
 .PHONY: envtest-check
 envtest-check:
 	@test -x $(KUBEBUILDER_ASSETS)/kube-apiserver -a -x $(KUBEBUILDER_ASSETS)/etcd -a -x $(KUBEBUILDER_ASSETS)/kubectl || \
-	  { echo "envtest binaries missing in $(KUBEBUILDER_ASSETS): run 'apt-get install -y etcd-server' and 'make envtest-bins'"; exit 1; }
+	  { echo "envtest binaries missing in $(KUBEBUILDER_ASSETS): run 'make envtest-bins'"; exit 1; }
 
 .PHONY: controller-gen
 controller-gen: $(LOCALBIN)/.controller-gen-$(CONTROLLER_TOOLS_VERSION)

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Palisade's tests use, only those that are missing, so that a re-run on a
 # prepared machine costs nothing and asks no registry.
-#   etcd-server: the datastore of the real kube-apiserver that envtest and the demo start
+# (etcd is not among them: Debian 12 ships 3.4, older than kube-apiserver 1.37 supports, so
+# hack/envtest-bins.sh builds 3.7 from the Go module proxy instead.)
 #   iptables, ipset, iproute2: the node enforcer's dataplane tests run them in network namespaces
 set -euo pipefail
 
-packages=(etcd-server iptables ipset iproute2)
+packages=(iptables ipset iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
