@@ -1,0 +1,52 @@
+package policy
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/palisade-dev/palisade/pkg/validation"
+)
+
+// The API server starts truncating warnings to 256 runes each once a response's warnings exceed 4 KiB
+// in total (k8s.io/apiserver/pkg/warning). Keeping at most maxWarnings of at most maxWarningRunes
+// each stays under that, so what the webhook says is what the user reads.
+const (
+	maxWarnings     = 12
+	maxWarningRunes = 256
+)
+
+// toWarnings renders findings as admission warnings ("FIELD: message"), in the order given, bounded
+// in number and length. When some are dropped the last warning says how many.
+func toWarnings(ws []validation.Warning) admission.Warnings {
+	if len(ws) == 0 {
+		return nil
+	}
+	out := make(admission.Warnings, 0, min(len(ws), maxWarnings))
+	for i, w := range ws {
+		if i == maxWarnings-1 && len(ws) > maxWarnings {
+			out = append(out, fmt.Sprintf("%d more warnings not shown", len(ws)-i))
+			break
+		}
+		out = append(out, truncate(w.String()))
+	}
+	return out
+}
+
+// errorsAsWarnings turns field errors into warnings, for the Kubernetes NetworkPolicy webhook, which
+// never denies.
+func errorsAsWarnings(errs field.ErrorList) []validation.Warning {
+	out := make([]validation.Warning, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, validation.Warning{Field: e.Field, Message: e.ErrorBody()})
+	}
+	return out
+}
+
+func truncate(s string) string {
+	if r := []rune(s); len(r) > maxWarningRunes {
+		return string(r[:maxWarningRunes-1]) + "…"
+	}
+	return s
+}
