@@ -64,14 +64,13 @@ func rollout(r *v1alpha1.RolloutSpec) tweak             { return func(f *fixture
 func hints(hs ...v1alpha1.PolicyPerformanceHint) tweak {
 	return func(f *fixture) { f.spec.PerformanceHints = hs }
 }
-func nsSelector(s string) tweak                     { return func(f *fixture) { f.gnp.NamespaceSelector = s } }
-func preDNAT() tweak                                { return func(f *fixture) { f.gnp.PreDNAT = true } }
-func doNotTrack() tweak                             { return func(f *fixture) { f.gnp.DoNotTrack = true } }
-func applyOnForward() tweak                         { return func(f *fixture) { f.gnp.ApplyOnForward = true } }
-func metaTweak(fn func(*metav1.ObjectMeta)) tweak   { return func(f *fixture) { fn(f.meta) } }
-func specTweak(fn func(*v1alpha1.PolicySpec)) tweak { return func(f *fixture) { fn(f.spec) } }
-func immediate() tweak                              { return rollout(&v1alpha1.RolloutSpec{Strategy: v1alpha1.RolloutImmediate}) }
-func types(ts ...v1alpha1.PolicyType) tweak         { return func(f *fixture) { f.spec.Types = ts } }
+func nsSelector(s string) tweak                   { return func(f *fixture) { f.gnp.NamespaceSelector = s } }
+func preDNAT() tweak                              { return func(f *fixture) { f.gnp.PreDNAT = true } }
+func doNotTrack() tweak                           { return func(f *fixture) { f.gnp.DoNotTrack = true } }
+func applyOnForward() tweak                       { return func(f *fixture) { f.gnp.ApplyOnForward = true } }
+func metaTweak(fn func(*metav1.ObjectMeta)) tweak { return func(f *fixture) { fn(f.meta) } }
+func immediate() tweak                            { return rollout(&v1alpha1.RolloutSpec{Strategy: v1alpha1.RolloutImmediate}) }
+func types(ts ...v1alpha1.PolicyType) tweak       { return func(f *fixture) { f.spec.Types = ts } }
 func repeatRule(n int, r v1alpha1.Rule) []v1alpha1.Rule {
 	rs := make([]v1alpha1.Rule, n)
 	for i := range rs {

@@ -54,7 +54,9 @@ func outPorts(r networkingv1.NetworkPolicyEgressRule, ps ...networkingv1.Network
 	r.Ports = ps
 	return r
 }
-func labelSel(kv ...string) *metav1.LabelSelector { return &metav1.LabelSelector{MatchLabels: kvMap(kv)} }
+func labelSel(kv ...string) *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchLabels: kvMap(kv)}
+}
 func podPeer(kv ...string) networkingv1.NetworkPolicyPeer {
 	return networkingv1.NetworkPolicyPeer{PodSelector: labelSel(kv...)}
 }

@@ -93,7 +93,7 @@ func ruleNets(r *v1alpha1.Rule, p *field.Path) []ruleNet {
 	add := func(list []string, negated bool, lp *field.Path) {
 		for i, s := range list {
 			// Skip what netList rejects, so that one bad entry gets one error.
-			if pfx, msg := parseRuleCIDR(s); msg == "" && !(negated && pfx.Bits() == 0) {
+			if pfx, msg := parseRuleCIDR(s); msg == "" && (!negated || pfx.Bits() > 0) {
 				out = append(out, ruleNet{path: lp.Index(i), list: lp, value: s, family: familyOf(pfx), negated: negated})
 			}
 		}

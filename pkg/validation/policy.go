@@ -55,7 +55,7 @@ func ValidatePolicySpec(spec *v1alpha1.PolicySpec, namespaced bool, fldPath *fie
 	}
 	c.selectorField(spec.Selector, fldPath.Child("selector"), globalForbidden)
 	c.types(spec.Types, fldPath.Child("types"))
-	c.serviceAccountSelector(spec.ServiceAccountSelector, fldPath.Child("serviceAccountSelector"))
+	c.selectorField(spec.ServiceAccountSelector, fldPath.Child("serviceAccountSelector"), globalForbidden)
 	c.hints(spec.PerformanceHints, fldPath.Child("performanceHints"))
 	c.rules(spec.Ingress, ingress, fldPath.Child("ingress"))
 	c.rules(spec.Egress, egress, fldPath.Child("egress"))
@@ -70,10 +70,6 @@ func (c *checker) tier(t string, p *field.Path) {
 	if t != "" && t != v1alpha1.DefaultTier {
 		c.add(field.Invalid(p, t, `tiers are not supported yet: leave tier empty or set it to "default"`))
 	}
-}
-
-func (c *checker) serviceAccountSelector(s string, p *field.Path) {
-	c.selectorField(s, p, globalForbidden)
 }
 
 // types checks S1. An empty list is fine: defaulting fills it from the rule lists.
