@@ -40,7 +40,7 @@ type Cyclonus struct {
 func NewCyclonus(s *Scenario) *Cyclonus {
 	var defaulted []*networkingv1.NetworkPolicy
 	for _, np := range s.Policies {
-		defaulted = append(defaulted, DefaultPolicyTypes(np))
+		defaulted = append(defaulted, expandNotIn(DefaultPolicyTypes(np))...)
 	}
 	// simplify=false: the oracle should be cyclonus's most literal reading.
 	return &Cyclonus{s: s, policy: matcher.BuildNetworkPolicies(false, defaulted)}
