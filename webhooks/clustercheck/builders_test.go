@@ -84,7 +84,7 @@ func spec(t npTweak) func(*v1alpha1.GlobalNetworkPolicySpec) {
 	return func(s *v1alpha1.GlobalNetworkPolicySpec) { t(&s.PolicySpec) }
 }
 
-func sel(s string) npTweak   { return func(p *v1alpha1.PolicySpec) { p.Selector = s } }
+func sel(s string) npTweak    { return func(p *v1alpha1.PolicySpec) { p.Selector = s } }
 func order(o float64) npTweak { return func(p *v1alpha1.PolicySpec) { p.Order = &o } }
 func types(ts ...v1alpha1.PolicyType) npTweak {
 	return func(p *v1alpha1.PolicySpec) { p.Types = ts }
@@ -138,8 +138,12 @@ func entity(tweaks ...func(*v1alpha1.EntityRule)) func(*v1alpha1.EntityRule) {
 	}
 }
 
-func eSel(s string) func(*v1alpha1.EntityRule)   { return func(e *v1alpha1.EntityRule) { e.Selector = s } }
-func eNsSel(s string) func(*v1alpha1.EntityRule) { return func(e *v1alpha1.EntityRule) { e.NamespaceSelector = s } }
+func eSel(s string) func(*v1alpha1.EntityRule) {
+	return func(e *v1alpha1.EntityRule) { e.Selector = s }
+}
+func eNsSel(s string) func(*v1alpha1.EntityRule) {
+	return func(e *v1alpha1.EntityRule) { e.NamespaceSelector = s }
+}
 func eSANames(ns ...string) func(*v1alpha1.EntityRule) {
 	return func(e *v1alpha1.EntityRule) { e.ServiceAccounts = &v1alpha1.ServiceAccountMatch{Names: ns} }
 }

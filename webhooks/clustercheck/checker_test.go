@@ -21,7 +21,9 @@ var (
 	webOK = []Pod{pod("shop", "web-1", web, tcp("http", 8080)), pod("shop", "web-2", web, tcp("http", 8080))}
 )
 
-func warn(field, msg string) validation.Warning { return validation.Warning{Field: field, Message: msg} }
+func warn(field, msg string) validation.Warning {
+	return validation.Warning{Field: field, Message: msg}
+}
 
 func allowDNS() v1alpha1.Rule {
 	return rule(v1alpha1.Allow, proto("UDP"), dst(ports("53")))
@@ -126,7 +128,7 @@ func TestNetworkPolicy(t *testing.T) {
 			namespaces: []Namespace{shop, db},
 		},
 		policy: np("shop", "p", sel("app == 'web'"), egress(allowDNS(), rule(v1alpha1.Allow, proto("TCP"), dst(ports("pg", "nope"))))),
-		want: []validation.Warning{warn("spec.egress[1].destination.ports[1]", `no pod declares TCP port "nope"`)},
+		want:   []validation.Warning{warn("spec.egress[1].destination.ports[1]", `no pod declares TCP port "nope"`)},
 	}, {
 		name:    "egress peer global() holds no pods and is not checked",
 		cluster: cluster{pods: webOK, namespaces: []Namespace{shop}},
@@ -276,7 +278,7 @@ func TestDNS(t *testing.T) {
 	}, {
 		name:   "a named port might be 53",
 		policy: np("shop", "p", egress(rule(v1alpha1.Allow, proto("UDP"), dst(ports("dns"))))),
-		want: []validation.Warning{warn("spec.egress[0].destination.ports[0]", `no pod declares UDP port "dns"`)},
+		want:   []validation.Warning{warn("spec.egress[0].destination.ports[0]", `no pod declares UDP port "dns"`)},
 	}, {
 		name:   "its rules allow only HTTPS, ICMP, SCTP or a Deny",
 		policy: np("shop", "p", egress(rule(v1alpha1.Allow, proto("TCP"), dst(ports("443"))), rule(v1alpha1.Allow, proto("ICMP")), rule(v1alpha1.Allow, proto("SCTP")), rule(v1alpha1.Deny))),
@@ -384,7 +386,9 @@ func TestGlobalNetworkPolicy(t *testing.T) {
 
 func TestKubernetesNetworkPolicy(t *testing.T) {
 	pods := append([]Pod{pod("db", "pg", map[string]string{"app": "pg"}, tcp("pg", 5432))}, webOK...)
-	named := func(p corev1.Protocol, n string) networkingv1.NetworkPolicyPort { return knpPort(p, intstr.FromString(n)) }
+	named := func(p corev1.Protocol, n string) networkingv1.NetworkPolicyPort {
+		return knpPort(p, intstr.FromString(n))
+	}
 	dnsRule := networkingv1.NetworkPolicyEgressRule{Ports: []networkingv1.NetworkPolicyPort{knpPort(corev1.ProtocolUDP, intstr.FromInt32(53))}}
 	tests := []struct {
 		name   string

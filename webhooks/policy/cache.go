@@ -12,6 +12,13 @@ import (
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 )
 
+// The cluster findings read these kinds through the informer cache, which lists and watches; nothing
+// is read with a direct get, and nothing is written.
+//
+// +kubebuilder:rbac:groups="",resources=pods;namespaces;serviceaccounts,verbs=list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=list;watch
+// +kubebuilder:rbac:groups=policy.palisade.dev,resources=networkpolicies;globalnetworkpolicies,verbs=list;watch
+
 // watchedObjects are the kinds the cluster findings read.
 func watchedObjects() []client.Object {
 	return []client.Object{
