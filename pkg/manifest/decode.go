@@ -95,6 +95,8 @@ func parseDocument(file string, index int, c chunk, set *Set) error {
 			if err != nil {
 				return fatal(lines.line(prefix), fmt.Errorf("items[%d]: %w", i, err))
 			}
+			// Write the inherited type into the item, so that its JSON stands on its own.
+			itemObj["apiVersion"], itemObj["kind"] = av, k
 			itemJSON, err := json.Marshal(itemObj)
 			if err != nil {
 				return fatal(lines.line(prefix), fmt.Errorf("items[%d]: %w", i, err))
