@@ -104,7 +104,11 @@ func (e *Engine) evalSide(tr *DirectionTrace, pkt *packet, eps []*endpoint, mode
 	if tr != nil {
 		tr.Endpoint = &ep.ref
 	}
-	list := ep.lists[mode][dir]
+	return e.evalList(tr, pkt, ep.lists[mode][dir], dir)
+}
+
+// evalList walks the ordered applicable generations of one endpoint and direction.
+func (e *Engine) evalList(tr *DirectionTrace, pkt *packet, list []*compiled, dir Direction) bool {
 	if len(list) == 0 {
 		return finish(tr, true, Decision{Reason: ReasonNoPolicyApplies})
 	}

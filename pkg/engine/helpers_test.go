@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
@@ -131,9 +132,15 @@ func dst(tweaks ...func(*v1alpha1.EntityRule)) func(*v1alpha1.Rule) {
 	}
 }
 
-func eSel(s string) func(*v1alpha1.EntityRule)    { return func(e *v1alpha1.EntityRule) { e.Selector = s } }
-func eNotSel(s string) func(*v1alpha1.EntityRule) { return func(e *v1alpha1.EntityRule) { e.NotSelector = s } }
-func eNS(s string) func(*v1alpha1.EntityRule)     { return func(e *v1alpha1.EntityRule) { e.NamespaceSelector = s } }
+func eSel(s string) func(*v1alpha1.EntityRule) {
+	return func(e *v1alpha1.EntityRule) { e.Selector = s }
+}
+func eNotSel(s string) func(*v1alpha1.EntityRule) {
+	return func(e *v1alpha1.EntityRule) { e.NotSelector = s }
+}
+func eNS(s string) func(*v1alpha1.EntityRule) {
+	return func(e *v1alpha1.EntityRule) { e.NamespaceSelector = s }
+}
 func eNets(n ...string) func(*v1alpha1.EntityRule) {
 	return func(e *v1alpha1.EntityRule) { e.Nets = n }
 }
@@ -255,3 +262,74 @@ func mustUpsert(t testing.TB, err error) {
 		t.Fatalf("upsert: %v", err)
 	}
 }
+
+// candidate marks a policy object to be stored as SlotCandidate.
+type candidate struct{ obj any }
+
+// apply stores any model or API object in the engine.
+func apply(t testing.TB, e *Engine, objs ...any) {
+	t.Helper()
+	for _, o := range objs {
+		var err error
+		slot := SlotEnforced
+		if c, ok := o.(candidate); ok {
+			o, slot = c.obj, SlotCandidate
+		}
+		switch x := o.(type) {
+		case Endpoint:
+			err = e.UpsertPod(x)
+		case Namespace:
+			err = e.UpsertNamespace(x)
+		case ServiceAccount:
+			err = e.UpsertServiceAccount(x)
+		case *v1alpha1.NetworkPolicy:
+			err = e.UpsertNetworkPolicy(x, slot)
+		case *v1alpha1.GlobalNetworkPolicy:
+			err = e.UpsertGlobalNetworkPolicy(x, slot)
+		case *networkingv1.NetworkPolicy:
+			err = e.UpsertKubernetesNetworkPolicy(x, slot)
+		default:
+			t.Fatalf("apply: unsupported %T", o)
+		}
+		if err != nil {
+			t.Fatalf("apply %T: %v", o, err)
+		}
+	}
+}
+
+// baseCluster is the fixture most scenarios run on.
+//
+//	prod {env: prod, team: a}: web 10.0.0.1,fd00::1 {app: web} ports http/TCP/8080 dns/UDP/53
+//	                          db  10.0.0.2           {app: db}  ports pg/TCP/5432
+//	                          api 10.0.0.3 sa api-sa {app: api} ports http/TCP/9090
+//	dev {env: dev}:           client 10.0.1.1,fd00::11 {app: client}
+//	ops {}:                   mon 10.0.2.1 {app: mon}
+//	service account prod/api-sa {role: api}
+//	outside any pod: 192.0.2.1, 2001:db8::1
+func baseCluster() []any {
+	return []any{
+		Namespace{Name: "prod", Labels: map[string]string{"env": "prod", "team": "a"}},
+		Namespace{Name: "dev", Labels: map[string]string{"env": "dev"}},
+		Namespace{Name: "ops"},
+		ServiceAccount{Namespace: "prod", Name: "api-sa", Labels: map[string]string{"role": "api"}},
+		ServiceAccount{Namespace: "prod", Name: "default"},
+		pod("prod", "web", "10.0.0.1,fd00::1", map[string]string{"app": "web"},
+			withPort("http", ProtoTCP, 8080), withPort("dns", ProtoUDP, 53)),
+		pod("prod", "db", "10.0.0.2", map[string]string{"app": "db"}, withPort("pg", ProtoTCP, 5432)),
+		pod("prod", "api", "10.0.0.3", map[string]string{"app": "api"}, withSA("api-sa"), withPort("http", ProtoTCP, 9090)),
+		pod("dev", "client", "10.0.1.1,fd00::11", map[string]string{"app": "client"}),
+		pod("ops", "mon", "10.0.2.1", map[string]string{"app": "mon"}),
+	}
+}
+
+const (
+	ipWeb     = "10.0.0.1"
+	ipWeb6    = "fd00::1"
+	ipDB      = "10.0.0.2"
+	ipAPI     = "10.0.0.3"
+	ipClient  = "10.0.1.1"
+	ipClient6 = "fd00::11"
+	ipMon     = "10.0.2.1"
+	ipExt     = "192.0.2.1"
+	ipExt6    = "2001:db8::1"
+)

@@ -19,6 +19,9 @@ type packet struct {
 	icmpCode uint8
 	srcEps   []*endpoint
 	dstEps   []*endpoint
+	// direct, when set, makes peer membership evaluate selectors instead of reading the
+	// precomputed bits (the unindexed baseline used by tests and benchmarks).
+	direct *Engine
 }
 
 func newPacket(f Flow) (packet, error) {
@@ -87,10 +90,10 @@ func (s *side) matches(p *packet, ip netip.Addr, eps []*endpoint, port uint16) b
 		return false
 	}
 	// Selectors match by IP: the address belongs to some endpoint that is a member.
-	if s.pos != nil && !anyMember(eps, s.pos) {
+	if s.pos != nil && !p.anyMember(eps, s.pos) {
 		return false
 	}
-	if s.neg != nil && anyMember(eps, s.neg) {
+	if s.neg != nil && p.anyMember(eps, s.neg) {
 		return false
 	}
 	if len(s.ports) > 0 {
@@ -113,13 +116,20 @@ func inAny(nets []netip.Prefix, ip netip.Addr) bool {
 	return false
 }
 
-func anyMember(eps []*endpoint, ps *peerSel) bool {
+func (p *packet) anyMember(eps []*endpoint, ps *peerSel) bool {
 	for _, ep := range eps {
-		if ep.peerBit(ps.id) {
+		if p.member(ep, ps) {
 			return true
 		}
 	}
 	return false
+}
+
+func (p *packet) member(ep *endpoint, ps *peerSel) bool {
+	if p.direct != nil {
+		return ps.matches(p.direct.view(ep))
+	}
+	return ep.peerBit(ps.id)
 }
 
 // portIn reports whether the packet's port on this side is in the list: numerically, or as a
@@ -139,7 +149,7 @@ func (s *side) portIn(list []portCrit, p *packet, eps []*endpoint, port uint16) 
 			continue
 		}
 		for _, ep := range eps {
-			if s.pos != nil && !ep.peerBit(s.pos.id) {
+			if s.pos != nil && !p.member(ep, s.pos) {
 				continue
 			}
 			for _, np := range ep.spec.Ports {
