@@ -43,17 +43,17 @@ type world struct {
 }
 
 var (
-	genIPs      = []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.1.1", "fd00::1", "fd00::2", "fd00::3"}
-	genExtIPs   = []string{"192.0.2.1", "2001:db8::1"}
-	genLongSA   = strings.Repeat("s", 70)
-	genSelPool  = []string{"", "all()", "app == 'a0'", "app in {'a1', 'a2'}", "has(tier)", "!has(tier)", "tier != 't0'", "pcns.env == 'a'", "projectcalico.org/serviceaccount == 'sa0'", "app starts with 'a'", "global()", "role == 'r0'", "env == 'a' || team == 'x'", "app == 'a0'", "app == 'a1'", "tier == 't1'"}
-	genNSSel    = []string{"", "all()", "env == 'a'", "!has(env)", "global()", "team == 'x' && env == 'b'", "", "env == 'b'"}
-	genCIDRs    = []string{"10.0.0.0/24", "10.0.0.1/32", "10.0.1.0/24", "0.0.0.0/0", "fd00::/64", "fd00::2/128", "::/0", "192.0.2.0/24"}
-	genPorts    = []string{"80", "53", "8080", "1:100", "http", "dns", "443:8080"}
+	genIPs     = []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.1.1", "fd00::1", "fd00::2", "fd00::3"}
+	genExtIPs  = []string{"192.0.2.1", "2001:db8::1"}
+	genLongSA  = strings.Repeat("s", 70)
+	genSelPool = []string{"", "all()", "app == 'a0'", "app in {'a1', 'a2'}", "has(tier)", "!has(tier)", "tier != 't0'", "pcns.env == 'a'", "projectcalico.org/serviceaccount == 'sa0'", "app starts with 'a'", "global()", "role == 'r0'", "env == 'a' || team == 'x'", "app == 'a0'", "app == 'a1'", "tier == 't1'"}
+	genNSSel   = []string{"", "all()", "env == 'a'", "!has(env)", "global()", "team == 'x' && env == 'b'", "", "env == 'b'"}
+	genCIDRs   = []string{"10.0.0.0/24", "10.0.0.1/32", "10.0.1.0/24", "0.0.0.0/0", "fd00::/64", "fd00::2/128", "::/0", "192.0.2.0/24"}
+	genPorts   = []string{"80", "53", "8080", "1:100", "http", "dns", "443:8080"}
 	// genInvalid are inputs the engine must fail closed on; they are drawn rarely.
 	genInvalidSel  = []string{"a = 'b'", "bad (", "global() || app == 'a0'"}
 	genInvalidCIDR = []string{"not-a-cidr", "10.0.0.0/33"}
-	genPolNames = []string{"a", "a-b", "a.b", "x"}
+	genPolNames    = []string{"a", "a-b", "a.b", "x"}
 )
 
 func genWorld(c chooser) world {
