@@ -166,10 +166,15 @@ func (c *knpConverter) rules(path string, peers []networkingv1.NetworkPolicyPeer
 		if p.EndPort != nil {
 			s = fmt.Sprintf("%s:%d", s, *p.EndPort)
 		}
-		port := v1alpha1.PortFromString(s)
-		if _, err := port.Parse(); err != nil {
+		r, err := v1alpha1.PortFromString(s).Parse()
+		if err != nil {
 			c.errorf("%s.ports[%d]: %w", path, i, err)
 			return nil
+		}
+		// Written as Calico's numorstring would marshal it: a number for a single port.
+		port := v1alpha1.PortFromString(r.String())
+		if !r.IsNamed() && r.Min == r.Max {
+			port = v1alpha1.PortFromInt(int(r.Min))
 		}
 		if have, ok := byProto[proto]; !ok || len(have) > 0 {
 			byProto[proto] = append(have, port)

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"encoding/json"
+
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 )
 
@@ -101,6 +103,15 @@ type Comparison struct {
 
 // WouldDeny reports whether the candidate verdict denies a flow the enforced verdict allows.
 func (c *Comparison) WouldDeny() bool { return c.Enforced.Allowed && !c.Candidate.Allowed }
+
+// MarshalJSON writes "policies" as [] rather than null when no policy was visited.
+func (t DirectionTrace) MarshalJSON() ([]byte, error) {
+	type plain DirectionTrace
+	if t.Policies == nil {
+		t.Policies = []PolicyTrace{}
+	}
+	return json.Marshal(plain(t))
+}
 
 // reset prepares a trace for reuse, keeping slice capacity.
 func (t *DirectionTrace) reset() {
