@@ -1,0 +1,16 @@
+// Package cli implements kubectl-palisade, the command-line tool that runs as "kubectl palisade".
+//
+// Each command lives in its own file and is built by a constructor taking IOStreams, so that tests
+// run the whole command in-process with buffers and the binary is only wiring
+// (cmd/kubectl-palisade). Commands are registered in one list in root.go.
+//
+// Exit codes are part of the interface, because scripts and CI gate on them: commands return an
+// *ExitError carrying the code after writing their own output, and HandleError maps any other
+// error (bad flags, unexpected failures) to 2 after printing it. For lint: 0 valid (warnings
+// allowed), 1 invalid, 2 input unreadable or unparsable.
+//
+// This package parses flags, reads the paths it is given and formats results. It must never hold
+// policy logic of its own: loading is pkg/manifest, defaulting pkg/defaulting, validation
+// pkg/validation, conversion pkg/convert. The offline commands (lint, convert) must never contact
+// a cluster.
+package cli

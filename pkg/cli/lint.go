@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/pkg/defaulting"
+	"github.com/palisade-dev/palisade/pkg/manifest"
+	"github.com/palisade-dev/palisade/pkg/validation"
+)
+
+const lintLong = `Check manifests offline, exactly as the cluster's admission would.
+
+Palisade NetworkPolicy and GlobalNetworkPolicy objects are first defaulted as the mutating
+webhook does (types from the rule lists present, tier, rollout), then validated as the validating
+webhook does, so lint reports what applying the file would report: the errors that would reject
+it and the warnings it would print. Kubernetes NetworkPolicies (networking.k8s.io/v1) are
+validated with the upstream rules. Calico documents (projectcalico.org) are reported as needing
+"kubectl palisade convert". Other objects (Pods, Namespaces, Deployments...) are accepted silently.
+Unknown fields and values of the wrong type are errors, with their line.
+
+One line per finding:
+
+  FILE:DOC_INDEX: KIND/NAMESPACE/NAME: FIELD_PATH: message
+
+DOC_INDEX counts the documents of FILE from 0 (empty documents are not counted). Objects without
+a namespace print as KIND/NAME. Warnings start with "warning: ".
+
+Exit status: 0 when everything is valid (warnings allowed), 1 when anything is invalid, 2 when an
+input cannot be read or parsed (then nothing else is checked).`
+
+const lintExample = `  # Check a file, a folder (recursively: *.yaml, *.yml, *.json) and stdin
+  kubectl palisade lint -f policy.yaml -f policies/
+  helm template chart/ | kubectl palisade lint -f -`
+
+func newLintCommand(streams IOStreams) *cobra.Command {
+	var paths []string
+	cmd := &cobra.Command{
+		Use:     "lint -f PATH...",
+		Short:   "Check policies offline, as admission would",
+		Long:    lintLong,
+		Example: lintExample,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(paths) == 0 {
+				return errors.New("lint needs at least one -f PATH (a file, a folder, or - for stdin)")
+			}
+			return runLint(streams, paths)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&paths, "filename", "f", nil, "file, folder (read recursively) or - for stdin; repeatable")
+	return cmd
+}
+
+func runLint(streams IOStreams, paths []string) error {
+	set, err := manifest.LoadLenient(paths, streams.In)
+	if err != nil {
+		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+		return &ExitError{Code: ExitUsage}
+	}
+	invalid := false
+	for _, d := range set.Documents {
+		fs := lintDocument(d)
+		for _, f := range fs {
+			if !f.warning {
+				invalid = true
+			}
+		}
+		writeFindings(streams.Out, fs)
+	}
+	if invalid {
+		return &ExitError{Code: ExitInvalid}
+	}
+	return nil
+}
+
+// lintDocument returns the findings of one document, errors and warnings in the order validation
+// reports them.
+func lintDocument(d *manifest.Document) []finding {
+	if d.Err != nil {
+		var fs []finding
+		for _, fe := range d.Err.Fields {
+			fs = append(fs, newFinding(d, fe.Path, withLine(fe.Message, fe.Line), false))
+		}
+		return fs
+	}
+	switch d.Class {
+	case manifest.ClassCalico:
+		return []finding{newFinding(d, "apiVersion", fmt.Sprintf(
+			"%s is Calico's API, not Palisade's; convert it with: kubectl palisade convert -f %s",
+			d.APIVersion, fileArgument(d.Source)), false)}
+	case manifest.ClassOther:
+		return nil
+	}
+	var (
+		errs  field.ErrorList
+		warns []validation.Warning
+	)
+	switch o := d.Object.(type) {
+	case *v1alpha1.NetworkPolicy:
+		p := o.DeepCopy()
+		defaulting.NetworkPolicy(p)
+		errs, warns = validation.ValidateNetworkPolicy(p)
+	case *v1alpha1.GlobalNetworkPolicy:
+		p := o.DeepCopy()
+		defaulting.GlobalNetworkPolicy(p)
+		errs, warns = validation.ValidateGlobalNetworkPolicy(p)
+	case *networkingv1.NetworkPolicy:
+		errs, warns = validation.ValidateKubernetesNetworkPolicy(o)
+	default:
+		return nil // Pods, Namespaces, ServiceAccounts, Services: model input, nothing to check.
+	}
+	var fs []finding
+	for _, e := range errs {
+		fs = append(fs, newFinding(d, e.Field, e.ErrorBody(), false))
+	}
+	for _, w := range warns {
+		fs = append(fs, newFinding(d, w.Field, w.Message, true))
+	}
+	return fs
+}

@@ -1,0 +1,36 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// commands builds every subcommand. Add a command by appending its constructor here; each gets the
+// same streams as the root.
+var commands = []func(IOStreams) *cobra.Command{
+	newLintCommand,
+	newConvertCommand,
+}
+
+// NewRootCommand builds the kubectl-palisade command tree. Execute it and pass the result to
+// HandleError for the exit code.
+func NewRootCommand(streams IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kubectl-palisade",
+		Short: "Work with Palisade network policies",
+		Long: `kubectl palisade works with Palisade network policies (policy.palisade.dev/v1alpha1):
+check them offline before applying, and convert Calico policies to them.`,
+		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl palisade"},
+		// Commands print their own findings and return an *ExitError; flag errors are printed once
+		// by HandleError, without the usage text that would bury them.
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.CompletionOptions.DisableDefaultCmd = true
+	for _, newCommand := range commands {
+		root.AddCommand(newCommand(streams))
+	}
+	return root
+}
