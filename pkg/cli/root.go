@@ -9,6 +9,7 @@ import (
 var commands = []func(IOStreams) *cobra.Command{
 	newLintCommand,
 	newConvertCommand,
+	newTraceCommand, newMatrixCommand,
 }
 
 // NewRootCommand builds the kubectl-palisade command tree. Execute it and pass the result to

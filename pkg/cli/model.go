@@ -1,0 +1,222 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/palisade-dev/palisade/pkg/engine"
+	"github.com/palisade-dev/palisade/pkg/manifest"
+)
+
+// defaultNamespace is where kubectl puts namespaced objects that name no
+// namespace; offline there is no kubeconfig context to ask.
+const defaultNamespace = "default"
+
+// podInfo is a pod of the model: a workload endpoint with at least one IP.
+type podInfo struct {
+	Ref    engine.EndpointRef
+	IPs    []netip.Addr
+	Source manifest.Source
+}
+
+// ip returns the pod's address in the family of want (IPv4 when want is
+// invalid), and whether it has one.
+func (p *podInfo) ip(v6 bool) (netip.Addr, bool) {
+	for _, a := range p.IPs {
+		if a.Is6() == v6 {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// model is the policy engine loaded with every object of a manifest set, and
+// the pods it knows, for trace and matrix.
+type model struct {
+	eng *engine.Engine
+	// pods are sorted by namespace, then name.
+	pods  []*podInfo
+	byRef map[engine.EndpointRef]*podInfo
+	// declaredPorts are the container ports the pods declare, sorted by
+	// port then protocol: matrix's default --ports.
+	declaredPorts []portSpec
+	// warnings are problems that do not stop the command: skipped pods,
+	// policies that fail closed. They are printed to stderr.
+	warnings []string
+}
+
+// buildModel loads set into a new engine. Every policy is loaded as the
+// enforced generation: a manifest is a desired state, so trace and matrix
+// answer "what if these objects were applied and enforced".
+//
+// Objects without a namespace are placed in "default", as kubectl would.
+// Namespaces that pods or policies use but the manifests do not define are
+// created without labels (the engine adds kubernetes.io/metadata.name, as
+// the API server does), so that namespaceSelectors see them.
+func buildModel(set *manifest.Set) (*model, error) {
+	m := &model{eng: engine.New(), byRef: map[engine.EndpointRef]*podInfo{}}
+	namespaces := map[string]bool{}
+	for _, e := range set.Namespaces {
+		ns, err := engine.FromNamespace(e.Object)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Source, err)
+		}
+		if err := m.eng.UpsertNamespace(ns); err != nil {
+			return nil, fmt.Errorf("%s: loading namespace %s: %w", e.Source, ns.Name, err)
+		}
+		namespaces[ns.Name] = true
+	}
+	implicit := func(ns string) error {
+		if namespaces[ns] {
+			return nil
+		}
+		namespaces[ns] = true
+		return m.eng.UpsertNamespace(engine.Namespace{Name: ns})
+	}
+	for _, e := range set.ServiceAccounts {
+		obj := e.Object.DeepCopy()
+		defaultNamespaceOf(&obj.ObjectMeta)
+		sa, err := engine.FromServiceAccount(obj)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Source, err)
+		}
+		if err := m.eng.UpsertServiceAccount(sa); err != nil {
+			return nil, fmt.Errorf("%s: loading service account %s/%s: %w", e.Source, sa.Namespace, sa.Name, err)
+		}
+	}
+	for _, e := range set.Pods {
+		if err := m.addPod(e, implicit); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range set.KubernetesNetworkPolicies {
+		np := e.Object.DeepCopy()
+		defaultNamespaceOf(&np.ObjectMeta)
+		if err := implicit(np.Namespace); err != nil {
+			return nil, err
+		}
+		if err := m.eng.UpsertKubernetesNetworkPolicy(np, engine.SlotEnforced); err != nil {
+			m.warnf("%s: Kubernetes NetworkPolicy %s/%s fails closed (denies what reaches it): %v", e.Source, np.Namespace, np.Name, err)
+		}
+	}
+	for _, e := range set.NetworkPolicies {
+		np := e.Object.DeepCopy()
+		defaultNamespaceOf(&np.ObjectMeta)
+		if err := implicit(np.Namespace); err != nil {
+			return nil, err
+		}
+		if err := m.eng.UpsertNetworkPolicy(np, engine.SlotEnforced); err != nil {
+			m.warnf("%s: NetworkPolicy %s/%s fails closed (denies what reaches it): %v", e.Source, np.Namespace, np.Name, err)
+		}
+	}
+	for _, e := range set.GlobalNetworkPolicies {
+		if err := m.eng.UpsertGlobalNetworkPolicy(e.Object, engine.SlotEnforced); err != nil {
+			m.warnf("%s: GlobalNetworkPolicy %s fails closed (denies what reaches it): %v", e.Source, e.Object.Name, err)
+		}
+	}
+	slices.SortFunc(m.pods, func(a, b *podInfo) int { return strings.Compare(a.Ref.String(), b.Ref.String()) })
+	sortPorts(m.declaredPorts)
+	return m, nil
+}
+
+func (m *model) addPod(e manifest.Entry[*corev1.Pod], implicit func(string) error) error {
+	pod := e.Object.DeepCopy()
+	defaultNamespaceOf(&pod.ObjectMeta)
+	ep, err := engine.FromPod(pod)
+	if errors.Is(err, engine.ErrNotWorkload) {
+		m.warnf("%s: skipping pod %s/%s: no policy applies to it (%v)", e.Source, pod.Namespace, pod.Name, err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", e.Source, err)
+	}
+	ref := ep.Ref()
+	if len(ep.IPs) == 0 {
+		return fmt.Errorf("%s: pod %s has no IP: set status.podIP (and status.podIPs) so flows can be placed", e.Source, ref)
+	}
+	if prev, dup := m.byRef[ref]; dup {
+		return fmt.Errorf("%s: pod %s is defined twice (first at %s)", e.Source, ref, prev.Source)
+	}
+	for _, ip := range ep.IPs {
+		if others := m.eng.EndpointsForIP(ip); len(others) > 0 {
+			m.warnf("%s: pod %s has IP %s, like pod %s; flows to or from it are evaluated for all of them", e.Source, ref, ip, others[0])
+		}
+	}
+	if err := implicit(ref.Namespace); err != nil {
+		return err
+	}
+	if err := m.eng.UpsertPod(ep); err != nil {
+		return fmt.Errorf("%s: loading pod %s: %w", e.Source, ref, err)
+	}
+	for _, c := range append(append([]corev1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...) {
+		for _, cp := range c.Ports {
+			proto := strings.ToUpper(string(cp.Protocol))
+			if proto == "" {
+				proto = "TCP"
+			}
+			ps := portSpec{Port: uint16(cp.ContainerPort), Protocol: proto}
+			if _, ok := portProtocols[proto]; ok && cp.ContainerPort > 0 && cp.ContainerPort < 65536 && !slices.Contains(m.declaredPorts, ps) {
+				m.declaredPorts = append(m.declaredPorts, ps)
+			}
+		}
+	}
+	p := &podInfo{Ref: ref, IPs: ep.IPs, Source: e.Source}
+	m.pods = append(m.pods, p)
+	m.byRef[ref] = p
+	return nil
+}
+
+func (m *model) warnf(format string, args ...any) {
+	m.warnings = append(m.warnings, fmt.Sprintf(format, args...))
+}
+
+// defaultNamespaceOf puts an object without a namespace in "default".
+func defaultNamespaceOf(meta *metav1.ObjectMeta) {
+	if meta.Namespace == "" {
+		meta.Namespace = defaultNamespace
+	}
+}
+
+// resolve reads --from/--to: NAMESPACE/POD names a pod of the manifests, an
+// IP address stands for itself (and for the pod holding it, if any).
+func (m *model) resolve(flag, s string) (endpointArg, error) {
+	if ip, err := netip.ParseAddr(s); err == nil {
+		ip = ip.Unmap()
+		out := endpointArg{IP: ip}
+		if refs := m.eng.EndpointsForIP(ip); len(refs) > 0 {
+			out.Pod = m.byRef[refs[0]]
+		}
+		return out, nil
+	}
+	ns, name, ok := strings.Cut(s, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return endpointArg{}, fmt.Errorf("--%s %q: want NAMESPACE/POD or an IP address", flag, s)
+	}
+	p, ok := m.byRef[engine.EndpointRef{Namespace: ns, Name: name}]
+	if !ok {
+		return endpointArg{}, fmt.Errorf("--%s %q: no pod %s/%s in the manifests (pods: %s)", flag, s, ns, name, m.podList())
+	}
+	return endpointArg{Pod: p}, nil
+}
+
+// podList names up to ten pods, for error messages.
+func (m *model) podList() string {
+	if len(m.pods) == 0 {
+		return "none"
+	}
+	var names []string
+	for i, p := range m.pods {
+		if i == 10 {
+			names = append(names, fmt.Sprintf("and %d more", len(m.pods)-10))
+			break
+		}
+		names = append(names, p.Ref.String())
+	}
+	return strings.Join(names, ", ")
+}

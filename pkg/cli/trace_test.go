@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// cliCase is one in-process run of kubectl-palisade whose whole transcript
+// (command, exit code, stdout, stderr) is compared with a golden file.
+type cliCase struct {
+	name  string
+	stdin string
+	args  []string
+	code  int
+}
+
+func runCases(t *testing.T, dir string, cases []cliCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := runCLI(c.stdin, c.args...)
+			if r.code != c.code {
+				t.Errorf("exit code %d, want %d\n%s", r.code, c.code, r.transcript())
+			}
+			if c.code == ExitUsage && r.stdout != "" {
+				t.Errorf("a usage error must not write to stdout:\n%s", r.transcript())
+			}
+			checkGolden(t, filepath.Join(dir, c.name+".golden"), r.transcript())
+		})
+	}
+}
+
+const traceCluster = "testdata/trace/cluster.yaml"
+
+func TestTrace(t *testing.T) {
+	runCases(t, "testdata/trace", []cliCase{
+		{name: "allowed-from-namespace", code: 0,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/a", "--to", "z/a", "--port", "80"}},
+		{name: "denied-wrong-port", code: 1,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/a", "--to", "z/a", "--port", "81/tcp"}},
+		{name: "denied-by-egress-rule", code: 1,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/b", "--to", "x/a", "--port", "80/TCP"}},
+		{name: "denied-egress-although-ingress-allows", code: 1,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/b", "--to", "z/a", "--port", "80/TCP"}},
+		{name: "denied-both-sides", code: 1,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/b", "--to", "z/a", "--port", "81/TCP"}},
+		{name: "denied-both-sides-json", code: 1,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/b", "--to", "z/a", "--port", "81/TCP", "-o", "json"}},
+		{name: "udp-egress-allows-ingress-denies", code: 1,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/b", "--to", "z/a", "--port", "53/UDP"}},
+		{name: "external-source-ip", code: 1,
+			args: []string{"trace", "-f", traceCluster, "--from", "203.0.113.9", "--to", "z/a", "--port", "80/TCP"}},
+		{name: "pod-ip-as-destination", code: 0,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/a", "--to", "198.18.50.2", "--port", "80/TCP"}},
+		{name: "external-both-ends-json", code: 0,
+			args: []string{"trace", "-f", traceCluster, "--from", "203.0.113.9", "--to", "192.0.2.1", "--port", "443/TCP", "-o", "json"}},
+		{name: "icmp", code: 1,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/a", "--to", "z/a", "--icmp", "8/0"}},
+		{name: "icmpv6-from-ipv6-address", code: 1,
+			args: []string{"trace", "-f", traceCluster, "--from", "2001:db8::99", "--to", "z/a", "--icmp", "128"}},
+		{name: "stdin", code: 0, stdin: "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns1}\nstatus: {podIP: 198.18.9.9}\n",
+			args: []string{"trace", "-f", "-", "--from", "ns1/p", "--to", "ns1/p", "--port", "80"}},
+		{name: "error-yaml-boolean-namespace", code: 2, stdin: "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: y}\nstatus: {podIP: 198.18.9.9}\n",
+			args: []string{"trace", "-f", "-", "--from", "y/p", "--to", "y/p", "--port", "80"}},
+		{name: "hostnetwork-pod-skipped", code: 2,
+			args: []string{"trace", "-f", "testdata/trace/hostnetwork.yaml", "--from", "monitoring/node-exporter", "--to", "10.0.0.6", "--port", "9100"}},
+
+		{name: "error-pod-without-ip", code: 2,
+			args: []string{"trace", "-f", traceCluster, "-f", "testdata/trace/pod-without-ip.yaml", "--from", "x/a", "--to", "z/a", "--port", "80"}},
+		{name: "error-unknown-pod", code: 2,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/nope", "--to", "z/a", "--port", "80"}},
+		{name: "error-from-not-a-pod-or-ip", code: 2,
+			args: []string{"trace", "-f", traceCluster, "--from", "a", "--to", "z/a", "--port", "80"}},
+		{name: "error-bad-port-protocol", code: 2,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/a", "--to", "z/a", "--port", "80/HTTP"}},
+		{name: "error-bad-port-number", code: 2,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/a", "--to", "z/a", "--port", "70000/TCP"}},
+		{name: "error-named-port", code: 2,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/a", "--to", "z/a", "--port", "http"}},
+		{name: "error-port-and-icmp", code: 2,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/a", "--to", "z/a", "--port", "80", "--icmp", "8"}},
+		{name: "error-bad-icmp", code: 2,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/a", "--to", "z/a", "--icmp", "8/300"}},
+		{name: "error-missing-flags", code: 2,
+			args: []string{"trace", "-o", "yaml"}},
+		{name: "error-family-mismatch", code: 2,
+			args: []string{"trace", "-f", traceCluster, "--from", "x/a", "--to", "2001:db8::1", "--port", "80"}},
+		{name: "error-missing-file", code: 2,
+			args: []string{"trace", "-f", "testdata/trace/does-not-exist.yaml", "--from", "x/a", "--to", "z/a", "--port", "80"}},
+		{name: "error-positional-argument", code: 2,
+			args: []string{"trace", "x/a", "z/a"}},
+	})
+}
