@@ -5,8 +5,9 @@
 //
 //   - NetworkPolicy, GlobalNetworkPolicy: apiVersion policy.palisade.dev/v1alpha1, everything else
 //     kept as written (metadata that the API server fills in is dropped, see below). Nothing is
-//     normalised: what lint or admission would reject in the Calico policy is rejected in the
-//     Palisade one, with the same field path.
+//     normalised beyond what decoding does in Calico too (a protocol written as a numeric string,
+//     "6", becomes the number 6): what lint or admission would reject in the Calico policy is
+//     rejected in the Palisade one, with the same field path.
 //   - StagedNetworkPolicy, StagedGlobalNetworkPolicy (stagedAction Set or unset): the enforced
 //     kind, pinned to Audit with spec.rollout {strategy: Progressive, paused: true}. A new policy
 //     starts in Audit and paused holds it there, which is what a staged policy is: evaluated,
