@@ -206,7 +206,7 @@ func kubernetesPort(port networkingv1.NetworkPolicyPort, field string, p *proble
 			p.errorf(field+".endPort", "invalid value %d: must be between port (%d) and 65535", end, n)
 			return nil, false
 		}
-		r.Max = uint16(end)
+		r.Max = uint16(end) //nolint:gosec // end is within [n, 65535], checked above
 	}
 	return &r, true
 }
