@@ -29,9 +29,18 @@ func TestEngineAgreesWithCyclonus(t *testing.T) {
 	for i := 0; i < *oracleCases; i++ {
 		seed := *oracleSeed + int64(i)
 		s := Generate(rand.New(rand.NewSource(seed)))
-		got, err := NewPalisade(s)
+		// Even seeds load the scenario in the plain order, odd ones with
+		// churn (random interleaving, decoys, transient objects).
+		var got *Palisade
+		var loadLog []string
+		var err error
+		if seed%2 == 0 {
+			got, err = NewPalisade(s)
+		} else {
+			got, loadLog, err = LoadChurned(s, rand.New(rand.NewSource(^seed)))
+		}
 		if err != nil {
-			failScenario(t, seed, s, "engine refused a valid scenario: "+err.Error())
+			failScenario(t, seed, s, loadLog, "engine refused a valid scenario: "+err.Error())
 			return
 		}
 		want := NewCyclonus(s)
@@ -63,7 +72,7 @@ func TestEngineAgreesWithCyclonus(t *testing.T) {
 			}
 		}
 		if len(report) > 0 {
-			failScenario(t, seed, s, strings.Join(report, "\n"))
+			failScenario(t, seed, s, loadLog, strings.Join(report, "\n"))
 			return
 		}
 	}
@@ -76,7 +85,7 @@ func TestEngineAgreesWithCyclonus(t *testing.T) {
 	}
 }
 
-func failScenario(t *testing.T, seed int64, s *Scenario, what string) {
+func failScenario(t *testing.T, seed int64, s *Scenario, loadLog []string, what string) {
 	t.Helper()
 	y, err := s.YAML()
 	if err != nil {
@@ -92,6 +101,10 @@ func failScenario(t *testing.T, seed int64, s *Scenario, what string) {
 		}
 		conv = append(conv, line)
 	}
-	t.Fatalf("engine and cyclonus disagree (replay: go test -run %s -oracle.seed=%d -oracle.cases=1)\n%s\n\nscenario:\n%s\nengine's Calico view of the policies:\n%s",
-		t.Name(), seed, what, y, strings.Join(conv, ""))
+	order := "namespaces, pods, then policies"
+	if loadLog != nil {
+		order = "\n  " + strings.Join(loadLog, "\n  ")
+	}
+	t.Fatalf("engine and cyclonus disagree (replay: go test -run %s -oracle.seed=%d -oracle.cases=1)\n%s\n\nscenario:\n%s\nengine's Calico view of the policies:\n%s\nloaded into the engine in this order: %s",
+		t.Name(), seed, what, y, strings.Join(conv, ""), order)
 }
