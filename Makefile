@@ -10,6 +10,9 @@ GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
 ENVTEST_DIR ?= $(LOCALBIN)/k8s/$(KUBE_VERSION)-$(shell go env GOOS)-$(shell go env GOARCH)
 export KUBEBUILDER_ASSETS ?= $(ENVTEST_DIR)
 
+# Packages that carry RBAC and webhook markers (the pure cores carry none and are not scanned).
+MARKER_PATHS ?= ./cmd/...;./webhooks/...
+
 # Nested modules (test oracles, tool wrappers) are tested on their own; hack/kube is only built.
 TEST_MODULES ?= $(shell find . -name go.mod -not -path './hack/kube/*' -not -path './bin/*' -exec dirname {} \; | sort)
 GO_TEST_FLAGS ?= -count=1
@@ -32,7 +35,8 @@ help: ## Show this help.
 
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs, RBAC and webhook configurations from markers.
-	$(CONTROLLER_GEN) rbac:roleName=palisade-manager crd:allowDangerousTypes=true webhook paths="./..." output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) crd:allowDangerousTypes=true paths="./api/..." output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=palisade-manager webhook paths="$(MARKER_PATHS)"
 
 .PHONY: generate
 generate: controller-gen ## Generate deepcopy code.
