@@ -154,22 +154,32 @@ func (m *model) addPod(e manifest.Entry[*corev1.Pod], implicit func(string) erro
 	if err := m.eng.UpsertPod(ep); err != nil {
 		return fmt.Errorf("%s: loading pod %s: %w", e.Source, ref, err)
 	}
-	for _, c := range append(append([]corev1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...) {
-		for _, cp := range c.Ports {
-			proto := strings.ToUpper(string(cp.Protocol))
-			if proto == "" {
-				proto = "TCP"
-			}
-			ps := portSpec{Port: uint16(cp.ContainerPort), Protocol: proto}
-			if _, ok := portProtocols[proto]; ok && cp.ContainerPort > 0 && cp.ContainerPort < 65536 && !slices.Contains(m.declaredPorts, ps) {
-				m.declaredPorts = append(m.declaredPorts, ps)
-			}
-		}
-	}
+	m.addDeclaredPorts(pod)
 	p := &podInfo{Ref: ref, IPs: ep.IPs, Source: e.Source}
 	m.pods = append(m.pods, p)
 	m.byRef[ref] = p
 	return nil
+}
+
+// addDeclaredPorts records the pod's container ports (init containers
+// included, as Calico reads named ports from both) for matrix's default
+// --ports. Protocols are as Kubernetes spells them; others are ignored.
+func (m *model) addDeclaredPorts(pod *corev1.Pod) {
+	for _, c := range append(append([]corev1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...) {
+		for _, cp := range c.Ports {
+			proto := string(cp.Protocol)
+			if proto == "" {
+				proto = "TCP"
+			}
+			if _, ok := portProtocols[proto]; !ok || cp.ContainerPort <= 0 || cp.ContainerPort > 65535 {
+				continue
+			}
+			ps := portSpec{Port: uint16(cp.ContainerPort), Protocol: proto}
+			if !slices.Contains(m.declaredPorts, ps) {
+				m.declaredPorts = append(m.declaredPorts, ps)
+			}
+		}
+	}
 }
 
 func (m *model) warnf(format string, args ...any) {

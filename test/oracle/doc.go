@@ -18,7 +18,19 @@
 //     done already;
 //   - YAML rendering of a scenario (scenario.go), printed on any mismatch so the
 //     case can be replayed with `kubectl palisade trace -f` or turned into a
-//     table test.
+//     table test;
+//   - churned loading (churn.go): half of the scenarios reach the engine in a
+//     random interleaving with decoy versions and transient objects, so the
+//     engine's incremental index is compared too, not only a fresh build.
+//
+// Where cyclonus deviates from upstream Kubernetes the comparison follows
+// upstream and says so next to the workaround. The only deviation found:
+// cyclonus evaluates `key NotIn [...]` as false when the key is absent,
+// upstream (and Calico) as true; notin.go rewrites the policies handed to
+// cyclonus into an equivalent form, with a test against apimachinery's own
+// selector implementation. Everything else (named ports resolved against the
+// destination pod, ipBlock matched against pod IPs as Calico does, SCTP,
+// endPort, policyTypes defaulting) is compared as is.
 //
 // The comparison itself is oracle_test.go. Run more cases with
 //
