@@ -280,8 +280,8 @@ func (e *Engine) SelectedEndpoints(key PolicyKey, slot Slot) []EndpointRef {
 	return out
 }
 
-// ApplicablePolicies returns the policies evaluated for a pod in one direction and mode, in
-// evaluation order, as trace entries without an outcome.
+// ApplicablePolicies returns the keys of the policies that apply to a pod in one direction and
+// mode, in evaluation order (the precomputed list a flow's evaluation walks).
 func (e *Engine) ApplicablePolicies(ref EndpointRef, dir Direction, mode Mode) []PolicyKey {
 	e.mu.RLock()
 	defer e.mu.RUnlock()

@@ -112,6 +112,10 @@ func (e *Engine) evalList(tr *DirectionTrace, pkt *packet, list []*compiled, dir
 	if len(list) == 0 {
 		return finish(tr, true, Decision{Reason: ReasonNoPolicyApplies})
 	}
+	if tr != nil && cap(tr.Policies) < len(list) {
+		// At most every applicable policy is visited: one allocation instead of growth.
+		tr.Policies = make([]PolicyTrace, 0, len(list))
+	}
 	for i := 0; i < len(list); {
 		tier := list[i].tier
 		end := i + 1
