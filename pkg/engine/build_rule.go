@@ -86,6 +86,10 @@ func (b *builder) compileRule(path string, r *v1alpha1.Rule, origin int) rule {
 	}
 
 	out.icmp = b.icmp(path+".icmp", r.ICMP)
+	if out.icmp != nil && out.proto != ProtoICMP && out.proto != ProtoICMPv6 {
+		// Validation R6; Felix could not render an ICMP match without the protocol.
+		b.errorf("%s.icmp: ICMP fields require protocol to be ICMP or ICMPv6", path)
+	}
 	out.notICMP = b.icmp(path+".notICMP", r.NotICMP)
 
 	// Named-port protocol filter (rule_scanner.go): UDP -> udp, SCTP -> sctp, any other set

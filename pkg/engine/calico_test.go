@@ -155,6 +155,22 @@ func TestActionsAndTiers(t *testing.T) {
 				"  zzz NetworkPolicy/prod/late order=1 enforced: Deny rule=0"),
 		},
 		{
+			name: "policies of one unknown tier form one tier (sorted after default)",
+			objs: []any{
+				np("prod", "z1", onWeb, tier("zzz"), order(1), ingress(rl(Deny, proto("UDP")))),
+				np("prod", "z2", onWeb, tier("zzz"), order(2), ingress(rl(Allow, proto("TCP")))),
+				np("prod", "d", onWeb, order(5), ingress(rl(Pass))),
+			},
+			flow: tcp(ipClient, ipWeb, 8080),
+			want: lines(
+				"allow",
+				"egress dev/client: allow NoPolicyApplies",
+				"ingress prod/web: allow Rule zzz NetworkPolicy/prod/z2 rule=0 Allow",
+				"  default NetworkPolicy/prod/d order=5 enforced: Pass rule=0",
+				"  zzz NetworkPolicy/prod/z1 order=1 enforced: NoRuleMatched",
+				"  zzz NetworkPolicy/prod/z2 order=2 enforced: Allow rule=0"),
+		},
+		{
 			name: "a tier with default action Pass (kube-admin) falls through to the next tier",
 			objs: []any{
 				np("prod", "adm", onWeb, tier("kube-admin"), order(1), ingress(rl(Deny, proto("UDP")))),

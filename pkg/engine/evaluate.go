@@ -119,7 +119,7 @@ func (e *Engine) evalList(tr *DirectionTrace, pkt *packet, list []*compiled, dir
 	for i := 0; i < len(list); {
 		tier := list[i].tier
 		end := i + 1
-		for end < len(list) && list[end].tier == tier {
+		for end < len(list) && list[end].tier.name == tier.name {
 			end++
 		}
 		passed := false

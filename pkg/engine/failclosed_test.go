@@ -34,6 +34,7 @@ func TestInvalidRuleErrors(t *testing.T) {
 		{rl(Allow, src(eNS("global() || a == 'b'"))), `.source.namespaceSelector: global() cannot be combined with other selectors`},
 		{rl(Allow, codeOnly), `.icmp.code: ICMP code specified without an ICMP type`},
 		{rl(Allow, ipv(5)), `.ipVersion: 5 is not 4 or 6`},
+		{rl(Allow, icmpT(8)), `.icmp: ICMP fields require protocol to be ICMP or ICMPv6`},
 		{rl(Allow, proto("TCP"), dst(ePorts("0:10"))), `.destination.ports[0]: port range 0:10 invalid, port number must be between 1 and 65535`},
 		{rl(Allow, proto("TCP"), dst(ePorts("99999"))), `.destination.ports[0]: invalid port: 99999 is outside 0-65535`},
 	}

@@ -30,6 +30,9 @@ var knpOrder = 1000.0
 //
 // The returned spec is usable even with an error.
 func KubernetesNetworkPolicySpec(knp *networkingv1.NetworkPolicy) (v1alpha1.PolicySpec, error) {
+	if knp == nil {
+		return v1alpha1.PolicySpec{}, errors.New("converting Kubernetes NetworkPolicy: nil policy")
+	}
 	in := knpInput(knp)
 	return *in.spec, errors.Join(in.convErrs...)
 }
