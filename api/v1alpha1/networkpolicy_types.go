@@ -57,7 +57,3 @@ type GlobalNetworkPolicyList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []GlobalNetworkPolicy `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&NetworkPolicy{}, &NetworkPolicyList{}, &GlobalNetworkPolicy{}, &GlobalNetworkPolicyList{})
-}

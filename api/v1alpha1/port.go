@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 
@@ -51,8 +52,9 @@ var (
 // ErrPortSyntax is wrapped by every error Parse returns.
 var ErrPortSyntax = errors.New("invalid port")
 
-// PortFromInt returns the Port for a single number.
-func PortFromInt(p int) Port { return Port(intstr.FromInt32(int32(p))) }
+// PortFromInt returns the Port for a single number. A number beyond int32 saturates, so that Parse
+// rejects it rather than seeing a wrapped, possibly valid, port.
+func PortFromInt(p int) Port { return Port(intstr.FromInt32(saturateInt32(p))) }
 
 // PortFromString returns the Port for a string form: "80", "80:90" or a name.
 func PortFromString(s string) Port { return Port(intstr.FromString(s)) }
@@ -101,6 +103,17 @@ func (p *Port) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("port must be a number or a string: %w", err)
 	}
 	return nil
+}
+
+func saturateInt32(n int) int32 {
+	switch {
+	case n > math.MaxInt32:
+		return math.MaxInt32
+	case n < math.MinInt32:
+		return math.MinInt32
+	default:
+		return int32(n)
+	}
 }
 
 func isDigits(s string) bool {

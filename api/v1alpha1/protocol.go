@@ -42,8 +42,8 @@ func ProtocolFromString(s string) Protocol {
 	return Protocol(intstr.FromString(s))
 }
 
-// ProtocolFromInt returns the Protocol for a number.
-func ProtocolFromInt(n int) Protocol { return Protocol(intstr.FromInt32(int32(n))) }
+// ProtocolFromInt returns the Protocol for a number; a number beyond int32 saturates (see PortFromInt).
+func ProtocolFromInt(n int) Protocol { return Protocol(intstr.FromInt32(saturateInt32(n))) }
 
 // Number resolves the protocol to its IANA number. It fails for an unknown name, a name in the wrong
 // case, and numbers outside 1-255.
