@@ -7,10 +7,18 @@
 // Exit codes are part of the interface, because scripts and CI gate on them: commands return an
 // *ExitError carrying the code after writing their own output, and HandleError maps any other
 // error (bad flags, unexpected failures) to 2 after printing it. For lint: 0 valid (warnings
-// allowed), 1 invalid, 2 input unreadable or unparsable.
+// allowed), 1 invalid, 2 input unreadable or unparsable. For trace: 0 allowed, 1 denied, 2 input
+// errors (unknown pod, pod without IP, bad --port).
+//
+// Commands:
+//   - lint: default then validate Palisade policies, validate Kubernetes NetworkPolicies, point
+//     Calico documents at convert.
+//   - convert: Calico projectcalico.org/v3 policies (staged kinds included) to Palisade, all or nothing.
+//   - trace: why one flow is allowed or denied, egress and ingress, with every policy visited.
+//   - matrix: pod-to-pod connectivity on each port, as tables or JSON.
 //
 // This package parses flags, reads the paths it is given and formats results. It must never hold
 // policy logic of its own: loading is pkg/manifest, defaulting pkg/defaulting, validation
-// pkg/validation, conversion pkg/convert. The offline commands (lint, convert) must never contact
-// a cluster.
+// pkg/validation, conversion pkg/convert, verdicts pkg/engine. The offline commands (lint, convert,
+// and trace and matrix over files) must never contact a cluster.
 package cli
