@@ -94,8 +94,16 @@ func TestEnvtestControlPlane(t *testing.T) {
 		t.Errorf("configmap data read back = %v, want map[policy:allow-dns]", gotCM.Data)
 	}
 
-	// kubectl from the same directory must reach the server too.
-	stdout, stderr, err := env.ControlPlane.KubeCtl().Run(
+	// kubectl from the same directory must reach the server too, as an authenticated user.
+	user, err := env.AddUser(envtest.User{Name: "smoke", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatalf("adding a kubectl user: %v", err)
+	}
+	kubectl, err := user.Kubectl()
+	if err != nil {
+		t.Fatalf("kubectl for the user: %v", err)
+	}
+	stdout, stderr, err := kubectl.Run(
 		"get", "configmap", "smoke", "-n", ns.Name, "-o", "jsonpath={.data.policy}")
 	if err != nil {
 		errText, _ := io.ReadAll(stderr)
