@@ -263,6 +263,20 @@ func BenchmarkUpdate(b *testing.B) {
 			}
 		}
 	})
+	b.Run("global-policy", func(b *testing.B) {
+		g1 := gnp("team-0", sel("tier == 'backend'"), order(0), types(v1alpha1.PolicyTypeIngress), ingress(rl(Deny, src(eNets("192.168.0.0/16")))))
+		g2 := gnp("team-0", sel("tier == 'frontend'"), order(0), types(v1alpha1.PolicyTypeIngress), ingress(rl(Deny, src(eNets("192.168.0.0/16")))))
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			p := g1
+			if i%2 == 1 {
+				p = g2
+			}
+			if err := e.UpsertGlobalNetworkPolicy(p, SlotCandidate); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("namespace-labels", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {

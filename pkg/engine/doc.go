@@ -18,6 +18,7 @@
 //	v, err := e.Evaluate(engine.Flow{Src, Dst, Protocol, SrcPort, DstPort, ICMP}, engine.EnforcedOnly)
 //	e.EvaluateInto(&v, flow, mode)     // reuses v's slices
 //	c, err := e.EvaluateBoth(flow)     // EnforcedOnly and CandidatesAsEnforced under one lock
+//	e.EvaluateBothInto(&c, flow)       // reuses c's slices; c.WouldDeny() for shadow counting
 //	ok, err := e.Allowed(flow, mode)   // no trace
 //
 // Queries: PolicyError(key, slot), SelectedEndpoints(key, slot), ApplicablePolicies(pod, dir,

@@ -34,6 +34,9 @@ type Engine struct {
 	globalPolicies map[PolicyKey]*policyEntry
 
 	peers peerIndex
+
+	// scratch is the label view writers reuse (writeView).
+	scratch podView
 }
 
 // New returns an empty engine.

@@ -140,12 +140,12 @@ func (e *Engine) internPeer(p *peerSel) *peerSel {
 		}
 		m[p] = struct{}{}
 		for _, ep := range e.podsByNS[p.scopeNS] {
-			ep.setPeerBit(p.id, p.matches(e.view(ep)))
+			ep.setPeerBit(p.id, p.matches(e.writeView(ep)))
 		}
 	} else {
 		idx.unscoped[p] = struct{}{}
 		for _, ep := range e.pods {
-			ep.setPeerBit(p.id, p.matches(e.view(ep)))
+			ep.setPeerBit(p.id, p.matches(e.writeView(ep)))
 		}
 	}
 	return p
@@ -182,7 +182,7 @@ func (e *Engine) releasePeer(p *peerSel) {
 
 // refreshPeerBits re-evaluates every selector that could match ep.
 func (e *Engine) refreshPeerBits(ep *endpoint) {
-	v := e.view(ep)
+	v := e.writeView(ep)
 	for p := range e.peers.byNS[ep.ref.Namespace] {
 		ep.setPeerBit(p.id, p.matches(v))
 	}

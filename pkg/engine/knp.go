@@ -74,7 +74,9 @@ func knpInput(knp *networkingv1.NetworkPolicy) *policyInput {
 		case networkingv1.PolicyTypeEgress:
 			egress = true
 		default:
+			// Unreadable types: the (fail-closed) policy governs both directions.
 			c.errorf("spec.policyTypes[%d]: %q is not Ingress or Egress", i, t)
+			ingress, egress = true, true
 		}
 	}
 	if ingress {
