@@ -55,10 +55,10 @@ func (w *world) dnsProviders(self policyID, selected []*endpoint) []*podFilter {
 	var providers []*podFilter
 	for _, ns := range namespaces {
 		for _, np := range w.networkPolicies(ns) {
-			if (policyID{kindNP, np.Namespace, np.Name}) == self {
+			if _, egress := governs(&np.Spec.PolicySpec); !egress || !policyAllowsDNS(&np.Spec.PolicySpec) {
 				continue
 			}
-			if _, egress := governs(&np.Spec.PolicySpec); !egress || !policyAllowsDNS(&np.Spec.PolicySpec) {
+			if (policyID{kindNP, np.Namespace, np.Name}) == self {
 				continue
 			}
 			if f, err := w.npSubject(np); err == nil {

@@ -37,9 +37,14 @@ func (w *world) ties(id policyID, spec *v1alpha1.PolicySpec, selected []*endpoin
 		return s.Order != nil && *s.Order == order && tierOf(s.Tier) == tier
 	}
 	var rivals []rival
+	// The order comparison comes first: it rejects nearly every policy, and this loop runs over
+	// every policy of the namespace on every admission request.
 	for _, np := range w.networkPolicies(id.namespace) {
+		if !same(&np.Spec.PolicySpec) {
+			continue
+		}
 		rid := policyID{kindNP, np.Namespace, np.Name}
-		if rid == id || !same(&np.Spec.PolicySpec) {
+		if rid == id {
 			continue
 		}
 		f, err := w.npSubject(np)
@@ -50,8 +55,11 @@ func (w *world) ties(id policyID, spec *v1alpha1.PolicySpec, selected []*endpoin
 		rivals = append(rivals, rival{rid, f, i, e})
 	}
 	for _, gnp := range w.globalNetworkPolicies() {
+		if !same(&gnp.Spec.PolicySpec) {
+			continue
+		}
 		rid := policyID{kindGNP, "", gnp.Name}
-		if rid == id || !same(&gnp.Spec.PolicySpec) {
+		if rid == id {
 			continue
 		}
 		f, err := w.gnpSubject(gnp)

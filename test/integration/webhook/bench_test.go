@@ -1,0 +1,517 @@
+package webhookintegration
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/test/assets"
+)
+
+// benchReport names the file BenchmarkWebhookLatency writes its report to.
+var benchReport = flag.String("bench-report", "", "write the webhook latency report (markdown) to this file")
+
+const (
+	benchClients    = 100
+	benchPerClient  = 10 // creates per client per round
+	benchRounds     = 4  // alternating: webhooks, baseline, webhooks, baseline
+	benchNamespaces = 10
+	benchPods       = 20 // per namespace
+	benchPolicies   = 10 // stored beforehand, per namespace
+	// benchInterval is how often each client creates a policy in the paced load: 100 clients at
+	// one request a second each is 100 requests/s, well under what this machine sustains with the
+	// webhooks, so latency there is service time plus little queueing.
+	benchInterval = time.Second
+)
+
+// load is how the clients send their requests.
+type load struct {
+	name string
+	// interval between one client's requests; 0 sends the next as soon as the last returned (a
+	// closed loop that saturates the machine).
+	interval time.Duration
+}
+
+var benchLoads = []load{{"paced", benchInterval}, {"saturated", 0}}
+
+// BenchmarkWebhookLatency measures what the admission webhooks add to creating a policy through the
+// real API server: 100 clients, each on its own connection, create policies concurrently, in rounds
+// that alternate between the webhooks registered and no webhook configuration at all (the baseline,
+// in the same run and against the same growing store). It reports percentiles of the whole request
+// as the client sees it, and of the webhook handlers themselves.
+//
+//	go test ./test/integration/webhook -run '^$' -bench WebhookLatency -benchtime 1x \
+//	    -bench-report ../../../docs/benchmarks-webhook.md
+func BenchmarkWebhookLatency(b *testing.B) {
+	logf.SetLogger(logr.Discard())
+	e, err := startEnvironment()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		if err := e.stop(); err != nil {
+			b.Error(err)
+		}
+	}()
+	if err := seedBenchCluster(e); err != nil {
+		b.Fatal(err)
+	}
+	clients, err := benchClientsFor(e.cfg, e.scheme)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		// Warm up connections, caches and the API server's webhook client.
+		if _, err := createRound(clients, fmt.Sprintf("w%d", n), 2, 0); err != nil {
+			b.Fatal(err)
+		}
+		e.server.take()
+		var results []loadResult
+		for _, l := range benchLoads {
+			res, err := runLoad(e, clients, l, fmt.Sprintf("%s%d", l.name, n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			results = append(results, res)
+			b.ReportMetric(float64((res.with.p99-res.without.p99).Microseconds())/1000, "p99-ms-added-"+l.name)
+		}
+		if *benchReport != "" {
+			if err := os.WriteFile(*benchReport, []byte(markdown(results)), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// runLoad runs benchRounds rounds of one load, alternating between webhooks on and off.
+func runLoad(e *environment, clients []client.Client, l load, tag string) (loadResult, error) {
+	var with, without []time.Duration
+	var cpuWith, cpuWithout cpuTimes
+	handlers := map[string][]time.Duration{}
+	for r := 0; r < benchRounds; r++ {
+		webhooks := r%2 == 0
+		if err := setWebhooks(e, webhooks); err != nil {
+			return loadResult{}, err
+		}
+		before, err := readCPU()
+		if err != nil {
+			return loadResult{}, err
+		}
+		e.server.recording.Store(true)
+		lat, err := createRound(clients, fmt.Sprintf("%s-r%d", tag, r), benchPerClient, l.interval)
+		e.server.recording.Store(false)
+		if err != nil {
+			return loadResult{}, err
+		}
+		after, err := readCPU()
+		if err != nil {
+			return loadResult{}, err
+		}
+		got := e.server.take()
+		if webhooks {
+			with = append(with, lat...)
+			cpuWith = cpuWith.add(after.sub(before))
+			for path, d := range got {
+				handlers[path] = append(handlers[path], d...)
+			}
+		} else {
+			without = append(without, lat...)
+			cpuWithout = cpuWithout.add(after.sub(before))
+			if len(got) > 0 {
+				return loadResult{}, fmt.Errorf("baseline round %d reached the webhooks: %v", r, keys(got))
+			}
+		}
+	}
+	if err := setWebhooks(e, true); err != nil {
+		return loadResult{}, err
+	}
+	res := loadResult{load: l, with: statsOf(with), without: statsOf(without), handlers: map[string]stats{},
+		cpuWith: cpuWith.per(len(with)), cpuWithout: cpuWithout.per(len(without))}
+	for p, d := range handlers {
+		res.handlers[p] = statsOf(d)
+	}
+	return res, nil
+}
+
+// seedBenchCluster gives the cluster checks real work: namespaces with pods that declare the named
+// ports the policies use, and policies already stored.
+func seedBenchCluster(e *environment) error {
+	ctx := context.Background()
+	for i := range benchNamespaces {
+		ns := fmt.Sprintf("bench-%d", i)
+		if err := e.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"team": fmt.Sprint(i % 3)}}}); err != nil {
+			return err
+		}
+		for j := range benchPods {
+			p := &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("web-%d", j), Labels: map[string]string{"app": fmt.Sprintf("web-%d", j%5)}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.invalid/app:1",
+					Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}, {Name: "metrics", ContainerPort: 9090}}}}},
+			}
+			if err := e.client.Create(ctx, p); err != nil {
+				return err
+			}
+		}
+		for j := range benchPolicies {
+			p := benchPolicy(ns, fmt.Sprintf("seed-%d", j), float64(-1-j), j)
+			if err := e.client.Create(ctx, p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// benchPolicy is a realistic policy: a selector that matches pods, an ingress rule on a named port
+// and an egress rule allowing DNS, so every cluster check runs and none warns.
+func benchPolicy(ns, name string, order float64, app int) *v1alpha1.NetworkPolicy {
+	p := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	p.Spec.Order = ptr.To(order)
+	p.Spec.Selector = fmt.Sprintf("app == 'web-%d'", app%5)
+	p.Spec.Ingress = []v1alpha1.Rule{{
+		Action:      v1alpha1.Allow,
+		Protocol:    ptr.To(v1alpha1.ProtocolFromString("TCP")),
+		Source:      v1alpha1.EntityRule{Selector: "app starts with 'web'"},
+		Destination: v1alpha1.EntityRule{Ports: []v1alpha1.Port{v1alpha1.PortFromString("http")}},
+	}}
+	p.Spec.Egress = []v1alpha1.Rule{{
+		Action:      v1alpha1.Allow,
+		Protocol:    ptr.To(v1alpha1.ProtocolFromString("UDP")),
+		Destination: v1alpha1.EntityRule{Ports: []v1alpha1.Port{v1alpha1.PortFromInt(53)}},
+	}}
+	return p
+}
+
+// benchClientsFor returns one client per simulated user, each with its own transport and so its own
+// connection, as 100 kubectl processes would have.
+func benchClientsFor(cfg *rest.Config, scheme *k8sruntime.Scheme) ([]client.Client, error) {
+	out := make([]client.Client, benchClients)
+	for i := range out {
+		c := rest.CopyConfig(cfg)
+		// A config with a Dial function is not shared through client-go's transport cache.
+		c.Dial = (&net.Dialer{Timeout: 30 * time.Second}).DialContext
+		c.WarningHandler = rest.NoWarnings{}
+		var err error
+		if out[i], err = client.New(c, client.Options{Scheme: scheme}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// createRound has every client create perClient policies, all clients at once, and returns every
+// request's latency. With an interval, each client starts its requests that far apart (offset by
+// its index, so that arrivals spread over the interval); without, back to back.
+func createRound(clients []client.Client, tag string, perClient int, interval time.Duration) ([]time.Duration, error) {
+	var (
+		mu    sync.Mutex
+		lats  []time.Duration
+		first error
+		wg    sync.WaitGroup
+	)
+	begin := time.Now().Add(50 * time.Millisecond)
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			offset := time.Duration(0)
+			if interval > 0 {
+				offset = interval * time.Duration(i) / time.Duration(len(clients))
+			}
+			for j := range perClient {
+				time.Sleep(time.Until(begin.Add(offset + interval*time.Duration(j))))
+				ns := fmt.Sprintf("bench-%d", i%benchNamespaces)
+				p := benchPolicy(ns, fmt.Sprintf("%s-c%03d-%03d", tag, i, j), float64(i*1000+j), i+j)
+				t := time.Now()
+				err := c.Create(context.Background(), p)
+				d := time.Since(t)
+				mu.Lock()
+				if err != nil && first == nil {
+					first = fmt.Errorf("client %d create %d: %w", i, j, err)
+				}
+				lats = append(lats, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return lats, first
+}
+
+// cpuTimes is CPU time spent by the processes of the test: the API server, etcd, and this process
+// (the webhook server and the clients).
+type cpuTimes struct{ apiserver, etcd, self time.Duration }
+
+func (a cpuTimes) add(b cpuTimes) cpuTimes {
+	return cpuTimes{a.apiserver + b.apiserver, a.etcd + b.etcd, a.self + b.self}
+}
+
+func (a cpuTimes) sub(b cpuTimes) cpuTimes {
+	return cpuTimes{a.apiserver - b.apiserver, a.etcd - b.etcd, a.self - b.self}
+}
+
+func (a cpuTimes) per(n int) cpuTimes {
+	if n == 0 {
+		return cpuTimes{}
+	}
+	d := time.Duration(n)
+	return cpuTimes{a.apiserver / d, a.etcd / d, a.self / d}
+}
+
+// readCPU reads the user+system CPU time of this process and of its kube-apiserver and etcd
+// children from /proc.
+func readCPU() (cpuTimes, error) {
+	var t cpuTimes
+	self, err := procCPU("self")
+	if err != nil {
+		return t, err
+	}
+	t.self = self
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return t, err
+	}
+	me := os.Getpid()
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// comm is in parentheses and may hold spaces; the fields after it are space-separated.
+		stat := string(raw)
+		comm := stat[strings.IndexByte(stat, '(')+1 : strings.LastIndexByte(stat, ')')]
+		fields := strings.Fields(stat[strings.LastIndexByte(stat, ')')+2:])
+		if ppid, _ := strconv.Atoi(fields[1]); ppid != me {
+			continue
+		}
+		d, err := procCPU(strconv.Itoa(pid))
+		if err != nil {
+			continue
+		}
+		switch comm {
+		case "kube-apiserver":
+			t.apiserver += d
+		case "etcd":
+			t.etcd += d
+		}
+	}
+	return t, nil
+}
+
+// clockTick is USER_HZ, the unit of /proc/<pid>/stat CPU times, 100 on Linux.
+const clockTick = 10 * time.Millisecond
+
+func procCPU(pid string) (time.Duration, error) {
+	raw, err := os.ReadFile(filepath.Join("/proc", pid, "stat"))
+	if err != nil {
+		return 0, err
+	}
+	stat := string(raw)
+	fields := strings.Fields(stat[strings.LastIndexByte(stat, ')')+2:])
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("parsing /proc/%s/stat", pid)
+	}
+	return time.Duration(utime+stime) * clockTick, nil
+}
+
+// setWebhooks installs or removes the webhook configurations and waits until the API server acts
+// on the change: with webhooks, an invalid policy (dry run) is refused; without, it is accepted.
+func setWebhooks(e *environment, on bool) error {
+	ctx := context.Background()
+	opts := e.env.WebhookInstallOptions
+	for _, m := range opts.MutatingWebhooks {
+		obj := m.DeepCopy()
+		obj.ResourceVersion = ""
+		if err := toggle(ctx, e.client, obj, on); err != nil {
+			return err
+		}
+	}
+	for _, v := range opts.ValidatingWebhooks {
+		obj := v.DeepCopy()
+		obj.ResourceVersion = ""
+		if err := toggle(ctx, e.client, obj, on); err != nil {
+			return err
+		}
+	}
+	probe := benchPolicy("bench-0", "probe", 1, 0)
+	probe.Spec.Ingress[0].Protocol = ptr.To(v1alpha1.ProtocolFromString("tcp"))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := e.client.Create(ctx, probe.DeepCopy(), client.DryRunAll)
+		if refused := apierrors.IsInvalid(err); refused == on {
+			// The API server's webhook configuration informer has caught up; give the other
+			// API server goroutines the same view before measuring.
+			time.Sleep(time.Second)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("webhooks on=%v: the API server did not act on the change (last: %v)", on, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func toggle(ctx context.Context, c client.Client, obj client.Object, on bool) error {
+	if on {
+		if err := c.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		return nil
+	}
+	if err := c.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// stats are percentiles of a sorted sample.
+type stats struct {
+	n                   int
+	p50, p90, p99, mean time.Duration
+	max                 time.Duration
+}
+
+func statsOf(d []time.Duration) stats {
+	slices.Sort(d)
+	if len(d) == 0 {
+		return stats{}
+	}
+	var sum time.Duration
+	for _, x := range d {
+		sum += x
+	}
+	at := func(q float64) time.Duration { return d[min(len(d)-1, int(q*float64(len(d))))] }
+	return stats{n: len(d), p50: at(0.50), p90: at(0.90), p99: at(0.99), mean: sum / time.Duration(len(d)), max: d[len(d)-1]}
+}
+
+type loadResult struct {
+	load                load
+	with, without       stats
+	handlers            map[string]stats
+	cpuWith, cpuWithout cpuTimes
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
+
+func ratio(a, b time.Duration) string {
+	if b == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f×", float64(a)/float64(b))
+}
+
+func machine() string {
+	cpu := "unknown CPU"
+	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(raw), "\n") {
+			if v, ok := strings.CutPrefix(l, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	etcd := "etcd"
+	if dir, err := assets.Dir(); err == nil {
+		if out, err := exec.Command(filepath.Join(dir, "etcd"), "--version").Output(); err == nil {
+			etcd = strings.TrimPrefix(strings.SplitN(string(out), "\n", 2)[0], "etcd Version: ")
+		}
+	}
+	return fmt.Sprintf("%d CPUs (%s), %s, kube-apiserver %s, etcd %s", runtime.NumCPU(), cpu, runtime.Version(), assets.KubeVersion, etcd)
+}
+
+func markdown(results []loadResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Admission webhook latency\n\n")
+	fmt.Fprintf(&b, "Measured by `BenchmarkWebhookLatency` (test/integration/webhook/bench_test.go) on %s: %s. "+
+		"The API server, etcd, the webhook server and the clients all share this machine.\n\n",
+		time.Now().UTC().Format("2006-01-02"), machine())
+	fmt.Fprintf(&b, "%d clients, each on its own connection, create `NetworkPolicy` objects (%d per client per round) in %d namespaces holding %d pods and %d stored policies each. "+
+		"Rounds alternate between the Palisade webhooks registered (mutating and validating, with every cluster check: selector, named ports, order ties, DNS) and no webhook configuration at all (the baseline), "+
+		"in the same run against the same growing store. Two loads: **paced**, each client sending one request every %s (%d requests/s in all), "+
+		"and **saturated**, each client sending its next request as soon as the last returns.\n\n",
+		benchClients, benchPerClient, benchNamespaces, benchPods, benchPolicies, benchInterval, benchClients*int(time.Second/benchInterval))
+	for _, r := range results {
+		fmt.Fprintf(&b, "## %s load\n\n", strings.ToUpper(r.load.name[:1])+r.load.name[1:])
+		b.WriteString("Whole request, client side (create sent → response read):\n\n")
+		b.WriteString("| | requests | p50 ms | p90 ms | p99 ms | mean ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		row := func(name string, s stats) {
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", name, s.n, ms(s.p50), ms(s.p90), ms(s.p99), ms(s.mean), ms(s.max))
+		}
+		row("with webhooks", r.with)
+		row("baseline (no webhook)", r.without)
+		fmt.Fprintf(&b, "| **added by the webhooks** | | %s (%s) | %s (%s) | **%s (%s)** | %s (%s) | |\n\n",
+			ms(r.with.p50-r.without.p50), ratio(r.with.p50, r.without.p50),
+			ms(r.with.p90-r.without.p90), ratio(r.with.p90, r.without.p90),
+			ms(r.with.p99-r.without.p99), ratio(r.with.p99, r.without.p99),
+			ms(r.with.mean-r.without.mean), ratio(r.with.mean, r.without.mean))
+		b.WriteString("Webhook handlers, server side (request body read → response written, per call):\n\n")
+		b.WriteString("| handler | calls | p50 ms | p90 ms | p99 ms | mean ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		for _, p := range keys(r.handlers) {
+			s := r.handlers[p]
+			fmt.Fprintf(&b, "| `%s` | %d | %s | %s | %s | %s | %s |\n", p, s.n, ms(s.p50), ms(s.p90), ms(s.p99), ms(s.mean), ms(s.max))
+		}
+		b.WriteString("\nCPU time per request (user + system):\n\n")
+		b.WriteString("| | kube-apiserver ms | etcd ms | webhook server + clients ms | total ms |\n|---|---:|---:|---:|---:|\n")
+		cpuRow := func(name string, c cpuTimes) {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, ms(c.apiserver), ms(c.etcd), ms(c.self), ms(c.apiserver+c.etcd+c.self))
+		}
+		cpuRow("with webhooks", r.cpuWith)
+		cpuRow("baseline", r.cpuWithout)
+		b.WriteString("\n")
+	}
+	b.WriteString("## Reading the numbers\n\n")
+	for _, r := range results {
+		added := r.with.p99 - r.without.p99
+		verdict := "meets"
+		if added >= 5*time.Millisecond {
+			verdict = "misses"
+		}
+		fmt.Fprintf(&b, "- %s: %s ms added at p99 of the whole request, so this run %s the 5 ms target.\n", r.load.name, ms(added), verdict)
+	}
+	b.WriteString("- The target is about latency, which the paced load measures: there the machine has spare CPU and a request waits mostly for its own work. " +
+		"In the saturated load every request queues behind the 99 others for the machine's CPUs, so latency is the CPU each request costs across all processes times the queue; " +
+		"the webhooks' share of it is the extra CPU per request in the table above (two TLS calls with JSON AdmissionReviews on the API server's side, decoding, validating and the cluster checks on ours), " +
+		"and what it adds to latency is that cost multiplied by the queue length. That load measures capacity, not the latency a user sees.\n")
+	b.WriteString("- On a 2-CPU machine shared with other work, percentiles move between runs: compare runs, not single numbers.\n\n")
+	b.WriteString("Reproduce:\n\n```\ngo test ./test/integration/webhook -run '^$' -bench WebhookLatency -benchtime 1x \\\n    -bench-report ../../../docs/benchmarks-webhook.md\n```\n")
+	return b.String()
+}

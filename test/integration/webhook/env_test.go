@@ -1,0 +1,186 @@
+package webhookintegration
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/test/assets"
+	"github.com/palisade-dev/palisade/webhooks/policy"
+)
+
+// repoRoot is the repository root, relative to this package.
+var repoRoot = filepath.Join("..", "..", "..")
+
+// environment is a running API server with Palisade's CRDs and webhook configurations, and a manager
+// serving the webhooks from this process.
+type environment struct {
+	env       *envtest.Environment
+	cfg       *rest.Config
+	client    client.Client
+	scheme    *runtime.Scheme
+	assetsDir string
+	server    *timedServer
+	cancel    context.CancelFunc
+	done      chan error
+}
+
+func newScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// startEnvironment starts etcd, kube-apiserver and the webhook manager. It fails, never skips, when
+// the binaries are missing.
+func startEnvironment() (*environment, error) {
+	dir, err := assets.Dir()
+	if err != nil {
+		return nil, err
+	}
+	scheme, err := newScheme()
+	if err != nil {
+		return nil, err
+	}
+	e := &environment{assetsDir: dir, scheme: scheme}
+	e.env = &envtest.Environment{
+		Scheme:                scheme,
+		BinaryAssetsDirectory: dir,
+		CRDDirectoryPaths:     []string{filepath.Join(repoRoot, "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			Paths: []string{filepath.Join(repoRoot, "config", "webhook", "manifests.yaml")},
+		},
+		ControlPlaneStartTimeout: 2 * time.Minute,
+	}
+	if e.cfg, err = e.env.Start(); err != nil {
+		return nil, fmt.Errorf("starting the API server: %w", err)
+	}
+	// The benchmark's 100 clients must not be throttled by client-side rate limiting.
+	e.cfg.QPS, e.cfg.Burst = -1, 0
+	if e.client, err = client.New(e.cfg, client.Options{Scheme: scheme}); err != nil {
+		return nil, err
+	}
+
+	wio := &e.env.WebhookInstallOptions
+	e.server = &timedServer{Server: webhook.NewServer(webhook.Options{
+		Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
+	})}
+	mgr, err := ctrl.NewManager(e.cfg, ctrl.Options{
+		Scheme:        scheme,
+		WebhookServer: e.server,
+		Metrics:       metricsserver.Options{BindAddress: "0"},
+		Cache:         cache.Options{ByObject: policy.CacheByObject()},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	if err := policy.StartInformers(ctx, mgr.GetCache()); err != nil {
+		return nil, err
+	}
+	if err := policy.Setup(mgr, &policy.ClusterView{Reader: mgr.GetCache()}); err != nil {
+		return nil, err
+	}
+	e.done = make(chan error, 1)
+	go func() { e.done <- mgr.Start(ctx) }()
+
+	addr := net.JoinHostPort(wio.LocalServingHost, strconv.Itoa(wio.LocalServingPort))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // only probing that the port answers
+		if err == nil {
+			conn.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("webhook server at %s did not start: %w", addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !mgr.GetCache().WaitForCacheSync(ctx) {
+		return nil, fmt.Errorf("informer caches did not sync")
+	}
+	return e, nil
+}
+
+func (e *environment) stop() error {
+	if e == nil {
+		return nil
+	}
+	if e.cancel != nil {
+		e.cancel()
+		<-e.done
+	}
+	return e.env.Stop()
+}
+
+// kubeconfig writes a kubeconfig for the test API server's admin user into dir.
+func (e *environment) kubeconfig(dir string) (string, error) {
+	path := filepath.Join(dir, "kubeconfig")
+	return path, os.WriteFile(path, e.env.KubeConfig, 0o600)
+}
+
+// timedServer is the manager's webhook server with every handler timed from the first byte of the
+// request body read to the last byte of the response written: the handler's own latency, without
+// the TLS handshake and the API server's side of the call.
+type timedServer struct {
+	webhook.Server
+	recording atomic.Bool
+	mu        sync.Mutex
+	samples   map[string][]time.Duration
+}
+
+func (s *timedServer) Register(path string, h http.Handler) {
+	s.Server.Register(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		h.ServeHTTP(w, r)
+		if s.recording.Load() {
+			d := time.Since(start)
+			s.mu.Lock()
+			if s.samples == nil {
+				s.samples = map[string][]time.Duration{}
+			}
+			s.samples[path] = append(s.samples[path], d)
+			s.mu.Unlock()
+		}
+	}))
+}
+
+// take returns and clears the samples recorded per path.
+func (s *timedServer) take() map[string][]time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.samples
+	s.samples = nil
+	for _, d := range out {
+		slices.Sort(d)
+	}
+	return out
+}
