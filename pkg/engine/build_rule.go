@@ -103,8 +103,8 @@ func (b *builder) compileRule(path string, r *v1alpha1.Rule, origin int) rule {
 			namedProto = ProtoTCP
 		}
 	}
-	out.src = b.compileSide(path+".source", &r.Source, namedProto)
-	out.dst = b.compileSide(path+".destination", &r.Destination, namedProto)
+	out.src = b.compileSide(path+".source", &r.Source, namedProto, false)
+	out.dst = b.compileSide(path+".destination", &r.Destination, namedProto, true)
 
 	// Ports need a protocol that has them (validation R4); Felix could not render otherwise.
 	hasNumeric, hasAny := portKinds(&out.src)
@@ -198,10 +198,10 @@ func (b *builder) icmp(path string, f *v1alpha1.ICMPFields) *icmpCrit {
 	return c
 }
 
-func (b *builder) compileSide(path string, er *v1alpha1.EntityRule, namedProto uint8) side {
+func (b *builder) compileSide(path string, er *v1alpha1.EntityRule, namedProto uint8, destination bool) side {
 	s := side{namedProto: namedProto}
 	if er.Services != nil {
-		b.errorf("%s.services: matching Kubernetes Services is not supported by the policy engine yet", path)
+		s.svc = b.services(path+".services", er.Services, destination)
 	}
 	if len(er.Domains) > 0 {
 		b.errorf("%s.domains: domains are not supported yet", path)
@@ -213,6 +213,23 @@ func (b *builder) compileSide(path string, er *v1alpha1.EntityRule, namedProto u
 	s.notPorts = b.ports(path+".notPorts", er.NotPorts)
 	s.pos, s.neg = b.peers(path, er)
 	return s
+}
+
+// services compiles a services criterion. An empty namespace means the policy's namespace, as
+// the API documents (semantics doc §9.1: Felix itself would look up "/<name>" and never match);
+// a global policy must name the namespace.
+func (b *builder) services(path string, m *v1alpha1.ServiceMatch, destination bool) *svcMatch {
+	ns := m.Namespace
+	if ns == "" {
+		ns = b.ns
+	}
+	switch {
+	case m.Name == "":
+		b.errorf("%s.name: services must specify a service name", path)
+	case ns == "":
+		b.errorf("%s.namespace: services in a global policy must specify a namespace", path)
+	}
+	return &svcMatch{key: EndpointRef{Namespace: ns, Name: m.Name}, withPorts: destination}
 }
 
 // nets parses CIDRs by family. Like Felix (ParseCIDROrIP, then masking) it accepts a bare IP as a
@@ -297,12 +314,20 @@ func (b *builder) peers(path string, er *v1alpha1.EntityRule) (pos, neg *peerSel
 	} else if hasSel {
 		pos = p
 	}
+	if er.NotSelector != "" {
+		notSel := b.parseSelector(path+".notSelector", er.NotSelector)
+		if pos != nil {
+			// Felix folds the negation into the positive selector when there is one
+			// (rule_scanner.go combineMatchesIfPossible): members are the endpoints matching
+			// (pos) && !(neg), which also filters the named ports.
+			pos.not = notSel
+		} else {
+			neg = &peerSel{sel: notSel}
+			neg.key = neg.computeKey()
+		}
+	}
 	if pos != nil {
 		pos.key = pos.computeKey()
-	}
-	if er.NotSelector != "" {
-		neg = &peerSel{sel: b.parseSelector(path+".notSelector", er.NotSelector)}
-		neg.key = neg.computeKey()
 	}
 	return pos, neg
 }

@@ -10,10 +10,11 @@
 //	e := engine.New()
 //	ep, err := engine.FromPod(pod)            // also FromNamespace, FromServiceAccount
 //	e.UpsertPod(ep); e.UpsertNamespace(ns); e.UpsertServiceAccount(sa)
+//	e.UpsertEndpointSlice(s)                  // FromEndpointSlice; for services rules
 //	e.UpsertNetworkPolicy(np, engine.SlotEnforced)        // or SlotCandidate
 //	e.UpsertGlobalNetworkPolicy(gnp, engine.SlotCandidate)
 //	e.UpsertKubernetesNetworkPolicy(knp, engine.SlotEnforced)
-//	e.DeletePod / DeleteNamespace / DeleteServiceAccount / DeletePolicy(key, slot)
+//	e.DeletePod / DeleteNamespace / DeleteServiceAccount / DeleteEndpointSlice / DeletePolicy(key, slot)
 //
 //	v, err := e.Evaluate(engine.Flow{Src, Dst, Protocol, SrcPort, DstPort, ICMP}, engine.EnforcedOnly)
 //	e.EvaluateInto(&v, flow, mode)     // reuses v's slices
@@ -67,16 +68,24 @@
 // GNP serviceAccountSelector rewrite of all() to has(projectcalico.org/serviceaccount) is
 // reproduced for pods without that label (service-account names of 63+ characters).
 //
-// Not modelled: host endpoints, network sets, services matching (a rule using services is
-// reported as an error and fails closed), HTTP and domains (rejected by validation; fail closed
-// here), Tier resources (the built-in tiers are known; any other tier sorts after them with
-// default action Deny, as Felix treats a missing tier).
+// Services: destination.services matches (dstIP, protocol, dstPort) against the addresses x
+// ports of the Service's EndpointSlices (UpsertEndpointSlice), source.services the source address
+// only, as Felix does. An empty services.namespace in a namespaced policy means the policy's
+// namespace, as the API documents (Felix would look up "/<name>" and match nothing; semantics doc
+// §9.1). When a rule side has a positive selector, its notSelector is folded into it as Felix
+// does ((pos) && !(neg) per endpoint), which matters only for addresses shared by several pods.
+//
+// Not modelled: host endpoints, network sets, HTTP and domains (rejected by validation; fail
+// closed here), Tier resources (the built-in tiers are known; any other tier sorts after them
+// with default action Deny, as Felix treats a missing tier). An address held by several pods is
+// evaluated with the policies of the first by namespace/name.
 //
 // # Invalid input fails closed
 //
 // The engine does not depend on pkg/validation, and never panics on input. When a policy has
 // anything it cannot interpret (an unparseable selector, CIDR, port or protocol, an unknown
-// action or type, a numeric port without a port protocol, a combined global(), services, http,
+// action or type, a numeric port without a port protocol, icmp without an ICMP protocol, a
+// combined global(), a service without a name, or a global one without a namespace, http,
 // domains), the Upsert call stores it anyway and returns an error naming every problem. Such a
 // policy fails CLOSED: it keeps its position and denies every flow that reaches it in the
 // directions it governs (both when its types are unreadable); an unparseable subject selector

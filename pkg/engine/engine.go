@@ -35,6 +35,9 @@ type Engine struct {
 
 	peers peerIndex
 
+	slices   map[EndpointRef]*EndpointSlice
+	services map[EndpointRef]*svcRecord
+
 	// scratch is the label view writers reuse (writeView).
 	scratch podView
 }
@@ -51,6 +54,8 @@ func New() *Engine {
 		nsPolicies:      map[string]map[PolicyKey]*policyEntry{},
 		globalPolicies:  map[PolicyKey]*policyEntry{},
 		peers:           newPeerIndex(),
+		slices:          map[EndpointRef]*EndpointSlice{},
+		services:        map[EndpointRef]*svcRecord{},
 	}
 }
 

@@ -87,6 +87,7 @@ func (e *Engine) Allowed(f Flow, mode Mode) (bool, error) {
 }
 
 func (e *Engine) resolve(p *packet) {
+	p.eng = e
 	p.srcEps = e.byIP[p.src]
 	p.dstEps = e.byIP[p.dst]
 }

@@ -13,7 +13,7 @@ import (
 // cannot interpret; every such policy is still stored, failing closed.
 func TestInvalidRuleErrors(t *testing.T) {
 	const prefix = "policy NetworkPolicy/prod/p is invalid and fails closed: spec.ingress[0]"
-	svc := func(r *v1alpha1.Rule) { r.Destination.Services = &v1alpha1.ServiceMatch{Name: "s"} }
+	svc := func(r *v1alpha1.Rule) { r.Destination.Services = &v1alpha1.ServiceMatch{Namespace: "prod"} }
 	http := func(r *v1alpha1.Rule) { r.HTTP = &v1alpha1.HTTPMatch{Methods: []string{"GET"}} }
 	dom := func(r *v1alpha1.Rule) { r.Destination.Domains = []string{"example.com"} }
 	codeOnly := func(r *v1alpha1.Rule) { c := 1; r.ICMP = &v1alpha1.ICMPFields{Code: &c} }
@@ -23,7 +23,7 @@ func TestInvalidRuleErrors(t *testing.T) {
 	}{
 		{rl(Allow, src(eSel("a = 'b'"))), `.source.selector: parsing selector: selector "a = 'b'": at position 2: expected "==", "!=", "in", "not in", "contains", "starts with" or "ends with", found "="`},
 		{rl("Reject"), `.action: "Reject" is not one of Allow, Deny, Log, Pass`},
-		{rl(Allow, svc), `.destination.services: matching Kubernetes Services is not supported by the policy engine yet`},
+		{rl(Allow, svc), `.destination.services.name: services must specify a service name`},
 		{rl(Allow, http), `.http: HTTP rules are not supported`},
 		{rl(Allow, dom), `.destination.domains: domains are not supported yet`},
 		{rl(Allow, dst(ePorts("80"))), `: rules with numeric ports or port ranges must set protocol to TCP, UDP or SCTP`},

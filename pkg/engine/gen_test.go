@@ -95,6 +95,14 @@ func genWorld(c chooser) world {
 		}
 		w.objs = append(w.objs, ep)
 	}
+	for i := range c.intn(3) {
+		sl := EndpointSlice{Namespace: pick(c, nss...), Name: fmt.Sprintf("slice%d", i), Service: pick(c, "svc0", "svc1")}
+		for range 1 + c.intn(2) {
+			sl.Addresses = append(sl.Addresses, netip.MustParseAddr(pick(c, genIPs...)))
+		}
+		sl.Ports = []ServicePort{{Protocol: pick(c, ProtoTCP, ProtoUDP), Port: uint16(pick(c, 53, 80, 8080))}}
+		w.objs = append(w.objs, sl)
+	}
 	nPol := c.intn(7)
 	seen := map[string]bool{}
 	for range nPol {
@@ -275,6 +283,8 @@ func genRule(c chooser) v1alpha1.Rule {
 			e.NotNets = []string{pick(c, genCIDRs...)}
 		case 5:
 			e.ServiceAccounts = &v1alpha1.ServiceAccountMatch{Names: []string{pick(c, "sa0", "sa1")}, Selector: pick(c, "", "role == 'r1'")}
+		case 6:
+			e.Services = &v1alpha1.ServiceMatch{Name: pick(c, "svc0", "svc1"), Namespace: pick(c, "", "ns0", "ns1")}
 		}
 		if c.intn(6) == 0 && (r.Protocol == nil || r.Protocol.SupportsPorts()) {
 			e.Ports = portList(pick(c, "http", "dns"))

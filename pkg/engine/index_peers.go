@@ -30,6 +30,8 @@ type peerSel struct {
 	saSel   selector.Selector
 	saNames []string
 	sel     selector.Selector
+	// not is a notSelector folded into a positive selector: members must not match it.
+	not selector.Selector
 }
 
 // computeKey renders the selector's identity; fields are length-prefixed so that no selector text
@@ -60,6 +62,9 @@ func (p *peerSel) computeKey() string {
 	if p.sel != nil {
 		field('l', p.sel.String())
 	}
+	if p.not != nil {
+		field('x', p.not.String())
+	}
 	return b.String()
 }
 
@@ -88,6 +93,9 @@ func (p *peerSel) matches(v *podView) bool {
 		return false
 	}
 	if p.sel != nil && !p.sel.Matches(v) {
+		return false
+	}
+	if p.not != nil && p.not.Matches(v) {
 		return false
 	}
 	return true

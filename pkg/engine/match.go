@@ -19,6 +19,8 @@ type packet struct {
 	icmpCode uint8
 	srcEps   []*endpoint
 	dstEps   []*endpoint
+	// eng resolves services at evaluation time.
+	eng *Engine
 	// direct, when set, makes peer membership evaluate selectors instead of reading the
 	// precomputed bits (the unindexed baseline used by tests and benchmarks).
 	direct *Engine
@@ -94,6 +96,9 @@ func (s *side) matches(p *packet, ip netip.Addr, eps []*endpoint, port uint16) b
 		return false
 	}
 	if s.neg != nil && p.anyMember(eps, s.neg) {
+		return false
+	}
+	if s.svc != nil && !p.matchesService(s.svc, ip, port) {
 		return false
 	}
 	if len(s.ports) > 0 {

@@ -26,6 +26,8 @@ func store(e *Engine, o any) error {
 		return e.UpsertNamespace(x)
 	case ServiceAccount:
 		return e.UpsertServiceAccount(x)
+	case EndpointSlice:
+		return e.UpsertEndpointSlice(x)
 	case *v1alpha1.NetworkPolicy:
 		return e.UpsertNetworkPolicy(x, slot)
 	case *v1alpha1.GlobalNetworkPolicy:
@@ -49,6 +51,8 @@ func remove(e *Engine, o any) {
 		e.DeleteNamespace(x.Name)
 	case ServiceAccount:
 		e.DeleteServiceAccount(x.Namespace, x.Name)
+	case EndpointSlice:
+		e.DeleteEndpointSlice(x.Namespace, x.Name)
 	default:
 		e.DeletePolicy(policyKeyOf(o), slot)
 	}
@@ -127,6 +131,10 @@ func noisyBuild(r *rand.Rand, w world) *Engine {
 			noise = append(noise, Namespace{Name: x.Name, Labels: map[string]string{"env": "noise"}})
 		case ServiceAccount:
 			noise = append(noise, ServiceAccount{Namespace: x.Namespace, Name: x.Name})
+		case EndpointSlice:
+			y := x
+			y.Service = "noise"
+			noise = append(noise, y)
 		case candidate:
 			noise = append(noise, candidate{genPolicyLike(c, x.obj)})
 		default:

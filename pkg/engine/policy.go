@@ -141,6 +141,8 @@ type side struct {
 	neg      *peerSel
 	ports    []portCrit
 	notPorts []portCrit
+	// svc is the services criterion; nil when unset.
+	svc *svcMatch
 	// namedProto filters the named-port members: 0 = every protocol, else that protocol.
 	namedProto uint8
 }
