@@ -121,7 +121,8 @@ func felixGlobalSelector(sel, nsSel, saSel string) selector.Selector {
 		}
 		return "(" + cur + ") && " + prefixed, true
 	}
-	out, ok := sel, true
+	out := sel
+	var ok bool
 	if nsSel != "" {
 		if out, ok = appendPrefixed(out, nsSel, namespaceLabelPrefix); !ok {
 			return nil

@@ -218,7 +218,7 @@ func (e *Engine) UpsertKubernetesNetworkPolicy(knp *networkingv1.NetworkPolicy, 
 		return errors.New("nil Kubernetes NetworkPolicy")
 	}
 	if knp.Name == "" || knp.Namespace == "" {
-		return fmt.Errorf("Kubernetes NetworkPolicy %q: metadata.name and metadata.namespace are required", knp.Namespace+"/"+knp.Name)
+		return fmt.Errorf("kubernetes NetworkPolicy %q: metadata.name and metadata.namespace are required", knp.Namespace+"/"+knp.Name)
 	}
 	return e.upsert(knpInput(knp), slot)
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"net/netip"
 	"slices"
 )
 
@@ -256,6 +255,3 @@ func compareRefs(a, b EndpointRef) int {
 	}
 	return 1
 }
-
-// lookupIP returns the endpoints holding ip (normally one).
-func (e *Engine) lookupIP(ip netip.Addr) []*endpoint { return e.byIP[ip] }

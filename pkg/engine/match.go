@@ -70,7 +70,7 @@ func (r *rule) matches(p *packet) bool {
 	if r.notProto != 0 && p.proto == r.notProto {
 		return false
 	}
-	if r.icmp != nil && !(p.isICMP && r.icmp.matches(p)) {
+	if r.icmp != nil && (!p.isICMP || !r.icmp.matches(p)) {
 		return false
 	}
 	if r.notICMP != nil && p.isICMP && r.notICMP.matches(p) {
