@@ -1,0 +1,99 @@
+// Package benchload generates the load of the webhook latency benchmark: many clients, each on its
+// own connection, creating Palisade NetworkPolicies. It is shared by the benchmark (which seeds the
+// cluster with the same policies) and by cmd loadgen, which runs the clients in a process of their
+// own so that their CPU does not share a Go scheduler with the webhook server being measured.
+package benchload
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/palisade-dev/palisade/api/v1alpha1"
+)
+
+// Namespace is the namespace client i writes to, out of n: bench-0 … bench-(n-1).
+func Namespace(i, n int) string { return fmt.Sprintf("bench-%d", i%n) }
+
+// Policy is a realistic policy: a selector that matches seeded pods (app == 'web-N', N < 5), an
+// ingress rule on the named port "http" and an egress rule allowing DNS, so that every cluster check
+// runs and none warns.
+func Policy(ns, name string, order float64, app int) *v1alpha1.NetworkPolicy {
+	p := &v1alpha1.NetworkPolicy{ObjectMeta: metaOf(ns, name)}
+	p.Spec.Order = ptr.To(order)
+	p.Spec.Selector = fmt.Sprintf("app == 'web-%d'", app%5)
+	p.Spec.Ingress = []v1alpha1.Rule{{
+		Action:      v1alpha1.Allow,
+		Protocol:    ptr.To(v1alpha1.ProtocolFromString("TCP")),
+		Source:      v1alpha1.EntityRule{Selector: "app starts with 'web'"},
+		Destination: v1alpha1.EntityRule{Ports: []v1alpha1.Port{v1alpha1.PortFromString("http")}},
+	}}
+	p.Spec.Egress = []v1alpha1.Rule{{
+		Action:      v1alpha1.Allow,
+		Protocol:    ptr.To(v1alpha1.ProtocolFromString("UDP")),
+		Destination: v1alpha1.EntityRule{Ports: []v1alpha1.Port{v1alpha1.PortFromInt(53)}},
+	}}
+	return p
+}
+
+// Clients returns n clients, each with its own transport and so its own connection, as n kubectl
+// processes would have, without client-side rate limiting and without logging warnings.
+func Clients(cfg *rest.Config, scheme *runtime.Scheme, n int) ([]client.Client, error) {
+	out := make([]client.Client, n)
+	for i := range out {
+		c := rest.CopyConfig(cfg)
+		c.QPS, c.Burst = -1, 0
+		// A config with a Dial function is not shared through client-go's transport cache.
+		c.Dial = (&net.Dialer{Timeout: 30 * time.Second}).DialContext
+		c.WarningHandler = rest.NoWarnings{}
+		var err error
+		if out[i], err = client.New(c, client.Options{Scheme: scheme}); err != nil {
+			return nil, fmt.Errorf("creating client %d: %w", i, err)
+		}
+	}
+	return out, nil
+}
+
+// Round has every client create perClient policies into its namespace (out of namespaces), all
+// clients at once, and returns every request's latency. With an interval, each client starts its
+// requests that far apart, offset by its index so that arrivals spread evenly over the interval;
+// with none, back to back. Names are "<tag>-c<client>-<n>"; orders are distinct, so no two of
+// these policies tie.
+func Round(clients []client.Client, namespaces int, tag string, perClient int, interval time.Duration) ([]time.Duration, error) {
+	var (
+		mu    sync.Mutex
+		lats  = make([]time.Duration, 0, len(clients)*perClient)
+		first error
+		wg    sync.WaitGroup
+	)
+	begin := time.Now().Add(50 * time.Millisecond)
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			offset := interval * time.Duration(i) / time.Duration(len(clients))
+			for j := range perClient {
+				time.Sleep(time.Until(begin.Add(offset + interval*time.Duration(j))))
+				p := Policy(Namespace(i, namespaces), fmt.Sprintf("%s-c%03d-%03d", tag, i, j), float64(i*1000+j), i+j)
+				t := time.Now()
+				err := c.Create(context.Background(), p)
+				d := time.Since(t)
+				mu.Lock()
+				if err != nil && first == nil {
+					first = fmt.Errorf("client %d, create %d: %w", i, j, err)
+				}
+				lats = append(lats, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return lats, first
+}
