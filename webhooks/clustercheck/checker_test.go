@@ -1,6 +1,7 @@
 package clustercheck
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -454,13 +455,13 @@ func TestKubernetesNetworkPolicy(t *testing.T) {
 
 func TestListerErrorIsReported(t *testing.T) {
 	c := &Checker{Lister: &cluster{pods: webOK, err: errList}}
-	if got, err := c.NetworkPolicy(np("shop", "p")); err != errList || got != nil {
+	if got, err := c.NetworkPolicy(np("shop", "p")); !errors.Is(err, errList) || got != nil {
 		t.Errorf("NetworkPolicy = %v, %v; want nil, %v", got, err, errList)
 	}
-	if got, err := c.GlobalNetworkPolicy(gnp("g")); err != errList || got != nil {
+	if got, err := c.GlobalNetworkPolicy(gnp("g")); !errors.Is(err, errList) || got != nil {
 		t.Errorf("GlobalNetworkPolicy = %v, %v; want nil, %v", got, err, errList)
 	}
-	if got, err := c.KubernetesNetworkPolicy(knp("shop", "k")); err != errList || got != nil {
+	if got, err := c.KubernetesNetworkPolicy(knp("shop", "k")); !errors.Is(err, errList) || got != nil {
 		t.Errorf("KubernetesNetworkPolicy = %v, %v; want nil, %v", got, err, errList)
 	}
 }

@@ -84,7 +84,8 @@ func (w *world) ties(id policyID, spec *v1alpha1.PolicySpec, selected []*endpoin
 	var warns []validation.Warning
 	extra := 0
 	for _, r := range rivals {
-		if !(ingress && r.ingress || egress && r.egress) {
+		sharesDirection := ingress && r.ingress || egress && r.egress
+		if !sharesDirection {
 			continue
 		}
 		shared := 0

@@ -360,7 +360,9 @@ func TestMutatingHandlerPatchesOnlyWhenNeeded(t *testing.T) {
 	if diff := cmp.Diff([]string{"add /spec/rollout", "add /spec/tier", "add /spec/types"}, paths); diff != "" {
 		t.Errorf("patch (-want +got):\n%s", diff)
 	}
-	(&NetworkPolicyWebhook{}).Default(context.Background(), p)
+	if err := (&NetworkPolicyWebhook{}).Default(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
 	raw, _ = json.Marshal(p)
 	resp = h.Handle(context.Background(), admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
 		UID: "2", Operation: admissionv1.Update, Object: runtime.RawExtension{Raw: raw},

@@ -250,7 +250,7 @@ func setWebhooks(e *environment, on bool) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("webhooks on=%v: the API server did not act on the change (last: %v)", on, err)
+			return fmt.Errorf("webhooks on=%v: the API server did not act on the change (last: %w)", on, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -193,7 +193,7 @@ var _ = Describe("Self-managed certificates", func() {
 		mctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- mgr.Start(mctx) }()
-		DeferCleanup(func() { cancel(); <-done })
+		DeferCleanup(func() { cancel(); Expect(<-done).To(Succeed()) })
 
 		// Stand in for the kubelet: mount the Secret's keys into the certificate directory once
 		// the rotator has written them.

@@ -3,6 +3,7 @@ package webhookintegration
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -134,11 +135,12 @@ func (e *environment) stop() error {
 	if e == nil {
 		return nil
 	}
+	var mgrErr error
 	if e.cancel != nil {
 		e.cancel()
-		<-e.done
+		mgrErr = <-e.done
 	}
-	return e.env.Stop()
+	return errors.Join(mgrErr, e.env.Stop())
 }
 
 // kubeconfig writes a kubeconfig for the test API server's admin user into dir.
