@@ -2,7 +2,6 @@ package policy
 
 import (
 	"context"
-	"fmt"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -11,26 +10,58 @@ import (
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 )
 
-// Setup registers the three webhooks with the manager's webhook server. view may be nil to run
+// Paths the webhooks are served at; they must match the kubebuilder:webhook markers.
+const (
+	MutateNetworkPolicyPath         = "/mutate-policy-palisade-dev-v1alpha1-networkpolicy"
+	ValidateNetworkPolicyPath       = "/validate-policy-palisade-dev-v1alpha1-networkpolicy"
+	MutateGlobalNetworkPolicyPath   = "/mutate-policy-palisade-dev-v1alpha1-globalnetworkpolicy"
+	ValidateGlobalNetworkPolicyPath = "/validate-policy-palisade-dev-v1alpha1-globalnetworkpolicy"
+	KubernetesNetworkPolicyPath     = "/validate-networking-k8s-io-v1-networkpolicy"
+)
+
+// Setup registers the five webhooks with the manager's webhook server. view may be nil to run
 // without cluster findings. The manager's scheme must hold the Palisade and networking/v1 types.
+//
+// The handlers are controller-runtime's typed Defaulter and Validator handlers, with two wrappers
+// that the webhook builder cannot express: the mutating handlers never refuse (leaveToValidation)
+// and the Kubernetes NetworkPolicy handler never denies (neverDeny).
 func Setup(mgr ctrl.Manager, view *ClusterView) error {
+	s, server := mgr.GetScheme(), mgr.GetWebhookServer()
+
 	np := &NetworkPolicyWebhook{View: view}
-	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.NetworkPolicy{}).WithDefaulter(np).WithValidator(np).Complete(); err != nil {
-		return fmt.Errorf("registering the NetworkPolicy webhooks: %w", err)
-	}
+	server.Register(MutateNetworkPolicyPath, leaveToValidation(admission.WithDefaulter[*v1alpha1.NetworkPolicy](s, np)))
+	server.Register(ValidateNetworkPolicyPath, admission.WithValidator[*v1alpha1.NetworkPolicy](s, np))
+
 	gnp := &GlobalNetworkPolicyWebhook{View: view}
-	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.GlobalNetworkPolicy{}).WithDefaulter(gnp).WithValidator(gnp).Complete(); err != nil {
-		return fmt.Errorf("registering the GlobalNetworkPolicy webhooks: %w", err)
-	}
-	knp := admission.WithValidator[*networkingv1.NetworkPolicy](mgr.GetScheme(), &KubernetesNetworkPolicyWebhook{View: view})
+	server.Register(MutateGlobalNetworkPolicyPath, leaveToValidation(admission.WithDefaulter[*v1alpha1.GlobalNetworkPolicy](s, gnp)))
+	server.Register(ValidateGlobalNetworkPolicyPath, admission.WithValidator[*v1alpha1.GlobalNetworkPolicy](s, gnp))
+
+	knp := admission.WithValidator[*networkingv1.NetworkPolicy](s, &KubernetesNetworkPolicyWebhook{View: view})
 	knp.Handler = neverDeny{knp.Handler}
-	mgr.GetWebhookServer().Register(KubernetesNetworkPolicyPath, knp)
+	server.Register(KubernetesNetworkPolicyPath, knp)
 	return nil
 }
 
-// KubernetesNetworkPolicyPath is where the Kubernetes NetworkPolicy webhook is served; it must match
-// the kubebuilder:webhook marker in knp_webhook.go.
-const KubernetesNetworkPolicyPath = "/validate-networking-k8s-io-v1-networkpolicy"
+// leaveToValidation makes a mutating webhook admit, unchanged, an object it cannot decode. Mutating
+// webhooks run before the API server checks the object against the CRD schema, so a value of the
+// wrong type (ipVersion: "4") reaches the defaulter first; refusing it there would answer with a Go
+// decoding error instead of the schema's error with its field path. Left alone, the object is
+// refused by the schema, or, should the schema accept what Go cannot decode, by the validating
+// webhook, which fails closed.
+func leaveToValidation(wh *admission.Webhook) *admission.Webhook {
+	wh.Handler = admitUnchangedOnDenial{wh.Handler}
+	return wh
+}
+
+type admitUnchangedOnDenial struct{ admission.Handler }
+
+func (h admitUnchangedOnDenial) Handle(ctx context.Context, req admission.Request) admission.Response {
+	resp := h.Handler.Handle(ctx, req)
+	if resp.Allowed {
+		return resp
+	}
+	return admission.Allowed("")
+}
 
 // neverDeny turns any denial into an admission with a warning. The Kubernetes NetworkPolicy
 // webhook must never deny, yet the generic handler denies what it cannot decode; the API server

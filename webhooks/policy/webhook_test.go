@@ -289,17 +289,18 @@ func TestStripPod(t *testing.T) {
 	}
 }
 
-// TestHandlersSurviveBadInput drives the real admission handlers with requests the API server would
-// never send. Undecodable objects are refused with code 400 (the Kubernetes NetworkPolicy webhook
-// admits them with a warning instead: it never denies); objects that decode to nothing are answered
-// like any other. Nothing panics: a panic would surface as code 500.
+// TestHandlersSurviveBadInput drives the real admission handlers with objects they cannot decode:
+// the validating webhook refuses them with code 400, the mutating webhook admits them unchanged
+// (the schema, which runs after it, refuses them with a field path), and the Kubernetes
+// NetworkPolicy webhook admits them with a warning (it never denies). Objects that decode to nothing
+// are answered like any other. Nothing panics: a panic would surface as code 500.
 func TestHandlersSurviveBadInput(t *testing.T) {
 	s := testScheme(t)
 	np := &NetworkPolicyWebhook{View: view(t)}
 	knp := admission.WithValidator[*networkingv1.NetworkPolicy](s, &KubernetesNetworkPolicyWebhook{View: view(t)})
 	knp.Handler = neverDeny{knp.Handler}
 	hooks := map[string]*admission.Webhook{
-		"mutate":   admission.WithDefaulter[*v1alpha1.NetworkPolicy](s, np),
+		"mutate":   leaveToValidation(admission.WithDefaulter[*v1alpha1.NetworkPolicy](s, np)),
 		"validate": admission.WithValidator[*v1alpha1.NetworkPolicy](s, np),
 		"knp":      knp,
 	}
@@ -322,6 +323,10 @@ func TestHandlersSurviveBadInput(t *testing.T) {
 						UID: "1", Operation: op, Object: runtime.RawExtension{Raw: b.raw}, OldObject: runtime.RawExtension{Raw: b.raw},
 					}})
 					switch {
+					case hn == "mutate" && b.undecoding:
+						if !resp.Allowed || len(resp.Patches) != 0 {
+							t.Errorf("allowed %v, %d patches; want admitted unchanged, for the schema to refuse", resp.Allowed, len(resp.Patches))
+						}
 					case hn == "knp" && b.undecoding:
 						if !resp.Allowed || len(resp.Warnings) != 1 || !strings.HasPrefix(resp.Warnings[0], "Palisade could not check this NetworkPolicy: ") {
 							t.Errorf("allowed %v, warnings %q; want allowed with one warning", resp.Allowed, resp.Warnings)

@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 )
 
@@ -29,6 +30,16 @@ func describeStatus(err error) string {
 		}
 	}
 	return b.String()
+}
+
+// describeError is describeStatus for errors that may not come from the API server (a kind it does
+// not serve is refused by the client's REST mapping).
+func describeError(err error) string {
+	GinkgoHelper()
+	if _, ok := err.(apierrors.APIStatus); ok {
+		return describeStatus(err)
+	}
+	return "error: " + err.Error() + "\n"
 }
 
 func readObject(path string) *unstructured.Unstructured {
@@ -60,6 +71,27 @@ var _ = Describe("Invalid policies", func() {
 				Expect(c.Field).To(Or(HavePrefix("spec"), HavePrefix("metadata")), "cause without a field path: %+v", c)
 			}
 			golden(filepath.Join("invalid", name+".golden"), describeStatus(err))
+		})
+	}
+})
+
+// The lint corpus of `kubectl palisade lint` (examples/invalid) must be refused by the API server as
+// well: by the schema, by the webhooks, or by Kubernetes' own NetworkPolicy validation. Objects are
+// sent as kubectl sends them, with strict field validation, so a misspelt field is an error too.
+var _ = Describe("The lint corpus", func() {
+	BeforeEach(func() { createNamespace("demo", nil) })
+
+	corpus := filepath.Join(repoRoot, "examples", "invalid")
+	files, err := filepath.Glob(filepath.Join(corpus, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		panic(fmt.Sprintf("no lint corpus in %s: %v", corpus, err))
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
+		It("refuses examples/invalid/"+name+".yaml", func() {
+			err := env.client.Create(ctx, readObject(file), client.FieldValidation("Strict"))
+			Expect(err).To(HaveOccurred(), "the API server stored an object from the lint corpus")
+			golden(filepath.Join("examples-invalid", name+".golden"), describeError(err))
 		})
 	}
 })
