@@ -11,6 +11,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 )
 
 // kubectl runs the real kubectl from the assets directory against the test API server and returns
@@ -90,5 +92,54 @@ var _ = Describe("config/default", func() {
 		createNamespace("palisade-system", nil)
 		golden(filepath.Join("kubectl", "config-default-dry-run.golden"),
 			kubectl([]byte(manifest), "apply", "--server-side", "--dry-run=server", "--force-conflicts", "--field-manager=test", "-f", "-"))
+	})
+})
+
+var _ = Describe("config/certmanager", func() {
+	It("switches the manager to cert-manager's certificate and injects its CA into both webhook configurations", func() {
+		// Enable the component the way config/default documents it, in a copy of config/.
+		dir := filepath.Join(GinkgoT().TempDir(), "config")
+		Expect(os.CopyFS(dir, os.DirFS(filepath.Join(repoRoot, "config")))).To(Succeed())
+		kpath := filepath.Join(dir, "default", "kustomization.yaml")
+		k, err := os.ReadFile(kpath)
+		Expect(err).NotTo(HaveOccurred())
+		enabled := strings.Replace(strings.Replace(string(k), "# components:\n", "components:\n", 1), "# - ../certmanager\n", "- ../certmanager\n", 1)
+		Expect(enabled).NotTo(Equal(string(k)), "config/default no longer has the commented-out component")
+		Expect(os.WriteFile(kpath, []byte(enabled), 0o644)).To(Succeed())
+		dir = filepath.Join(dir, "default")
+		rendered := kubectl(nil, "kustomize", dir)
+		Expect(rendered).To(HavePrefix("exit: 0\n--- stdout\n"), rendered)
+		Expect(rendered).To(HaveSuffix("--- stderr\n"), "kustomize wrote to stderr")
+		manifest := strings.TrimSuffix(strings.TrimPrefix(rendered, "exit: 0\n--- stdout\n"), "--- stderr\n")
+
+		objs := map[string]*unstructured.Unstructured{}
+		for _, doc := range strings.Split(manifest, "\n---\n") {
+			u := &unstructured.Unstructured{}
+			Expect(yaml.Unmarshal([]byte(doc), &u.Object)).To(Succeed())
+			objs[u.GetKind()+"/"+u.GetName()] = u
+		}
+		Expect(objs).NotTo(HaveKey("Secret/palisade-webhook-server-cert"), "cert-manager owns the certificate Secret")
+		cert := objs["Certificate/palisade-webhook-serving-cert"]
+		Expect(cert).NotTo(BeNil())
+		Expect(cert.GetNamespace()).To(Equal("palisade-system"))
+		secretName, _, _ := unstructured.NestedString(cert.Object, "spec", "secretName")
+		Expect(secretName).To(Equal("palisade-webhook-server-cert"))
+		dnsNames, _, _ := unstructured.NestedStringSlice(cert.Object, "spec", "dnsNames")
+		Expect(dnsNames).To(ContainElement("palisade-webhook-service.palisade-system.svc"))
+		Expect(objs).To(HaveKey("Service/palisade-webhook-service"))
+
+		for _, kind := range []string{"MutatingWebhookConfiguration/palisade-mutating-webhook-configuration", "ValidatingWebhookConfiguration/palisade-validating-webhook-configuration"} {
+			Expect(objs).To(HaveKey(kind))
+			Expect(objs[kind].GetAnnotations()).To(HaveKeyWithValue("cert-manager.io/inject-ca-from", "palisade-system/palisade-webhook-serving-cert"))
+		}
+
+		deploy := objs["Deployment/palisade-controller"]
+		Expect(deploy).NotTo(BeNil())
+		containers, _, _ := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "containers")
+		Expect(containers).To(HaveLen(1))
+		args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+		Expect(args).To(ContainElement("--cert-source=cert-manager"))
+		volumes, _, _ := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "volumes")
+		Expect(volumes).To(ContainElement(HaveKeyWithValue("secret", HaveKeyWithValue("secretName", secretName))))
 	})
 })
