@@ -24,7 +24,7 @@
 //
 // Queries: PolicyError(key, slot), SelectedEndpoints(key, slot), ApplicablePolicies(pod, dir,
 // mode), EndpointsForIP(ip). KubernetesNetworkPolicySpec(knp) shows the Calico spec a Kubernetes
-// policy is evaluated as.
+// policy is evaluated as (pkg/knp's translation, FormCalico).
 //
 // A Verdict is JSON-serialisable with stable names: {"allowed", "egress", "ingress"}; each
 // direction has "endpoint" (null when the address is not a known pod), "allowed", "decision"
@@ -86,11 +86,13 @@
 // anything it cannot interpret (an unparseable selector, CIDR, port or protocol, an unknown
 // action or type, a numeric port without a port protocol, icmp without an ICMP protocol, a
 // combined global(), a service without a name, or a global one without a namespace, http,
-// domains), the Upsert call stores it anyway and returns an error naming every problem. Such a
-// policy fails CLOSED: it keeps its position and denies every flow that reaches it in the
-// directions it governs (both when its types are unreadable); an unparseable subject selector
-// (selector, namespaceSelector, serviceAccountSelector) is read as all(), widening the denial to
-// the policy's whole scope. This can deny traffic Calico would allow, never allow traffic that a
+// domains; for a Kubernetes policy, whatever pkg/knp reports, such as an empty peer, a protocol
+// other than TCP/UDP/SCTP or a label value outside Kubernetes' syntax), the Upsert call stores it
+// anyway and returns an error naming every problem. Such a policy fails CLOSED: it keeps its
+// position and denies every flow that reaches it in the directions it governs (both when its
+// types are unreadable); an unparseable subject selector (selector, namespaceSelector,
+// serviceAccountSelector, a Kubernetes podSelector) is read as all(), widening the denial to the
+// policy's whole scope. This can deny traffic Calico would allow, never allow traffic that a
 // valid reading of the policy would deny. (Felix instead drops an invalid policy, which can open
 // traffic; Palisade rejects invalid objects at admission, so this path only matters when the
 // webhook was bypassed.)
