@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/pkg/knp"
 	"github.com/palisade-dev/palisade/pkg/manifest"
 )
 
@@ -75,11 +76,8 @@ type stagedGlobalPolicySpec struct {
 
 // stagedKNPSpec is Calico's StagedKubernetesNetworkPolicySpec: the networking/v1 spec plus the action.
 type stagedKNPSpec struct {
-	StagedAction string                                  `json:"stagedAction,omitempty"`
-	PodSelector  metav1.LabelSelector                    `json:"podSelector"`
-	Ingress      []networkingv1.NetworkPolicyIngressRule `json:"ingress,omitempty"`
-	Egress       []networkingv1.NetworkPolicyEgressRule  `json:"egress,omitempty"`
-	PolicyTypes  []networkingv1.PolicyType               `json:"policyTypes,omitempty"`
+	StagedAction                   string `json:"stagedAction,omitempty"`
+	networkingv1.NetworkPolicySpec `json:",inline"`
 }
 
 // problems collects the problems of one document and looks up their lines.
@@ -164,7 +162,7 @@ func convertDocument(d *manifest.Document, p *problems) Object {
 		if !decode(d, &in, p) || !checkStagedAction(in.Spec.StagedAction, p) {
 			return nil
 		}
-		spec := kubernetesSpec(in.Spec, p)
+		spec := kubernetesSpec(&in.Spec.NetworkPolicySpec, p)
 		spec.Rollout = pinnedToAudit()
 		return &v1alpha1.NetworkPolicy{TypeMeta: typeMeta(KindNetworkPolicy), ObjectMeta: keptMeta(in.ObjectMeta), Spec: spec}
 	case "Tier":
@@ -185,6 +183,18 @@ func decode(d *manifest.Document, into any, p *problems) bool {
 		return false
 	}
 	return true
+}
+
+// kubernetesSpec translates a Kubernetes NetworkPolicy spec into a Palisade spec as Calico does
+// (pkg/knp, FormPalisade: without Calico's orchestrator clause). Where Calico silently drops a rule
+// it cannot convert, pkg/knp reports an error, and so does the conversion: dropping an Allow rule
+// of a staged policy would make its would-deny counts lie.
+func kubernetesSpec(in *networkingv1.NetworkPolicySpec, p *problems) v1alpha1.NetworkPolicySpec {
+	translated, errs := knp.Translate(in, knp.FormPalisade)
+	for _, e := range errs {
+		p.errorf(e.Field, "%s", e.Err)
+	}
+	return v1alpha1.NetworkPolicySpec{PolicySpec: translated.Spec}
 }
 
 // checkNotCalico rejects spec.rollout in a Calico document: it decodes (the Palisade spec type

@@ -14,11 +14,13 @@
 //     counted, never enforced. Applied over an existing enforced policy of the same name, it becomes
 //     that policy's candidate generation while the enforced generation stays enforced.
 //   - StagedKubernetesNetworkPolicy: a Palisade NetworkPolicy pinned to Audit, translated from the
-//     Kubernetes spec as Calico does (section 7.2): order 1000, one Allow rule per protocol and
-//     peer, ports grouped by protocol and merged into ranges. Calico's
+//     Kubernetes spec as Calico does (section 7.2) by pkg/knp, the translation the engine
+//     evaluates too: order 1000, one Allow rule per protocol and peer, ports grouped by protocol
+//     and merged into ranges. It uses pkg/knp's FormPalisade: Calico's
 //     "projectcalico.org/orchestrator == 'k8s'" clause is left out because Palisade policies only
-//     ever select pods; an empty pod selector becomes all() so that a peer still means "pods of
-//     this namespace" rather than "anything".
+//     ever select pods, and an empty pod selector becomes all() so that a peer still means "pods
+//     of this namespace" rather than "anything". What pkg/knp reports (what Calico would drop,
+//     widen or pass through) is an error with its field path.
 //
 // stagedAction Delete stages the removal of a policy and holds no policy, so it is an error, as
 // are stagedAction Learn and Ignore, whose meaning Calico Enterprise defines and Palisade has not
