@@ -61,22 +61,24 @@ func Translate(spec *networkingv1.NetworkPolicySpec, form Form) (Policy, ErrorLi
 	out.Spec.Selector = t.policySelector(spec, sp.Child("podSelector"))
 	for i := range spec.Ingress {
 		r := &spec.Ingress[i]
-		rules := t.rules(r.From, r.Ports, true, sp.Child("ingress").Index(i))
-		out.Spec.Ingress = append(out.Spec.Ingress, rules...)
-		for range rules {
-			out.IngressOrigins = append(out.IngressOrigins, i)
-		}
+		made := t.rules(r.From, r.Ports, true, sp.Child("ingress").Index(i))
+		out.Spec.Ingress, out.IngressOrigins = appendRules(out.Spec.Ingress, out.IngressOrigins, made, i)
 	}
 	for i := range spec.Egress {
 		r := &spec.Egress[i]
-		rules := t.rules(r.To, r.Ports, false, sp.Child("egress").Index(i))
-		out.Spec.Egress = append(out.Spec.Egress, rules...)
-		for range rules {
-			out.EgressOrigins = append(out.EgressOrigins, i)
-		}
+		made := t.rules(r.To, r.Ports, false, sp.Child("egress").Index(i))
+		out.Spec.Egress, out.EgressOrigins = appendRules(out.Spec.Egress, out.EgressOrigins, made, i)
 	}
 	out.Spec.Types = t.types(spec, sp.Child("policyTypes"))
 	return out, t.errs
+}
+
+// appendRules appends the rules made from Kubernetes rule i, recording i as their origin.
+func appendRules(rules []v1alpha1.Rule, origins []int, made []v1alpha1.Rule, i int) ([]v1alpha1.Rule, []int) {
+	for range made {
+		origins = append(origins, i)
+	}
+	return append(rules, made...), origins
 }
 
 // translator holds the state of one translation.
