@@ -27,7 +27,7 @@ import (
 	"github.com/palisade-dev/palisade/pkg/validation"
 )
 
-func testScheme(t *testing.T) *runtime.Scheme {
+func testScheme(t testing.TB) *runtime.Scheme {
 	t.Helper()
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
@@ -39,7 +39,7 @@ func testScheme(t *testing.T) *runtime.Scheme {
 	return s
 }
 
-func view(t *testing.T, objs ...client.Object) *ClusterView {
+func view(t testing.TB, objs ...client.Object) *ClusterView {
 	t.Helper()
 	return &ClusterView{Reader: fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objs...).Build()}
 }
