@@ -89,8 +89,12 @@ func startEnvironment() (*environment, error) {
 	}
 
 	wio := &e.env.WebhookInstallOptions
+	// Serve as cmd/palisade-controller does by default: HTTP/1.1 only (HTTP/2 is off there because
+	// of the rapid-reset attacks, CVE-2023-44487), so the benchmark measures the deployed setup.
+	http1 := func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }
 	e.server = &timedServer{Server: webhook.NewServer(webhook.Options{
 		Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
+		TLSOpts: []func(*tls.Config){http1},
 	})}
 	mgr, err := ctrl.NewManager(e.cfg, ctrl.Options{
 		Scheme:        scheme,
