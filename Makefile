@@ -74,6 +74,10 @@ test-race: ## Run the pure cores' tests with the race detector.
 bench: ## Run the benchmarks recorded in docs/benchmarks.md.
 	go test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCH_TIME) ./pkg/...
 
+.PHONY: bench-webhook
+bench-webhook: deps envtest-bins ## Measure webhook latency through the real API server into docs/benchmarks-webhook.md.
+	go test ./test/integration/webhook -run '^$$' -bench WebhookLatency -benchtime 1x -bench-report ../../../docs/benchmarks-webhook.md
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZ_TIME (default 20s) each.
 	@for pkg in $$(go list ./...); do \
@@ -87,6 +91,10 @@ fuzz: ## Run every fuzz target for FUZZ_TIME (default 20s) each.
 .PHONY: build
 build: ## Build every binary into ./bin.
 	go build -o $(LOCALBIN)/ ./cmd/...
+
+.PHONY: deploy
+deploy: ## Install CRDs, webhooks and the manager into the cluster of the current kubeconfig.
+	kubectl apply -k config/default
 
 .PHONY: demo
 demo: build ## Show Palisade on the examples: lint, trace and the connectivity matrix.
