@@ -43,12 +43,11 @@ func (id policyID) String() string {
 // means the cluster view could not be read; the findings are then unknown, not empty.
 func (c *Checker) NetworkPolicy(p *v1alpha1.NetworkPolicy) ([]validation.Warning, error) {
 	w := newWorld(c.Lister, c.Selectors)
-	subject, err := w.npSubject(p)
+	subject, err := w.namespacedSubject(p.Namespace, &p.Spec.PolicySpec)
 	if err != nil {
 		return nil, err
 	}
-	id := policyID{kindNP, p.Namespace, p.Name}
-	return w.palisadePolicy(id, &p.Spec.PolicySpec, subject)
+	return w.palisadePolicy(&checked{id: policyID{kindNP, p.Namespace, p.Name}, spec: &p.Spec.PolicySpec, subject: subject})
 }
 
 // GlobalNetworkPolicy returns the cluster findings for a cluster-wide policy that passed validation.
@@ -58,60 +57,107 @@ func (c *Checker) GlobalNetworkPolicy(p *v1alpha1.GlobalNetworkPolicy) ([]valida
 	if err != nil {
 		return nil, err
 	}
-	id := policyID{kindGNP, "", p.Name}
 	if subject.none {
 		// doNotTrack and preDNAT policies apply to host endpoints, which this view does not hold:
 		// every pod-based finding would be a false alarm.
 		return nil, nil
 	}
-	return w.palisadePolicy(id, &p.Spec.PolicySpec, subject)
+	return w.palisadePolicy(&checked{id: policyID{kindGNP, "", p.Name}, spec: &p.Spec.PolicySpec, subject: subject})
 }
 
 // KubernetesNetworkPolicy returns the findings for a networking.k8s.io/v1 NetworkPolicy: named ports
-// no candidate pod declares and the egress DNS trap.
+// no candidate pod declares and the egress DNS trap. The policy is checked in its pkg/knp
+// translation, by the checks of a Palisade policy, with the findings naming the fields and the
+// selectors of the object as written. An error also means the policy is not valid Kubernetes.
 func (c *Checker) KubernetesNetworkPolicy(p *networkingv1.NetworkPolicy) ([]validation.Warning, error) {
 	w := newWorld(c.Lister, c.Selectors)
-	subject, err := knpSubject(p)
+	k, err := translate(p)
 	if err != nil {
 		return nil, err
 	}
+	subject, err := w.namespacedSubject(p.Namespace, &k.Spec)
+	if err != nil {
+		return nil, err
+	}
+	subject.selText = labelSelectorText(&p.Spec.PodSelector)
+	pc := &checked{id: k.id(), spec: &k.Spec, subject: subject, knp: k}
 	selected := w.pods(subject)
-	warns, err := w.knpNamedPorts(p, subject, selected)
+	warns, err := w.namedPorts(pc, selected)
 	if err != nil {
 		return nil, err
 	}
-	if _, egress := knpGoverns(&p.Spec); egress && !knpAllowsDNS(&p.Spec) {
-		id := policyID{kindKNP, p.Namespace, p.Name}
-		warns = appendIf(warns, w.dnsWarning(field.NewPath("spec", "policyTypes"), id, selected))
-	}
-	if w.err != nil {
-		return nil, w.err
-	}
-	return warns, nil
+	warns = appendIf(warns, w.dns(pc, selected))
+	return w.result(warns)
 }
 
-func (w *world) palisadePolicy(id policyID, spec *v1alpha1.PolicySpec, subject *podFilter) ([]validation.Warning, error) {
-	selected := w.pods(subject)
+// checked is the policy being admitted, in the Calico model, with what the findings need to name the
+// object as written.
+type checked struct {
+	id      policyID
+	spec    *v1alpha1.PolicySpec
+	subject *podFilter
+	// knp is the Kubernetes NetworkPolicy that spec translates; nil for a Palisade policy, whose
+	// spec is the object as written.
+	knp *kubernetesPolicy
+}
+
+// portSites returns where the named port read at s was written.
+func (p *checked) portSites(s portSite, name, proto string) []portSite {
+	if p.knp != nil {
+		return p.knp.portSites(s, name, proto)
+	}
+	return []portSite{s}
+}
+
+// portPath is the field a site names: spec.ingress[0].destination.ports[1].
+func (p *checked) portPath(s portSite) *field.Path {
+	if p.knp != nil {
+		return p.knp.portPath(s)
+	}
+	return field.NewPath("spec", dirNames[s.dir]).Index(s.rule).Child(sideNames[s.side], listNames[s.list]).Index(s.index)
+}
+
+// peerPods names the pods the peer side of a rule matches.
+func (p *checked) peerPods(dir, rule int, peer *podFilter) string {
+	if p.knp != nil {
+		return p.knp.peerPods(dir, rule, peer)
+	}
+	return peer.describe()
+}
+
+// typesField is the field that says which directions the policy governs.
+func (p *checked) typesField() *field.Path {
+	if p.knp != nil {
+		return field.NewPath("spec", "policyTypes")
+	}
+	return field.NewPath("spec", "types")
+}
+
+func (w *world) palisadePolicy(p *checked) ([]validation.Warning, error) {
+	selected := w.pods(p.subject)
 	var warns []validation.Warning
 	if len(selected) == 0 && w.err == nil {
 		warns = append(warns, validation.Warning{
 			Field:   "spec.selector",
-			Message: "no " + subject.describe() + " exists today, so the policy applies to nothing yet",
+			Message: "no " + p.subject.describe() + " exists today, so the policy applies to nothing yet",
 		})
 	}
-	named, err := w.namedPorts(id.namespace, spec, subject, selected)
+	named, err := w.namedPorts(p, selected)
 	if err != nil {
 		return nil, err
 	}
 	warns = append(warns, named...)
-	ties, err := w.ties(id, spec, selected)
+	ties, err := w.ties(p.id, p.spec, selected)
 	if err != nil {
 		return nil, err
 	}
 	warns = append(warns, ties...)
-	if _, egress := governs(spec); egress && !policyAllowsDNS(spec) {
-		warns = appendIf(warns, w.dnsWarning(field.NewPath("spec", "types"), id, selected))
-	}
+	warns = appendIf(warns, w.dns(p, selected))
+	return w.result(warns)
+}
+
+// result returns the findings, or the first error reading the cluster, on which they may rest.
+func (w *world) result(warns []validation.Warning) ([]validation.Warning, error) {
 	if w.err != nil {
 		return nil, w.err
 	}

@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/validation"
@@ -438,6 +439,45 @@ func TestKubernetesNetworkPolicy(t *testing.T) {
 	}, {
 		name:   "ingress-only",
 		policy: knp("shop", "k", policyTypes(networkingv1.PolicyTypeIngress)),
+	}, {
+		// Translated, the rule is one rule per protocol and peer, TCP before UDP: each entry is
+		// still reported once, at its own path, in the order written.
+		name: "named ports are reported at the entries written, once each",
+		policy: knp("shop", "k", podSel(web), knpIngress(networkingv1.NetworkPolicyIngressRule{
+			From: []networkingv1.NetworkPolicyPeer{
+				{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "a"}}},
+				{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "b"}}},
+			},
+			Ports: []networkingv1.NetworkPolicyPort{named(corev1.ProtocolUDP, "metrics"), named(corev1.ProtocolTCP, "grpc"), {Port: &intstr.IntOrString{Type: intstr.String, StrVal: "grpc"}}},
+		})),
+		want: []validation.Warning{
+			warn("spec.ingress[0].ports[0].port", `no pod in namespace "shop" matching app=web declares UDP port "metrics"`),
+			warn("spec.ingress[0].ports[1].port", `no pod in namespace "shop" matching app=web declares TCP port "grpc"`),
+			warn("spec.ingress[0].ports[2].port", `no pod in namespace "shop" matching app=web declares TCP port "grpc"`),
+		},
+	}, {
+		name: "an egress port resolves against the pods of every peer of its rule",
+		policy: knp("shop", "k", podSel(web), policyTypes(networkingv1.PolicyTypeEgress), knpEgress(dnsRule), knpEgress(networkingv1.NetworkPolicyEgressRule{
+			To: []networkingv1.NetworkPolicyPeer{
+				{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
+				{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "data"}}},
+			},
+			Ports: []networkingv1.NetworkPolicyPort{named(corev1.ProtocolTCP, "pg"), named(corev1.ProtocolTCP, "http"), named(corev1.ProtocolTCP, "nope")},
+		}), knpEgress(networkingv1.NetworkPolicyEgressRule{
+			To:    []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}}},
+			Ports: []networkingv1.NetworkPolicyPort{named(corev1.ProtocolTCP, "pg"), named(corev1.ProtocolSCTP, "pg")},
+		})),
+		want: []validation.Warning{
+			warn("spec.egress[1].ports[2].port", `no pod matched by spec.egress[1].to declares TCP port "nope"`),
+			warn("spec.egress[2].ports[1].port", `no pod declares SCTP port "pg"`),
+		},
+	}, {
+		// pkg/knp, like Calico, drops a named port its protocol's every-port entry covers: the rule
+		// allows every TCP port whatever the name resolves to, so there is nothing to warn about.
+		name: "a named port beside every port of its protocol",
+		policy: knp("shop", "k", podSel(web), knpIngress(networkingv1.NetworkPolicyIngressRule{
+			Ports: []networkingv1.NetworkPolicyPort{named(corev1.ProtocolTCP, "grpc"), {Protocol: ptr.To(corev1.ProtocolTCP)}},
+		})),
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

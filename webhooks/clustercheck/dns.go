@@ -5,27 +5,26 @@ import (
 	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/validation/field"
-
+	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/validation"
 )
 
 // maxNamedNamespaces bounds how many namespaces a warning names.
 const maxNamedNamespaces = 2
 
-// dnsWarning is called for a policy that governs egress and allows no DNS itself. Every pod it
-// selects is then denied egress by default unless another policy allows DNS for it; dnsWarning
-// reports the pods for which no policy does. It returns nil when there is nothing to report,
-// including when the policy selects no pod (that has its own warning, and there is no pod to check).
+// dns warns about a policy that governs egress and allows no DNS itself. Every pod it selects is then
+// denied egress by default unless another policy allows DNS for it; dns reports the pods for which no
+// policy does. It returns nil when there is nothing to report, including when the policy selects no
+// pod (that has its own warning, and there is no pod to check).
 //
 // Any egress rule of any policy selecting the pod that could allow DNS counts as a path, even one
 // evaluated after a Deny that would stop the query first: telling that apart needs the engine, and a
 // missed warning costs less than a false one.
-func (w *world) dnsWarning(path *field.Path, self policyID, selected []*endpoint) *validation.Warning {
-	if len(selected) == 0 {
+func (w *world) dns(p *checked, selected []*endpoint) *validation.Warning {
+	if _, egress := governs(p.spec); !egress || policyAllowsDNS(p.spec) || len(selected) == 0 {
 		return nil
 	}
-	providers := w.dnsProviders(self, selected)
+	providers := w.dnsProviders(p.id, selected)
 	var lacking []*endpoint
 	for _, e := range selected {
 		if !slices.ContainsFunc(providers, func(f *podFilter) bool { return f.matches(e) }) {
@@ -36,7 +35,7 @@ func (w *world) dnsWarning(path *field.Path, self policyID, selected []*endpoint
 		return nil
 	}
 	return &validation.Warning{
-		Field: path.String(),
+		Field: p.typesField().String(),
 		Message: fmt.Sprintf("egress is denied by default for %s %s and no policy allows them DNS (port 53)",
 			plural(len(lacking), "pod"), inNamespaces(lacking)),
 	}
@@ -55,26 +54,10 @@ func (w *world) dnsProviders(self policyID, selected []*endpoint) []*podFilter {
 	var providers []*podFilter
 	for _, ns := range namespaces {
 		for _, np := range w.networkPolicies(ns) {
-			if _, egress := governs(&np.Spec.PolicySpec); !egress || !policyAllowsDNS(&np.Spec.PolicySpec) {
-				continue
-			}
-			if (policyID{kindNP, np.Namespace, np.Name}) == self {
-				continue
-			}
-			if f, err := w.npSubject(np); err == nil {
-				providers = append(providers, f)
-			}
+			providers = w.appendProvider(providers, self, policyID{kindNP, np.Namespace, np.Name}, &np.Spec.PolicySpec)
 		}
-		for _, knp := range w.kubernetesNetworkPolicies(ns) {
-			if (policyID{kindKNP, knp.Namespace, knp.Name}) == self {
-				continue
-			}
-			if _, egress := knpGoverns(&knp.Spec); !egress || !knpAllowsDNS(&knp.Spec) {
-				continue
-			}
-			if f, err := knpSubject(knp); err == nil {
-				providers = append(providers, f)
-			}
+		for _, k := range w.kubernetesNetworkPolicies(ns) {
+			providers = w.appendProvider(providers, self, k.id(), &k.Spec)
 		}
 	}
 	for _, gnp := range w.globalNetworkPolicies() {
@@ -87,6 +70,20 @@ func (w *world) dnsProviders(self policyID, selected []*endpoint) []*podFilter {
 		if f, err := w.gnpSubject(gnp); err == nil && !f.none {
 			providers = append(providers, f)
 		}
+	}
+	return providers
+}
+
+// appendProvider appends the pods of a namespaced policy other than self that could allow them DNS.
+func (w *world) appendProvider(providers []*podFilter, self, id policyID, spec *v1alpha1.PolicySpec) []*podFilter {
+	if id == self {
+		return providers
+	}
+	if _, egress := governs(spec); !egress || !policyAllowsDNS(spec) {
+		return providers
+	}
+	if f, err := w.namespacedSubject(id.namespace, spec); err == nil {
+		providers = append(providers, f)
 	}
 	return providers
 }

@@ -9,7 +9,9 @@
 // and policies. The webhooks back it with the manager's informer cache; tests back it with slices.
 // Selectors are evaluated with Calico's endpoint labels (docs/policy-semantics.md §1.7, §5.1, §5.2):
 // a pod's own labels plus projectcalico.org/namespace, /orchestrator and /serviceaccount, with its
-// namespace's labels under "pcns." and its service account's under "pcsa.".
+// namespace's labels under "pcns." and its service account's under "pcsa.". A Kubernetes
+// NetworkPolicy is read in its pkg/knp translation, as Felix reads it, by the same checks as a
+// Palisade policy; its findings name the fields and the label selectors of the object as written.
 //
 // The checks aim for no false alarms rather than for completeness: where a question can only be
 // answered by evaluating flows (an earlier Deny shadowing a later Allow, a named port that might be

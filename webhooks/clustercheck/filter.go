@@ -4,18 +4,13 @@ import (
 	"fmt"
 	"strings"
 
-	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/selector"
 )
 
 // podFilter chooses pods: the pods a policy applies to, or the pods one side of a rule matches. Every
-// criterion that is set must hold. The Calico selectors are evaluated over endpoint labels; the
-// Kubernetes ones (from a Kubernetes NetworkPolicy) over plain pod and namespace labels, as the
-// API server defines them.
+// criterion that is set must hold. The selectors are Calico's, evaluated over endpoint labels, also
+// for a Kubernetes NetworkPolicy: it is checked in its pkg/knp translation, as Felix evaluates it.
 type podFilter struct {
 	// none: the filter matches no pod (a namespaceSelector of global() matches only endpoints
 	// without a namespace, which pods never are).
@@ -26,9 +21,6 @@ type podFilter struct {
 	nsSel   selector.Selector // Calico, pcns.-prefixed
 	sel     selector.Selector // Calico, may test pcsa./projectcalico.org labels
 	saNames map[string]bool   // service-account names, or nil for any
-
-	k8sPods       labels.Selector // nil for any
-	k8sNamespaces labels.Selector // nil for any
 
 	// Text for messages: what the user wrote, not the composed selectors.
 	nsText, selText string
@@ -41,10 +33,6 @@ func (f *podFilter) matches(e *endpoint) bool {
 	case f.namespace != "" && e.pod.Namespace != f.namespace:
 		return false
 	case f.saNames != nil && !f.saNames[e.pod.ServiceAccount]:
-		return false
-	case f.k8sPods != nil && !f.k8sPods.Matches(labels.Set(e.pod.Labels)):
-		return false
-	case f.k8sNamespaces != nil && !f.k8sNamespaces.Matches(labels.Set(e.w.namespaceLabels(e.pod.Namespace))):
 		return false
 	case f.nsSel != nil && !f.nsSel.Matches(e):
 		return false
@@ -97,12 +85,13 @@ func shorten(s string) string {
 	return s
 }
 
-// npSubject returns the pods a NetworkPolicy applies to: pods in its namespace matching its selector
-// and, if set, its service-account selector (semantics §5.1).
-func (w *world) npSubject(p *v1alpha1.NetworkPolicy) (*podFilter, error) {
-	f := &podFilter{namespace: p.Namespace, selText: p.Spec.Selector}
+// namespacedSubject returns the pods a namespaced policy (a NetworkPolicy, or a Kubernetes
+// NetworkPolicy's translation) applies to: pods in its namespace matching its selector and, if set,
+// its service-account selector (semantics §5.1).
+func (w *world) namespacedSubject(namespace string, spec *v1alpha1.PolicySpec) (*podFilter, error) {
+	f := &podFilter{namespace: namespace, selText: spec.Selector}
 	var err error
-	if f.sel, err = w.subjectSelector(&p.Spec.PolicySpec); err != nil {
+	if f.sel, err = w.subjectSelector(spec); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -206,55 +195,5 @@ func (w *world) peerFilter(policyNS string, e *v1alpha1.EntityRule) (*podFilter,
 
 // restricts reports whether the filter chooses fewer than all pods.
 func (f *podFilter) restricts() bool {
-	return f.none || f.namespace != "" || f.nsSel != nil || f.sel != nil || f.saNames != nil ||
-		f.k8sPods != nil || f.k8sNamespaces != nil
-}
-
-// knpSubject returns the pods a Kubernetes NetworkPolicy applies to: pods in its namespace matching
-// its podSelector.
-func knpSubject(p *networkingv1.NetworkPolicy) (*podFilter, error) {
-	sel, err := metav1.LabelSelectorAsSelector(&p.Spec.PodSelector)
-	if err != nil {
-		return nil, fmt.Errorf("converting spec.podSelector: %w", err)
-	}
-	f := &podFilter{namespace: p.Namespace, selText: metav1.FormatLabelSelector(&p.Spec.PodSelector)}
-	if !sel.Empty() {
-		f.k8sPods = sel
-	}
-	if f.selText == "<none>" {
-		f.selText = ""
-	}
-	return f, nil
-}
-
-// knpPeerFilter returns the pods a Kubernetes NetworkPolicy peer matches (semantics §7.1): a
-// podSelector alone means the policy's namespace, a namespaceSelector alone every pod in the
-// matching namespaces, both together their intersection. An ipBlock may contain any pod's IP, so it
-// restricts nothing here.
-func knpPeerFilter(policyNS string, peer *networkingv1.NetworkPolicyPeer) (*podFilter, error) {
-	f := &podFilter{}
-	if peer.IPBlock != nil {
-		return f, nil
-	}
-	if peer.PodSelector != nil {
-		sel, err := metav1.LabelSelectorAsSelector(peer.PodSelector)
-		if err != nil {
-			return nil, fmt.Errorf("converting podSelector: %w", err)
-		}
-		if !sel.Empty() {
-			f.k8sPods, f.selText = sel, metav1.FormatLabelSelector(peer.PodSelector)
-		}
-	}
-	if peer.NamespaceSelector == nil {
-		f.namespace = policyNS
-		return f, nil
-	}
-	sel, err := metav1.LabelSelectorAsSelector(peer.NamespaceSelector)
-	if err != nil {
-		return nil, fmt.Errorf("converting namespaceSelector: %w", err)
-	}
-	if !sel.Empty() {
-		f.k8sNamespaces, f.nsText = sel, metav1.FormatLabelSelector(peer.NamespaceSelector)
-	}
-	return f, nil
+	return f.none || f.namespace != "" || f.nsSel != nil || f.sel != nil || f.saNames != nil
 }

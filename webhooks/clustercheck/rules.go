@@ -2,8 +2,6 @@ package clustercheck
 
 import (
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/defaulting"
@@ -20,23 +18,6 @@ func governs(spec *v1alpha1.PolicySpec) (ingress, egress bool) {
 		case v1alpha1.PolicyTypeIngress:
 			ingress = true
 		case v1alpha1.PolicyTypeEgress:
-			egress = true
-		}
-	}
-	return ingress, egress
-}
-
-// knpGoverns returns the directions a Kubernetes NetworkPolicy governs (semantics §7.1 defaults, for
-// objects read back without them).
-func knpGoverns(spec *networkingv1.NetworkPolicySpec) (ingress, egress bool) {
-	if len(spec.PolicyTypes) == 0 {
-		return true, len(spec.Egress) > 0
-	}
-	for _, t := range spec.PolicyTypes {
-		switch t {
-		case networkingv1.PolicyTypeIngress:
-			ingress = true
-		case networkingv1.PolicyTypeEgress:
 			egress = true
 		}
 	}
@@ -111,33 +92,6 @@ func policyAllowsDNS(spec *v1alpha1.PolicySpec) bool {
 	for i := range spec.Egress {
 		if allowsDNS(&spec.Egress[i]) {
 			return true
-		}
-	}
-	return false
-}
-
-// knpAllowsDNS reports whether any egress rule of a Kubernetes NetworkPolicy could allow DNS: a rule
-// without ports allows every port, a port entry without a port every port of its protocol, and a
-// named port might be 53. Peers are not considered, as for allowsDNS.
-func knpAllowsDNS(spec *networkingv1.NetworkPolicySpec) bool {
-	for _, r := range spec.Egress {
-		if len(r.Ports) == 0 {
-			return true
-		}
-		for _, p := range r.Ports {
-			if p.Protocol != nil && *p.Protocol != corev1.ProtocolTCP && *p.Protocol != corev1.ProtocolUDP {
-				continue
-			}
-			if p.Port == nil || p.Port.Type == intstr.String {
-				return true
-			}
-			end := p.Port.IntVal
-			if p.EndPort != nil {
-				end = *p.EndPort
-			}
-			if p.Port.IntVal <= dnsPort && dnsPort <= end {
-				return true
-			}
 		}
 	}
 	return false

@@ -6,12 +6,10 @@ import (
 	"strings"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
+	// Aliased: the tests build Kubernetes policies with a helper named knp.
+	k8snp "github.com/palisade-dev/palisade/pkg/knp"
 	"github.com/palisade-dev/palisade/pkg/validation"
 )
-
-// knpOrder is the order at which Kubernetes NetworkPolicies are evaluated, in the default tier
-// (semantics §0, §7.2).
-const knpOrder = 1000
 
 // maxTieWarnings bounds the tie warnings of one policy; the rest are counted in one more warning.
 const maxTieWarnings = 3
@@ -40,19 +38,9 @@ func (w *world) ties(id policyID, spec *v1alpha1.PolicySpec, selected []*endpoin
 	// The order comparison comes first: it rejects nearly every policy, and this loop runs over
 	// every policy of the namespace on every admission request.
 	for _, np := range w.networkPolicies(id.namespace) {
-		if !same(&np.Spec.PolicySpec) {
-			continue
+		if same(&np.Spec.PolicySpec) {
+			rivals = w.appendRival(rivals, id, policyID{kindNP, np.Namespace, np.Name}, &np.Spec.PolicySpec)
 		}
-		rid := policyID{kindNP, np.Namespace, np.Name}
-		if rid == id {
-			continue
-		}
-		f, err := w.npSubject(np)
-		if err != nil {
-			continue // an invalid stored policy is reported by its own status, not here
-		}
-		i, e := governs(&np.Spec.PolicySpec)
-		rivals = append(rivals, rival{rid, f, i, e})
 	}
 	for _, gnp := range w.globalNetworkPolicies() {
 		if !same(&gnp.Spec.PolicySpec) {
@@ -69,14 +57,13 @@ func (w *world) ties(id policyID, spec *v1alpha1.PolicySpec, selected []*endpoin
 		i, e := governs(&gnp.Spec.PolicySpec)
 		rivals = append(rivals, rival{rid, f, i, e})
 	}
-	if order == knpOrder && tier == v1alpha1.DefaultTier {
-		for _, knp := range w.kubernetesNetworkPolicies(id.namespace) {
-			f, err := knpSubject(knp)
-			if err != nil {
-				continue
+	// Every Kubernetes NetworkPolicy translates at k8snp.Order in the default tier; translating them
+	// is only worth it for a policy there.
+	if order == k8snp.Order && tier == v1alpha1.DefaultTier {
+		for _, k := range w.kubernetesNetworkPolicies(id.namespace) {
+			if same(&k.Spec) {
+				rivals = w.appendRival(rivals, id, k.id(), &k.Spec)
 			}
-			i, e := knpGoverns(&knp.Spec)
-			rivals = append(rivals, rival{policyID{kindKNP, knp.Namespace, knp.Name}, f, i, e})
 		}
 	}
 	slices.SortFunc(rivals, func(a, b rival) int { return strings.Compare(a.id.key(), b.id.key()) })
@@ -118,6 +105,19 @@ func (w *world) ties(id policyID, spec *v1alpha1.PolicySpec, selected []*endpoin
 		})
 	}
 	return warns, nil
+}
+
+// appendRival appends a namespaced policy other than id.
+func (w *world) appendRival(rivals []rival, id, rid policyID, spec *v1alpha1.PolicySpec) []rival {
+	if rid == id {
+		return rivals
+	}
+	f, err := w.namespacedSubject(rid.namespace, spec)
+	if err != nil {
+		return rivals // an invalid stored policy is reported by its own status, not here
+	}
+	i, e := governs(spec)
+	return append(rivals, rival{rid, f, i, e})
 }
 
 // tierOf returns a policy's effective tier: empty means default (semantics §2).

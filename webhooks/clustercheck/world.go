@@ -3,8 +3,6 @@ package clustercheck
 import (
 	"strings"
 
-	networkingv1 "k8s.io/api/networking/v1"
-
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 )
 
@@ -36,7 +34,7 @@ type world struct {
 	nps        map[string][]*v1alpha1.NetworkPolicy
 	gnps       []*v1alpha1.GlobalNetworkPolicy
 	gnpsLoaded bool
-	knps       map[string][]*networkingv1.NetworkPolicy
+	knps       map[string][]*kubernetesPolicy
 }
 
 func newWorld(l Lister, sel *SelectorCache) *world {
@@ -46,7 +44,7 @@ func newWorld(l Lister, sel *SelectorCache) *world {
 		podsByNS: map[string][]*endpoint{},
 		sas:      map[string]map[string]map[string]string{},
 		nps:      map[string][]*v1alpha1.NetworkPolicy{},
-		knps:     map[string][]*networkingv1.NetworkPolicy{},
+		knps:     map[string][]*kubernetesPolicy{},
 	}
 }
 
@@ -143,16 +141,25 @@ func (w *world) globalNetworkPolicies() []*v1alpha1.GlobalNetworkPolicy {
 	return gnps
 }
 
-func (w *world) kubernetesNetworkPolicies(namespace string) []*networkingv1.NetworkPolicy {
+// kubernetesNetworkPolicies returns the Kubernetes NetworkPolicies of namespace, translated, each
+// once per check. One that does not translate, which the API server would not have stored, is left
+// out, as invalid stored policies are everywhere in these checks.
+func (w *world) kubernetesNetworkPolicies(namespace string) []*kubernetesPolicy {
 	if w.err != nil {
 		return nil
 	}
 	if knps, ok := w.knps[namespace]; ok {
 		return knps
 	}
-	knps, err := w.l.KubernetesNetworkPolicies(namespace)
+	stored, err := w.l.KubernetesNetworkPolicies(namespace)
 	if w.fail(err) {
 		return nil
+	}
+	knps := make([]*kubernetesPolicy, 0, len(stored))
+	for _, p := range stored {
+		if k, err := translate(p); err == nil {
+			knps = append(knps, k)
+		}
 	}
 	w.knps[namespace] = knps
 	return knps
