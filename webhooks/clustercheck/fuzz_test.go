@@ -5,6 +5,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 )
 
@@ -62,4 +68,36 @@ func TestOrderIndependence(t *testing.T) {
 			t.Errorf("permutation %d (-base +got):\n%s", i, diff)
 		}
 	}
+}
+
+// FuzzKubernetesNetworkPolicy feeds arbitrary label selectors, port names and protocols through the
+// checks of a Kubernetes NetworkPolicy, admitted and stored: whatever its translation makes of
+// them, the checks return findings or an error, never panic.
+func FuzzKubernetesNetworkPolicy(f *testing.F) {
+	f.Add("app", "web", "http", "TCP", "UDP", int32(53), true)
+	f.Add("team", "a", "pg", "SCTP", "", int32(0), false)
+	f.Add("pcns.team", "'", "-", "ICMP", "TCP", int32(70000), true)
+	f.Fuzz(func(t *testing.T, key, value, portName, proto1, proto2 string, port int32, egressOnly bool) {
+		sel := &metav1.LabelSelector{MatchLabels: map[string]string{key: value}}
+		ports := []networkingv1.NetworkPolicyPort{
+			{Protocol: ptr.To(corev1.Protocol(proto1)), Port: ptr.To(intstr.FromString(portName))},
+			{Protocol: ptr.To(corev1.Protocol(proto2)), Port: ptr.To(intstr.FromInt32(port))},
+			{Port: ptr.To(intstr.FromString(portName))},
+		}
+		tweaks := []knpTweak{podSel(map[string]string{key: value}),
+			knpIngress(networkingv1.NetworkPolicyIngressRule{From: []networkingv1.NetworkPolicyPeer{{PodSelector: sel}, {NamespaceSelector: sel}}, Ports: ports}),
+			knpEgress(networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{{PodSelector: sel, NamespaceSelector: sel}}, Ports: ports}),
+		}
+		if egressOnly {
+			tweaks = append(tweaks, policyTypes(networkingv1.PolicyTypeEgress))
+		}
+		cl := &cluster{
+			pods:       append([]Pod{pod("db", "pg", map[string]string{key: value}, tcp(portName, 5432))}, webOK...),
+			namespaces: []Namespace{shop, db},
+			knps:       []*networkingv1.NetworkPolicy{knp("shop", "stored", tweaks...)},
+		}
+		c := &Checker{Lister: cl, Selectors: &SelectorCache{}}
+		_, _ = c.KubernetesNetworkPolicy(knp("shop", "k", tweaks...))
+		_, _ = c.NetworkPolicy(np("shop", "p", order(1000), types(v1alpha1.PolicyTypeEgress)))
+	})
 }
