@@ -149,9 +149,32 @@ func TestGlobalNetworkPolicyValidate(t *testing.T) {
 	if d := err.(apierrors.APIStatus).Status().Details; d.Kind != "GlobalNetworkPolicy" || len(d.Causes) == 0 {
 		t.Errorf("details = %+v; want kind GlobalNetworkPolicy with causes", d)
 	}
+	bad := p.DeepCopy()
 	p.Spec.ApplyOnForward = true
 	if warns, err := w.ValidateCreate(ctx, p); err != nil || len(warns) != 0 {
 		t.Errorf("host-endpoint policy: %q, %v; want no warnings (pods are not checked)", warns, err)
+	}
+
+	// An update that leaves the spec alone passes, even for a spec that no longer validates.
+	if warns, err := w.ValidateUpdate(ctx, bad, bad.DeepCopy()); err != nil || warns != nil {
+		t.Errorf("metadata-only update of an invalid object: %q, %v; want nil, nil", warns, err)
+	}
+	if _, err := w.ValidateUpdate(ctx, p, bad); !apierrors.IsInvalid(err) {
+		t.Errorf("update to an invalid spec: %v; want Invalid", err)
+	}
+
+	// Cluster findings arrive as warnings.
+	w = &GlobalNetworkPolicyWebhook{View: view(t, webPod("shop", "web-1"))}
+	denyEgress := &v1alpha1.GlobalNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "g"}}
+	denyEgress.Spec.Order, denyEgress.Spec.Selector = ptr.To(1.0), "app == 'web'"
+	denyEgress.Spec.Types = []v1alpha1.PolicyType{v1alpha1.PolicyTypeEgress}
+	warns, err := w.ValidateCreate(ctx, denyEgress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := admission.Warnings{`spec.types: egress is denied by default for 1 pod in namespace "shop" and no policy allows them DNS (port 53)`}
+	if diff := cmp.Diff(want, warns); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }
 
