@@ -3,14 +3,12 @@ package policy
 import (
 	"context"
 
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/defaulting"
 	"github.com/palisade-dev/palisade/pkg/validation"
+	"github.com/palisade-dev/palisade/webhooks/clustercheck"
 )
 
 // A GlobalNetworkPolicy is cluster-scoped, so no namespaceSelector applies to it; it is not excluded
@@ -31,43 +29,31 @@ var (
 	_ admission.Validator[*v1alpha1.GlobalNetworkPolicy] = &GlobalNetworkPolicyWebhook{}
 )
 
+var globalNetworkPolicyKind = palisadeKind[*v1alpha1.GlobalNetworkPolicy]{
+	name:     "GlobalNetworkPolicy",
+	defaults: defaulting.GlobalNetworkPolicy,
+	validate: validation.ValidateGlobalNetworkPolicy,
+	check:    (*clustercheck.Checker).GlobalNetworkPolicy,
+	spec:     func(p *v1alpha1.GlobalNetworkPolicy) any { return p.Spec },
+}
+
 // Default fills types, tier and rollout so that what is stored is explicit. It is idempotent.
 func (w *GlobalNetworkPolicyWebhook) Default(_ context.Context, p *v1alpha1.GlobalNetworkPolicy) error {
-	defaulting.GlobalNetworkPolicy(p)
-	return nil
+	return globalNetworkPolicyKind.defaultObject(p)
 }
 
 // ValidateCreate rejects an invalid policy with every field error, and warns about soft problems.
 func (w *GlobalNetworkPolicyWebhook) ValidateCreate(ctx context.Context, p *v1alpha1.GlobalNetworkPolicy) (admission.Warnings, error) {
-	return w.validate(ctx, p)
+	return globalNetworkPolicyKind.validateCreate(ctx, w.View, p)
 }
 
 // ValidateUpdate validates like ValidateCreate, except that an update leaving the spec as it is
-// passes silently (see NetworkPolicyWebhook.ValidateUpdate).
+// passes silently (see palisadeKind.validateUpdate).
 func (w *GlobalNetworkPolicyWebhook) ValidateUpdate(ctx context.Context, old, p *v1alpha1.GlobalNetworkPolicy) (admission.Warnings, error) {
-	if apiequality.Semantic.DeepEqual(old.Spec, p.Spec) {
-		return nil, nil
-	}
-	return w.validate(ctx, p)
+	return globalNetworkPolicyKind.validateUpdate(ctx, w.View, old, p)
 }
 
 // ValidateDelete allows every deletion; the webhook is not registered for deletes.
 func (w *GlobalNetworkPolicyWebhook) ValidateDelete(context.Context, *v1alpha1.GlobalNetworkPolicy) (admission.Warnings, error) {
 	return nil, nil
-}
-
-func (w *GlobalNetworkPolicyWebhook) validate(ctx context.Context, p *v1alpha1.GlobalNetworkPolicy) (admission.Warnings, error) {
-	errs, warns := validation.ValidateGlobalNetworkPolicy(p)
-	if len(errs) > 0 {
-		gk := v1alpha1.GroupVersion.WithKind("GlobalNetworkPolicy").GroupKind()
-		return toWarnings(warns), apierrors.NewInvalid(gk, p.Name, errs)
-	}
-	if w.View != nil {
-		found, err := w.View.checker(ctx).GlobalNetworkPolicy(p)
-		if err != nil {
-			log.FromContext(ctx).Error(err, "cluster checks skipped")
-		}
-		warns = append(warns, found...)
-	}
-	return toWarnings(warns), nil
 }

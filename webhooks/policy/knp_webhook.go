@@ -5,10 +5,10 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/palisade-dev/palisade/pkg/validation"
+	"github.com/palisade-dev/palisade/webhooks/clustercheck"
 )
 
 // The Kubernetes NetworkPolicy webhook only ever warns, so failurePolicy=ignore and a short timeout:
@@ -51,12 +51,5 @@ func (w *KubernetesNetworkPolicyWebhook) warn(ctx context.Context, p *networking
 		// happens where Palisade's reading is stricter; say so, but never deny.
 		return toWarnings(append(errorsAsWarnings(errs), warns...))
 	}
-	if w.View != nil {
-		found, err := w.View.checker(ctx).KubernetesNetworkPolicy(p)
-		if err != nil {
-			log.FromContext(ctx).Error(err, "cluster checks skipped")
-		}
-		warns = append(warns, found...)
-	}
-	return toWarnings(warns)
+	return toWarnings(append(warns, findings(ctx, w.View, (*clustercheck.Checker).KubernetesNetworkPolicy, p)...))
 }

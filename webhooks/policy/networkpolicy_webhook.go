@@ -3,14 +3,12 @@ package policy
 import (
 	"context"
 
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/defaulting"
 	"github.com/palisade-dev/palisade/pkg/validation"
+	"github.com/palisade-dev/palisade/webhooks/clustercheck"
 )
 
 // The webhook configurations below are generated into config/webhook/manifests.yaml by controller-gen.
@@ -32,45 +30,31 @@ var (
 	_ admission.Validator[*v1alpha1.NetworkPolicy] = &NetworkPolicyWebhook{}
 )
 
+var networkPolicyKind = palisadeKind[*v1alpha1.NetworkPolicy]{
+	name:     "NetworkPolicy",
+	defaults: defaulting.NetworkPolicy,
+	validate: validation.ValidateNetworkPolicy,
+	check:    (*clustercheck.Checker).NetworkPolicy,
+	spec:     func(p *v1alpha1.NetworkPolicy) any { return p.Spec },
+}
+
 // Default fills types, tier and rollout so that what is stored is explicit. It is idempotent.
 func (w *NetworkPolicyWebhook) Default(_ context.Context, p *v1alpha1.NetworkPolicy) error {
-	defaulting.NetworkPolicy(p)
-	return nil
+	return networkPolicyKind.defaultObject(p)
 }
 
 // ValidateCreate rejects an invalid policy with every field error, and warns about soft problems.
 func (w *NetworkPolicyWebhook) ValidateCreate(ctx context.Context, p *v1alpha1.NetworkPolicy) (admission.Warnings, error) {
-	return w.validate(ctx, p)
+	return networkPolicyKind.validateCreate(ctx, w.View, p)
 }
 
 // ValidateUpdate validates like ValidateCreate, except that an update leaving the spec as it is
-// passes silently: an object stored before a validation rule tightened, or while the webhook was
-// bypassed, must stay updatable for its metadata (labels, finalizers), and re-warning about an
-// unchanged spec is noise.
+// passes silently (see palisadeKind.validateUpdate).
 func (w *NetworkPolicyWebhook) ValidateUpdate(ctx context.Context, old, p *v1alpha1.NetworkPolicy) (admission.Warnings, error) {
-	if apiequality.Semantic.DeepEqual(old.Spec, p.Spec) {
-		return nil, nil
-	}
-	return w.validate(ctx, p)
+	return networkPolicyKind.validateUpdate(ctx, w.View, old, p)
 }
 
 // ValidateDelete allows every deletion; the webhook is not registered for deletes.
 func (w *NetworkPolicyWebhook) ValidateDelete(context.Context, *v1alpha1.NetworkPolicy) (admission.Warnings, error) {
 	return nil, nil
-}
-
-func (w *NetworkPolicyWebhook) validate(ctx context.Context, p *v1alpha1.NetworkPolicy) (admission.Warnings, error) {
-	errs, warns := validation.ValidateNetworkPolicy(p)
-	if len(errs) > 0 {
-		gk := v1alpha1.GroupVersion.WithKind("NetworkPolicy").GroupKind()
-		return toWarnings(warns), apierrors.NewInvalid(gk, p.Name, errs)
-	}
-	if w.View != nil {
-		found, err := w.View.checker(ctx).NetworkPolicy(p)
-		if err != nil {
-			log.FromContext(ctx).Error(err, "cluster checks skipped")
-		}
-		warns = append(warns, found...)
-	}
-	return toWarnings(warns), nil
 }
