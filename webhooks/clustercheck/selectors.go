@@ -2,7 +2,6 @@ package clustercheck
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/palisade-dev/palisade/pkg/selector"
 )
@@ -16,8 +15,7 @@ const maxCachedSelectors = 4096
 // over, which costs re-parsing and nothing else. The zero value is ready to use and safe for
 // concurrent use; a nil *SelectorCache parses every time.
 type SelectorCache struct {
-	mu     sync.RWMutex
-	parsed map[string]selector.Selector
+	parsed boundedCache[string, selector.Selector]
 }
 
 // parse returns the parsed selector for text, from the cache when it is there.
@@ -25,23 +23,7 @@ func (c *SelectorCache) parse(text string) (selector.Selector, error) {
 	if c == nil {
 		return parseSelector(text)
 	}
-	c.mu.RLock()
-	sel, ok := c.parsed[text]
-	c.mu.RUnlock()
-	if ok {
-		return sel, nil
-	}
-	sel, err := parseSelector(text)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if c.parsed == nil || len(c.parsed) >= maxCachedSelectors {
-		c.parsed = make(map[string]selector.Selector)
-	}
-	c.parsed[text] = sel
-	c.mu.Unlock()
-	return sel, nil
+	return c.parsed.get(text, maxCachedSelectors, func() (selector.Selector, error) { return parseSelector(text) })
 }
 
 func parseSelector(text string) (selector.Selector, error) {
