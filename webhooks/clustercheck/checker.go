@@ -9,10 +9,12 @@ import (
 )
 
 // Checker runs the cluster checks against a Lister. It holds no per-request state and is safe for
-// concurrent use. Selectors may be nil; it then parses every selector on every call.
+// concurrent use. Selectors may be nil; it then parses every selector on every call. Translations
+// may be nil; it then translates every stored Kubernetes NetworkPolicy it reads on every call.
 type Checker struct {
-	Lister    Lister
-	Selectors *SelectorCache
+	Lister       Lister
+	Selectors    *SelectorCache
+	Translations *TranslationCache
 }
 
 // Kinds as Felix names them in its tie-break key (semantics §5.5).
@@ -42,7 +44,7 @@ func (id policyID) String() string {
 // NetworkPolicy returns the cluster findings for a namespaced policy that passed validation. An error
 // means the cluster view could not be read; the findings are then unknown, not empty.
 func (c *Checker) NetworkPolicy(p *v1alpha1.NetworkPolicy) ([]validation.Warning, error) {
-	w := newWorld(c.Lister, c.Selectors)
+	w := newWorld(c)
 	subject, err := w.namespacedSubject(p.Namespace, &p.Spec.PolicySpec)
 	if err != nil {
 		return nil, err
@@ -52,7 +54,7 @@ func (c *Checker) NetworkPolicy(p *v1alpha1.NetworkPolicy) ([]validation.Warning
 
 // GlobalNetworkPolicy returns the cluster findings for a cluster-wide policy that passed validation.
 func (c *Checker) GlobalNetworkPolicy(p *v1alpha1.GlobalNetworkPolicy) ([]validation.Warning, error) {
-	w := newWorld(c.Lister, c.Selectors)
+	w := newWorld(c)
 	subject, err := w.gnpSubject(p)
 	if err != nil {
 		return nil, err
@@ -70,7 +72,7 @@ func (c *Checker) GlobalNetworkPolicy(p *v1alpha1.GlobalNetworkPolicy) ([]valida
 // translation, by the checks of a Palisade policy, with the findings naming the fields and the
 // selectors of the object as written. An error also means the policy is not valid Kubernetes.
 func (c *Checker) KubernetesNetworkPolicy(p *networkingv1.NetworkPolicy) ([]validation.Warning, error) {
-	w := newWorld(c.Lister, c.Selectors)
+	w := newWorld(c)
 	k, err := translate(p)
 	if err != nil {
 		return nil, err

@@ -24,9 +24,10 @@ const (
 // every accessor returns nothing and the entry point reports the error instead of findings that
 // would rest on a partial view. A world is used by one goroutine.
 type world struct {
-	l   Lister
-	sel *SelectorCache
-	err error
+	l            Lister
+	sel          *SelectorCache
+	translations *TranslationCache
+	err          error
 
 	podsByNS   map[string][]*endpoint
 	namespaces map[string]map[string]string
@@ -37,14 +38,15 @@ type world struct {
 	knps       map[string][]*kubernetesPolicy
 }
 
-func newWorld(l Lister, sel *SelectorCache) *world {
+func newWorld(c *Checker) *world {
 	return &world{
-		l:        l,
-		sel:      sel,
-		podsByNS: map[string][]*endpoint{},
-		sas:      map[string]map[string]map[string]string{},
-		nps:      map[string][]*v1alpha1.NetworkPolicy{},
-		knps:     map[string][]*kubernetesPolicy{},
+		l:            c.Lister,
+		sel:          c.Selectors,
+		translations: c.Translations,
+		podsByNS:     map[string][]*endpoint{},
+		sas:          map[string]map[string]map[string]string{},
+		nps:          map[string][]*v1alpha1.NetworkPolicy{},
+		knps:         map[string][]*kubernetesPolicy{},
 	}
 }
 
@@ -157,7 +159,7 @@ func (w *world) kubernetesNetworkPolicies(namespace string) []*kubernetesPolicy 
 	}
 	knps := make([]*kubernetesPolicy, 0, len(stored))
 	for _, p := range stored {
-		if k, err := translate(p); err == nil {
+		if k, err := w.translations.translate(p); err == nil {
 			knps = append(knps, k)
 		}
 	}

@@ -22,12 +22,14 @@ type ClusterView struct {
 	Reader client.Reader
 	// Selectors keeps the parsed selectors of stored policies between requests.
 	Selectors clustercheck.SelectorCache
+	// Translations keeps the translations of stored Kubernetes NetworkPolicies between requests.
+	Translations clustercheck.TranslationCache
 }
 
 // checker returns a Checker whose Lister reads with ctx, so that a cache read never outlives the
 // admission request.
 func (v *ClusterView) checker(ctx context.Context) *clustercheck.Checker {
-	return &clustercheck.Checker{Lister: cacheLister{ctx: ctx, r: v.Reader}, Selectors: &v.Selectors}
+	return &clustercheck.Checker{Lister: cacheLister{ctx: ctx, r: v.Reader}, Selectors: &v.Selectors, Translations: &v.Translations}
 }
 
 // cacheLister implements clustercheck.Lister over a cache. When the reader is a controller-runtime
