@@ -15,6 +15,7 @@ const DefaultTier = "default"
 type PolicySpec struct {
 	// Tier is the policy's tier. Until tiers land only "default" (or empty, meaning default) is accepted.
 	// +optional
+	// +kubebuilder:default=default
 	// +kubebuilder:validation:MaxLength=63
 	Tier string `json:"tier,omitempty"`
 
@@ -56,8 +57,11 @@ type PolicySpec struct {
 	PerformanceHints []PolicyPerformanceHint `json:"performanceHints,omitempty"`
 
 	// Rollout says how a new generation of this policy reaches enforcement. It is a Palisade
-	// extension; Calico manifests omit it and get the defaults.
+	// extension; Calico manifests omit it and get the defaults. The defaults of tier and rollout are
+	// schema defaults, filled in by the API server itself without a webhook round trip;
+	// pkg/defaulting holds the same values, and test/integration/webhook keeps the two equal.
 	// +optional
+	// +kubebuilder:default={}
 	Rollout *RolloutSpec `json:"rollout,omitempty"`
 }
 

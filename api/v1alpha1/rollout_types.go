@@ -18,6 +18,7 @@ const (
 type RolloutSpec struct {
 	// Strategy is Progressive (default) or Immediate.
 	// +optional
+	// +kubebuilder:default=Progressive
 	Strategy RolloutStrategy `json:"strategy,omitempty"`
 
 	// Paused holds the generation in its current phase: nothing is promoted while it is set. A new
@@ -28,14 +29,17 @@ type RolloutSpec struct {
 	// Audit configures the phase in which the candidate is evaluated in shadow and nothing is dropped
 	// because of it.
 	// +optional
+	// +kubebuilder:default={}
 	Audit *PhaseSpec `json:"audit,omitempty"`
 
 	// Staged configures the phase in which the candidate is enforced on a canary slice of its endpoints.
 	// +optional
+	// +kubebuilder:default={}
 	Staged *StagedPhaseSpec `json:"staged,omitempty"`
 
 	// Rollback says when a phase steps back to Audit.
 	// +optional
+	// +kubebuilder:default={}
 	Rollback *RollbackSpec `json:"rollback,omitempty"`
 }
 
@@ -43,11 +47,13 @@ type RolloutSpec struct {
 type PhaseSpec struct {
 	// MinDuration is the least time spent in the phase; it is also the evidence window.
 	// +optional
+	// +kubebuilder:default="10m0s"
 	MinDuration *metav1.Duration `json:"minDuration,omitempty"`
 
 	// MaxDenials is the most denied (or would-be-denied) flows in the evidence window that still
 	// allow promotion.
 	// +optional
+	// +kubebuilder:default=0
 	// +kubebuilder:validation:Minimum=0
 	MaxDenials *int64 `json:"maxDenials,omitempty"`
 }
@@ -59,6 +65,7 @@ type StagedPhaseSpec struct {
 	// CanaryPercent is the share of the selected endpoints, chosen deterministically, on which the
 	// candidate is enforced while Staged.
 	// +optional
+	// +kubebuilder:default=10
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	CanaryPercent *int32 `json:"canaryPercent,omitempty"`
@@ -69,6 +76,7 @@ type RollbackSpec struct {
 	// DeniedPerMinute is the rate of denied (or would-be-denied) flows above which a Staged or
 	// Enforced generation steps back to Audit and the policy reports Degraded.
 	// +optional
+	// +kubebuilder:default=10
 	// +kubebuilder:validation:Minimum=1
 	DeniedPerMinute *int64 `json:"deniedPerMinute,omitempty"`
 }

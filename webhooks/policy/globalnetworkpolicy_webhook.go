@@ -13,9 +13,10 @@ import (
 
 // A GlobalNetworkPolicy is cluster-scoped, so no namespaceSelector applies to it; it is not excluded
 // by an objectSelector either, because a label that switches validation off would let any writer
-// store a policy Felix-style enforcement would silently drop.
+// store a policy Felix-style enforcement would silently drop. Its mutating webhook is matched out
+// once the API server has filled every default, as the NetworkPolicy's is (see there).
 //
-// +kubebuilder:webhook:path=/mutate-policy-palisade-dev-v1alpha1-globalnetworkpolicy,mutating=true,failurePolicy=fail,sideEffects=None,groups=policy.palisade.dev,resources=globalnetworkpolicies,verbs=create;update,versions=v1alpha1,name=mglobalnetworkpolicy.policy.palisade.dev,admissionReviewVersions=v1,timeoutSeconds=5,reinvocationPolicy=IfNeeded
+// +kubebuilder:webhook:path=/mutate-policy-palisade-dev-v1alpha1-globalnetworkpolicy,mutating=true,failurePolicy=fail,sideEffects=None,groups=policy.palisade.dev,resources=globalnetworkpolicies,verbs=create;update,versions=v1alpha1,name=mglobalnetworkpolicy.policy.palisade.dev,admissionReviewVersions=v1,timeoutSeconds=5,reinvocationPolicy=IfNeeded,patch=`{"matchConditions":[{"name":"not-yet-defaulted","expression":"!has(object.spec) || !has(object.spec.types) || size(object.spec.types) == 0 || !has(object.spec.tier) || object.spec.tier == '' || !has(object.spec.rollout) || !has(object.spec.rollout.strategy) || object.spec.rollout.strategy == '' || !has(object.spec.rollout.audit) || !has(object.spec.rollout.audit.minDuration) || !has(object.spec.rollout.audit.maxDenials) || !has(object.spec.rollout.staged) || !has(object.spec.rollout.staged.minDuration) || !has(object.spec.rollout.staged.maxDenials) || !has(object.spec.rollout.staged.canaryPercent) || !has(object.spec.rollout.rollback) || !has(object.spec.rollout.rollback.deniedPerMinute)"}]}`
 // +kubebuilder:webhook:path=/validate-policy-palisade-dev-v1alpha1-globalnetworkpolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=policy.palisade.dev,resources=globalnetworkpolicies,verbs=create;update,versions=v1alpha1,name=vglobalnetworkpolicy.policy.palisade.dev,admissionReviewVersions=v1,timeoutSeconds=5
 
 // GlobalNetworkPolicyWebhook defaults and validates cluster-wide Palisade policies.

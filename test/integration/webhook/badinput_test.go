@@ -75,7 +75,7 @@ func webhookStillServes(ns string) {
 	ok := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "after-"}}
 	ok.Spec.Order = ptr.To(1.0)
 	Expect(env.client.Create(ctx, ok)).To(Succeed())
-	Expect(ok.Spec.Tier).To(Equal("default"), "the mutating webhook did not default")
+	Expect(ok.Spec.Tier).To(Equal("default"), "the policy was not defaulted")
 	bad := ok.DeepCopy()
 	bad.Name, bad.ResourceVersion = "", ""
 	bad.Spec.Ingress = []v1alpha1.Rule{{Action: v1alpha1.Allow, Protocol: ptr.To(v1alpha1.ProtocolFromString("tcp"))}}

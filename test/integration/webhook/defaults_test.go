@@ -1,15 +1,23 @@
 package webhookintegration
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/defaulting"
+	"github.com/palisade-dev/palisade/pkg/manifest"
+	"github.com/palisade-dev/palisade/webhooks/policy"
 )
 
 var _ = Describe("Defaulting", func() {
@@ -105,14 +113,168 @@ var _ = Describe("Defaulting", func() {
 	})
 })
 
-var _ = Describe("Namespaces needed to repair a cluster", func() {
-	It("are left alone by the policy webhooks", func() {
-		p := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "not-admitted-by-palisade"}}
+var _ = Describe("Defaults filled in by the API server", Serial, Ordered, func() {
+	var ns string
+	BeforeAll(func() { ns = createNamespace("defaults-in-apiserver", nil) })
+
+	It("leave both mutating webhooks out and call only validation", func() {
+		mutations := env.server.callsTo(policy.MutateNetworkPolicyPath) + env.server.callsTo(policy.MutateGlobalNetworkPolicyPath)
+		validations := env.server.callsTo(policy.ValidateNetworkPolicyPath) + env.server.callsTo(policy.ValidateGlobalNetworkPolicyPath)
+		np := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "no-mutating-call"}}
+		np.Spec.Egress = []v1alpha1.Rule{{Action: v1alpha1.Allow}}
+		Expect(env.client.Create(ctx, np)).To(Succeed())
+		gnp := &v1alpha1.GlobalNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "no-mutating-call"}}
+		gnp.Spec.Selector = "app == 'defaults-only'"
+		gnp.Spec.Ingress = []v1alpha1.Rule{{Action: v1alpha1.Allow}}
+		Expect(env.client.Create(ctx, gnp)).To(Succeed())
+		Expect(np.Spec.Types).To(Equal([]v1alpha1.PolicyType{v1alpha1.PolicyTypeEgress}))
+		Expect(gnp.Spec.Rollout).NotTo(BeNil())
+		Expect(env.server.callsTo(policy.MutateNetworkPolicyPath) + env.server.callsTo(policy.MutateGlobalNetworkPolicyPath)).To(Equal(mutations))
+		Expect(env.server.callsTo(policy.ValidateNetworkPolicyPath) + env.server.callsTo(policy.ValidateGlobalNetworkPolicyPath)).To(Equal(validations + 2))
+	})
+
+	It("call the mutating webhook for what the API server left unset", func() {
+		// An explicit empty tier is not absent, so the schema default does not replace it.
+		mutations := env.server.callsTo(policy.MutateNetworkPolicyPath)
+		p := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "empty-tier"}}
 		p.Spec.Ingress = []v1alpha1.Rule{{Action: v1alpha1.Allow}}
-		Expect(env.client.Create(ctx, p)).To(Succeed())
+		u := toUnstructured(p)
+		Expect(unstructured.SetNestedField(u.Object, "", "spec", "tier")).To(Succeed())
+		Expect(env.client.Create(ctx, u)).To(Succeed())
+		Expect(env.server.callsTo(policy.MutateNetworkPolicyPath)).To(Equal(mutations + 1))
 		got := &v1alpha1.NetworkPolicy{}
 		Expect(env.client.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
-		Expect(got.Spec.Tier).To(BeEmpty(), "the mutating webhook ran in kube-system")
-		Expect(got.Spec.Types).To(BeEmpty())
+		Expect(got.Spec.Tier).To(Equal(v1alpha1.DefaultTier))
+	})
+
+	It("store what the mutating webhook stores without the admission policy, for every example", func() {
+		set, err := manifest.Load(exampleDirs(), nil)
+		Expect(err).NotTo(HaveOccurred())
+		// Every example as written, and again with types left out: the examples spell types out,
+		// and what the API server makes of a missing one is what this compares.
+		var objs []client.Object
+		var typesUnset int64
+		for _, e := range set.NetworkPolicies {
+			p := e.Object.DeepCopy()
+			p.Namespace = ns
+			if len(p.Spec.Types) > 0 {
+				objs = append(objs, p)
+				p = p.DeepCopy()
+				p.Name += "-no-types"
+				p.Spec.Types = nil
+			}
+			objs = append(objs, p)
+			typesUnset++
+		}
+		for _, e := range set.GlobalNetworkPolicies {
+			p := e.Object.DeepCopy()
+			if len(p.Spec.Types) > 0 {
+				objs = append(objs, p)
+				p = p.DeepCopy()
+				p.Name += "-no-types"
+				p.Spec.Types = nil
+			}
+			objs = append(objs, p)
+			typesUnset++
+		}
+		Expect(len(set.NetworkPolicies)).To(BeNumerically(">=", 5), "the examples hold few NetworkPolicies")
+		Expect(set.GlobalNetworkPolicies).NotTo(BeEmpty())
+
+		// admitted dry-run creates each object and returns the specs the API server would store,
+		// with what pkg/defaulting makes of each as the expectation.
+		admitted := func() (got, want []any) {
+			GinkgoHelper()
+			for _, o := range objs {
+				o := o.DeepCopyObject().(client.Object)
+				switch p := o.(type) {
+				case *v1alpha1.NetworkPolicy:
+					w := p.DeepCopy()
+					defaulting.NetworkPolicy(w)
+					want = append(want, w.Spec)
+				case *v1alpha1.GlobalNetworkPolicy:
+					w := p.DeepCopy()
+					defaulting.GlobalNetworkPolicy(w)
+					want = append(want, w.Spec)
+				}
+				Expect(env.client.Create(ctx, o, client.DryRunAll)).To(Succeed(), "%s", o.GetName())
+				switch p := o.(type) {
+				case *v1alpha1.NetworkPolicy:
+					got = append(got, p.Spec)
+				case *v1alpha1.GlobalNetworkPolicy:
+					got = append(got, p.Spec)
+				}
+			}
+			return got, want
+		}
+		mutating := func() int64 {
+			return env.server.callsTo(policy.MutateNetworkPolicyPath) + env.server.callsTo(policy.MutateGlobalNetworkPolicyPath)
+		}
+
+		before := mutating()
+		inAPIServer, want := admitted()
+		Expect(mutating()).To(Equal(before), "the API server left defaults to the webhook")
+		Expect(inAPIServer).To(Equal(want))
+		// The corpus reaches every outcome of the types default.
+		outcomes := map[string]bool{}
+		for _, w := range want {
+			switch spec := w.(type) {
+			case v1alpha1.NetworkPolicySpec:
+				outcomes[fmt.Sprint(spec.Types)] = true
+			case v1alpha1.GlobalNetworkPolicySpec:
+				outcomes[fmt.Sprint(spec.Types)] = true
+			}
+		}
+		Expect(outcomes).To(HaveKey("[Ingress]"))
+		Expect(outcomes).To(HaveKey("[Egress]"))
+		Expect(outcomes).To(HaveKey("[Ingress Egress]"))
+
+		Expect(env.setAdmissionPolicies(false)).To(Succeed())
+		DeferCleanup(func() { Expect(env.setAdmissionPolicies(true)).To(Succeed()) })
+		before = mutating()
+		byWebhook, _ := admitted()
+		Expect(mutating()).To(Equal(before+typesUnset), "without the admission policy, the objects that leave types out need the webhook")
+		Expect(byWebhook).To(Equal(inAPIServer))
+	})
+})
+
+// exampleDirs are the examples/ directories of valid policies.
+func exampleDirs() []string {
+	GinkgoHelper()
+	entries, err := os.ReadDir(filepath.Join(repoRoot, "examples"))
+	Expect(err).NotTo(HaveOccurred())
+	var out []string
+	for _, e := range entries {
+		// invalid holds refused variants; calico holds projectcalico.org manifests.
+		if e.IsDir() && e.Name() != "invalid" && e.Name() != "calico" {
+			out = append(out, filepath.Join(repoRoot, "examples", e.Name()))
+		}
+	}
+	return out
+}
+
+func toUnstructured(obj client.Object) *unstructured.Unstructured {
+	GinkgoHelper()
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	Expect(err).NotTo(HaveOccurred())
+	u := &unstructured.Unstructured{Object: m}
+	u.SetAPIVersion(v1alpha1.GroupVersion.String())
+	u.SetKind(reflect.TypeOf(obj).Elem().Name())
+	return u
+}
+
+var _ = Describe("Namespaces needed to repair a cluster", func() {
+	It("are left alone by the policy webhooks, and still get the API server's defaults", func() {
+		validations := env.server.callsTo(policy.ValidateNetworkPolicyPath)
+		p := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "not-admitted-by-palisade"}}
+		// Lower-case "tcp" is refused by the validating webhook everywhere it runs.
+		p.Spec.Ingress = []v1alpha1.Rule{{Action: v1alpha1.Allow, Protocol: ptr.To(v1alpha1.ProtocolFromString("tcp"))}}
+		Expect(env.client.Create(ctx, p)).To(Succeed(), "the validating webhook ran in kube-system")
+		Expect(env.server.callsTo(policy.ValidateNetworkPolicyPath)).To(Equal(validations))
+		got := &v1alpha1.NetworkPolicy{}
+		Expect(env.client.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
+		// The schema defaults and the admission policy run inside the API server, so they cannot
+		// be what is down, and apply here too.
+		Expect(got.Spec.Tier).To(Equal(v1alpha1.DefaultTier))
+		Expect(got.Spec.Types).To(Equal([]v1alpha1.PolicyType{v1alpha1.PolicyTypeIngress}))
 	})
 })

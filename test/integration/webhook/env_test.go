@@ -11,10 +11,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -24,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/yaml"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/test/assets"
@@ -42,8 +47,12 @@ type environment struct {
 	scheme    *runtime.Scheme
 	assetsDir string
 	server    *timedServer
-	cancel    context.CancelFunc
-	done      chan error
+	// cache is the manager's informer cache, which the webhooks read.
+	cache cache.Cache
+	// admissionPolicies are config/admissionpolicy's objects, installed with the CRDs.
+	admissionPolicies []client.Object
+	cancel            context.CancelFunc
+	done              chan error
 }
 
 func newScheme() (*runtime.Scheme, error) {
@@ -87,6 +96,12 @@ func startEnvironment() (*environment, error) {
 	if e.client, err = client.New(e.cfg, client.Options{Scheme: scheme}); err != nil {
 		return nil, err
 	}
+	if e.admissionPolicies, err = readAdmissionPolicies(filepath.Join(repoRoot, "config", "admissionpolicy", "policy-types.yaml")); err != nil {
+		return nil, err
+	}
+	if err := e.setAdmissionPolicies(true); err != nil {
+		return nil, err
+	}
 
 	wio := &e.env.WebhookInstallOptions
 	// Serve as cmd/palisade-controller does by default: HTTP/1.1 only (HTTP/2 is off there because
@@ -105,6 +120,7 @@ func startEnvironment() (*environment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
+	e.cache = mgr.GetCache()
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	if err := policy.StartInformers(ctx, mgr.GetCache()); err != nil {
@@ -153,6 +169,78 @@ func (e *environment) kubeconfig(dir string) (string, error) {
 	return path, os.WriteFile(path, e.env.KubeConfig, 0o600)
 }
 
+// readAdmissionPolicies reads the MutatingAdmissionPolicy objects of a manifest.
+func readAdmissionPolicies(path string) ([]client.Object, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading admission policies: %w", err)
+	}
+	var out []client.Object
+	for i, doc := range strings.Split(string(raw), "\n---\n") {
+		var meta metav1.TypeMeta
+		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
+			return nil, fmt.Errorf("%s, document %d: %w", path, i+1, err)
+		}
+		var obj client.Object
+		switch meta.Kind {
+		case "MutatingAdmissionPolicy":
+			obj = &admissionregistrationv1.MutatingAdmissionPolicy{}
+		case "MutatingAdmissionPolicyBinding":
+			obj = &admissionregistrationv1.MutatingAdmissionPolicyBinding{}
+		default:
+			return nil, fmt.Errorf("%s, document %d: unexpected kind %q", path, i+1, meta.Kind)
+		}
+		if err := yaml.UnmarshalStrict([]byte(doc), obj); err != nil {
+			return nil, fmt.Errorf("%s, document %d: %w", path, i+1, err)
+		}
+		out = append(out, obj)
+	}
+	return out, nil
+}
+
+// setAdmissionPolicies installs or removes config/admissionpolicy and waits until the API server
+// acts on the change. The probe is a dry-run create in kube-system, where no Palisade webhook runs:
+// spec.types comes back filled exactly when the admission policy is in force.
+func (e *environment) setAdmissionPolicies(on bool) error {
+	ctx := context.Background()
+	for _, o := range e.admissionPolicies {
+		obj := o.DeepCopyObject().(client.Object)
+		if err := toggle(ctx, e.client, obj, on); err != nil {
+			return fmt.Errorf("admission policy %s: %w", obj.GetName(), err)
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		probe := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "admission-policy-probe"}}
+		probe.Spec.Ingress = []v1alpha1.Rule{{Action: v1alpha1.Allow}}
+		err := e.client.Create(ctx, probe, client.DryRunAll)
+		if err == nil && (len(probe.Spec.Types) > 0) == on {
+			// The API server's policy informer has caught up; give its other goroutines the same
+			// view before going on.
+			time.Sleep(time.Second)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("admission policies on=%v: the API server did not act on the change (last: types %v, %w)", on, probe.Spec.Types, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// toggle creates obj (on) or deletes it, tolerating that it already is as asked.
+func toggle(ctx context.Context, c client.Client, obj client.Object, on bool) error {
+	if on {
+		if err := c.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		return nil
+	}
+	if err := c.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
 // timedServer is the manager's webhook server with every handler timed from the first byte of the
 // request body read to the last byte of the response written: the handler's own latency, without
 // the TLS handshake and the API server's side of the call.
@@ -161,10 +249,20 @@ type timedServer struct {
 	recording atomic.Bool
 	mu        sync.Mutex
 	samples   map[string][]time.Duration
+	// calls counts every call per path, recording or not.
+	calls map[string]*atomic.Int64
 }
 
 func (s *timedServer) Register(path string, h http.Handler) {
+	s.mu.Lock()
+	if s.calls == nil {
+		s.calls = map[string]*atomic.Int64{}
+	}
+	n := &atomic.Int64{}
+	s.calls[path] = n
+	s.mu.Unlock()
 	s.Server.Register(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
 		start := time.Now()
 		h.ServeHTTP(w, r)
 		if s.recording.Load() {
@@ -177,6 +275,16 @@ func (s *timedServer) Register(path string, h http.Handler) {
 			s.mu.Unlock()
 		}
 	}))
+}
+
+// callsTo is how many calls the handler at path has served.
+func (s *timedServer) callsTo(path string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n, ok := s.calls[path]; ok {
+		return n.Load()
+	}
+	return 0
 }
 
 // take returns and clears the samples recorded per path.
