@@ -15,6 +15,10 @@ import (
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 )
 
+// RoundLabel marks the policies a Round creates with the round's tag, so that they can be deleted
+// before the next round and every round sees the same store.
+const RoundLabel = "bench.palisade.dev/round"
+
 // Namespace is the namespace client i writes to, out of n: bench-0 … bench-(n-1).
 func Namespace(i, n int) string { return fmt.Sprintf("bench-%d", i%n) }
 
@@ -78,6 +82,7 @@ func Round(clients []client.Client, namespaces int, tag string, perClient int, i
 			for j := range perClient {
 				time.Sleep(time.Until(begin.Add(offset + interval*time.Duration(j))))
 				p := Policy(Namespace(i, namespaces), fmt.Sprintf("%s-c%03d-%03d", tag, i, j), float64(i*1000+j), i+j)
+				p.Labels = map[string]string{RoundLabel: tag}
 				t := time.Now()
 				err := c.Create(context.Background(), p)
 				d := time.Since(t)
