@@ -1,6 +1,7 @@
 package webhookintegration
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 
 	"slices"
@@ -34,9 +36,10 @@ import (
 // benchReport names the file BenchmarkWebhookLatency writes its report to.
 var benchReport = flag.String("bench-report", "", "write the webhook latency report (markdown) to this file")
 
-// benchProfileDir, when set, receives a kube-apiserver CPU profile of each setup's first paced round
-// (<setup>.pprof), which shows where the API server's share of admission goes.
-var benchProfileDir = flag.String("apiserver-cpuprofile", "", "write kube-apiserver CPU profiles of each setup's first paced round into this directory")
+// benchProfileDir, when set, receives CPU profiles of each setup's first paced round: kube-apiserver's
+// (<setup>.apiserver.pprof) and this process's, which serves the webhooks (<setup>.webhook.pprof).
+// They show where each side's share of admission goes.
+var benchProfileDir = flag.String("cpuprofiles", "", "write CPU profiles of kube-apiserver and the webhook server for each setup's first paced round into this directory")
 
 const (
 	benchClients    = 100
@@ -60,6 +63,9 @@ type load struct {
 }
 
 var benchLoads = []load{{"paced", benchInterval}, {"saturated", 0}}
+
+// benchLoadNames picks loads from benchLoads by name, for a quicker run while investigating.
+var benchLoadNames = flag.String("loads", "paced,saturated", "comma-separated loads to run: paced, saturated")
 
 // BenchmarkWebhookLatency measures what Palisade's admission adds to creating a policy through the
 // real API server: 100 clients, each on its own connection, create policies concurrently, in rounds
@@ -109,6 +115,9 @@ func BenchmarkWebhookLatency(b *testing.B) {
 		e.server.take()
 		var results []loadResult
 		for _, l := range benchLoads {
+			if !slices.Contains(strings.Split(*benchLoadNames, ","), l.name) {
+				continue
+			}
 			res, err := runLoad(e, gen, l, fmt.Sprintf("%s%d", l.name, n))
 			if err != nil {
 				b.Fatal(err)
@@ -179,6 +188,7 @@ func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Durati
 	lat := map[string][]time.Duration{}
 	cpu := map[string]cpuTimes{}
 	handlers := map[string]map[string][]time.Duration{}
+	handshakes := map[string]int64{}
 	for r := 0; r < benchRounds; r++ {
 		for i, su := range setups {
 			if err := apply(e, su); err != nil {
@@ -192,11 +202,13 @@ func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Durati
 			if *benchProfileDir != "" && r == 0 && l.interval > 0 {
 				profiled = make(chan error, 1)
 				// The round lasts benchPerClient intervals; profile all but its ramp-up and tail.
-				go func() { profiled <- apiserverProfile(e, su, time.Duration(benchPerClient-2)*l.interval) }()
+				go func() { profiled <- profile(e, su, time.Duration(benchPerClient-2)*l.interval) }()
 			}
+			shook := e.server.handshakes.Load()
 			e.server.recording.Store(true)
 			got, err := gen(fmt.Sprintf("%s-r%d-%d", tag, r, i), benchPerClient, l.interval)
 			e.server.recording.Store(false)
+			handshakes[su.name] += e.server.handshakes.Load() - shook
 			if err != nil {
 				return loadResult{}, err
 			}
@@ -231,7 +243,7 @@ func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Durati
 	}
 	res := loadResult{load: l, arms: map[string]arm{}}
 	for _, su := range setups {
-		a := arm{latency: statsOf(lat[su.name]), cpu: cpu[su.name].per(len(lat[su.name])), handlers: map[string]stats{}}
+		a := arm{latency: statsOf(lat[su.name]), cpu: cpu[su.name].per(len(lat[su.name])), handlers: map[string]stats{}, handshakes: handshakes[su.name]}
 		for p, d := range handlers[su.name] {
 			a.handlers[p] = statsOf(d)
 		}
@@ -240,31 +252,51 @@ func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Durati
 	return res, nil
 }
 
-// apiserverProfile writes a CPU profile of kube-apiserver over d (it starts at once) to
-// <benchProfileDir>/<setup>.pprof, through the API server's own /debug/pprof as the test's admin.
-func apiserverProfile(e *environment, su setup, d time.Duration) error {
+// profile writes CPU profiles over d (starting at once) of kube-apiserver, through its own
+// /debug/pprof as the test's admin, and of this process, to <benchProfileDir>/<setup>.*.pprof.
+func profile(e *environment, su setup, d time.Duration) error {
+	if err := os.MkdirAll(*benchProfileDir, 0o755); err != nil {
+		return fmt.Errorf("writing CPU profiles: %w", err)
+	}
+	base := filepath.Join(*benchProfileDir, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(su.name))
+	var self bytes.Buffer
+	if err := pprof.StartCPUProfile(&self); err != nil {
+		return fmt.Errorf("profiling the webhook server: %w", err)
+	}
+	apiserver, err := apiserverProfile(e, d)
+	pprof.StopCPUProfile()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(base+".apiserver.pprof", apiserver, 0o644); err != nil {
+		return fmt.Errorf("writing the kube-apiserver profile: %w", err)
+	}
+	if err := os.WriteFile(base+".webhook.pprof", self.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("writing the webhook server profile: %w", err)
+	}
+	return nil
+}
+
+// apiserverProfile returns a CPU profile of kube-apiserver over d.
+func apiserverProfile(e *environment, d time.Duration) ([]byte, error) {
 	hc, err := rest.HTTPClientFor(e.cfg)
 	if err != nil {
-		return fmt.Errorf("profiling kube-apiserver: %w", err)
+		return nil, fmt.Errorf("profiling kube-apiserver: %w", err)
 	}
 	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(e.cfg.Host, "/"), int(d.Seconds()))
 	resp, err := hc.Get(url)
 	if err != nil {
-		return fmt.Errorf("profiling kube-apiserver: %w", err)
+		return nil, fmt.Errorf("profiling kube-apiserver: %w", err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return fmt.Errorf("reading the kube-apiserver profile: %w", err)
+		return nil, fmt.Errorf("reading the kube-apiserver profile: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("profiling kube-apiserver: %s: %s", resp.Status, body)
+		return nil, fmt.Errorf("profiling kube-apiserver: %s: %s", resp.Status, body)
 	}
-	name := strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(su.name) + ".pprof"
-	if err := os.MkdirAll(*benchProfileDir, 0o755); err != nil {
-		return fmt.Errorf("writing the kube-apiserver profile: %w", err)
-	}
-	return os.WriteFile(filepath.Join(*benchProfileDir, name), body, 0o644)
+	return body, nil
 }
 
 // deleteRound deletes the policies a round created, so that every round finds the store as seeded,
@@ -405,6 +437,8 @@ type arm struct {
 	latency  stats
 	cpu      cpuTimes
 	handlers map[string]stats // by webhook path
+	// handshakes is how many TLS connections the API server opened to the webhook server.
+	handshakes int64
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
@@ -480,6 +514,18 @@ func markdown(results []loadResult) string {
 				s := r.arms[su.name].handlers[p]
 				fmt.Fprintf(&b, "| %s | `%s` | %d | %s | %s | %s | %s | %s |\n", su.name, p, s.n, ms(s.p50), ms(s.p90), ms(s.p99), ms(s.mean), ms(s.max))
 			}
+		}
+		b.WriteString("\nConnections the API server opened to the webhook server (TLS handshakes) while the clients ran:\n\n")
+		b.WriteString("| setup | webhook calls | TLS handshakes |\n|---|---:|---:|\n")
+		for _, su := range setups {
+			if !su.webhooks {
+				continue
+			}
+			var calls int
+			for _, s := range r.arms[su.name].handlers {
+				calls += s.n
+			}
+			fmt.Fprintf(&b, "| %s | %d | %d |\n", su.name, calls, r.arms[su.name].handshakes)
 		}
 		b.WriteString("\nCPU time per request (user + system):\n\n")
 		b.WriteString("| | kube-apiserver ms | etcd ms | webhook server ms | clients ms | total ms |\n|---|---:|---:|---:|---:|---:|\n")

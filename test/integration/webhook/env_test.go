@@ -107,10 +107,16 @@ func startEnvironment() (*environment, error) {
 	// Serve as cmd/palisade-controller does by default: HTTP/1.1 only (HTTP/2 is off there because
 	// of the rapid-reset attacks, CVE-2023-44487), so the benchmark measures the deployed setup.
 	http1 := func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }
-	e.server = &timedServer{Server: webhook.NewServer(webhook.Options{
+	e.server = &timedServer{}
+	// VerifyConnection runs once per handshake, full or resumed, so it counts the connections the
+	// API server opens to the webhook server.
+	countHandshakes := func(c *tls.Config) {
+		c.VerifyConnection = func(tls.ConnectionState) error { e.server.handshakes.Add(1); return nil }
+	}
+	e.server.Server = webhook.NewServer(webhook.Options{
 		Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
-		TLSOpts: []func(*tls.Config){http1},
-	})}
+		TLSOpts: []func(*tls.Config){http1, countHandshakes},
+	})
 	mgr, err := ctrl.NewManager(e.cfg, ctrl.Options{
 		Scheme:        scheme,
 		WebhookServer: e.server,
@@ -251,6 +257,8 @@ type timedServer struct {
 	samples   map[string][]time.Duration
 	// calls counts every call per path, recording or not.
 	calls map[string]*atomic.Int64
+	// handshakes counts the TLS handshakes the server has completed.
+	handshakes atomic.Int64
 }
 
 func (s *timedServer) Register(path string, h http.Handler) {

@@ -50,10 +50,17 @@ func run(kubeconfig string, n, perClient int, interval time.Duration, namespaces
 	if err != nil {
 		return err
 	}
+	// Warm every client outside the timed requests: the Get opens its connection, and the
+	// mapping is what its lazy REST mapper would otherwise discover inside the first timed create
+	// (an extra GET that a kubectl with a discovery cache does not make).
+	policyKind := v1alpha1.GroupVersion.WithKind("NetworkPolicy")
 	for i, c := range cs {
 		ns := &corev1.Namespace{}
 		if err := c.Get(context.Background(), client.ObjectKey{Name: benchload.Namespace(i, namespaces)}, ns); err != nil {
 			return fmt.Errorf("warming client %d: %w", i, err)
+		}
+		if _, err := c.RESTMapper().RESTMapping(policyKind.GroupKind(), policyKind.Version); err != nil {
+			return fmt.Errorf("warming client %d: mapping %s: %w", i, policyKind, err)
 		}
 	}
 	lats, err := benchload.Round(cs, namespaces, tag, perClient, interval)
