@@ -17,6 +17,9 @@ type NetworkPolicy struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
+	// Spec defaults to empty so that the schema defaults inside it (tier, rollout) apply to an
+	// object written without one.
+	// +kubebuilder:default={}
 	Spec   NetworkPolicySpec `json:"spec,omitempty"`
 	Status PolicyStatus      `json:"status,omitempty"`
 }
@@ -45,6 +48,9 @@ type GlobalNetworkPolicy struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
+	// Spec defaults to empty so that the schema defaults inside it (tier, rollout) apply to an
+	// object written without one.
+	// +kubebuilder:default={}
 	Spec   GlobalNetworkPolicySpec `json:"spec,omitempty"`
 	Status PolicyStatus            `json:"status,omitempty"`
 }

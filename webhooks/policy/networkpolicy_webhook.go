@@ -18,13 +18,19 @@ import (
 //
 // The mutating webhooks run only when something pkg/defaulting fills is still unset when they are
 // reached (matchConditions, evaluated in the API server). On a cluster with Palisade installed nothing
-// is: the CRD schema defaults tier and rollout, and the MutatingAdmissionPolicy in
-// config/admissionpolicy sets types, both inside the API server, so creating a policy costs one
-// webhook round trip (validation), not two. Without that policy (it needs Kubernetes 1.36, or the
-// beta feature gate before it) the webhook fills types itself; either way the stored object is the
-// same, and test/integration/webhook checks that it is.
+// is: the CRD schema defaults spec, tier and rollout with everything in it, and the
+// MutatingAdmissionPolicy in config/admissionpolicy sets types, both inside the API server, so
+// creating a policy costs one webhook round trip (validation), not two. Without that policy (it needs
+// Kubernetes 1.36, or the beta feature gate before it) the webhook fills types itself; either way the
+// stored object is the same, and test/integration/webhook checks that it is.
 //
-// +kubebuilder:webhook:path=/mutate-policy-palisade-dev-v1alpha1-networkpolicy,mutating=true,failurePolicy=fail,sideEffects=None,groups=policy.palisade.dev,resources=networkpolicies,verbs=create;update,versions=v1alpha1,name=mnetworkpolicy.policy.palisade.dev,admissionReviewVersions=v1,timeoutSeconds=5,reinvocationPolicy=IfNeeded,patch=`{"matchConditions":[{"name":"not-yet-defaulted","expression":"!has(object.spec) || !has(object.spec.types) || size(object.spec.types) == 0 || !has(object.spec.tier) || object.spec.tier == '' || !has(object.spec.rollout) || !has(object.spec.rollout.strategy) || object.spec.rollout.strategy == '' || !has(object.spec.rollout.audit) || !has(object.spec.rollout.audit.minDuration) || !has(object.spec.rollout.audit.maxDenials) || !has(object.spec.rollout.staged) || !has(object.spec.rollout.staged.minDuration) || !has(object.spec.rollout.staged.maxDenials) || !has(object.spec.rollout.staged.canaryPercent) || !has(object.spec.rollout.rollback) || !has(object.spec.rollout.rollback.deniedPerMinute)"}],"namespaceSelector":{"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","kube-node-lease","kube-public","palisade-system"]}]}}`
+// The condition names only what the schema cannot fill: types, which depends on the rules, and an
+// explicit empty tier or strategy, since a schema default replaces only a field that is absent. It
+// is kept that short because the API server evaluates it on every request, and each field it
+// reaches costs CPU there (docs/benchmarks-webhook.md). Optional selection (?tier) keeps a missing
+// field from being an evaluation error, which failurePolicy Fail would turn into a refusal.
+//
+// +kubebuilder:webhook:path=/mutate-policy-palisade-dev-v1alpha1-networkpolicy,mutating=true,failurePolicy=fail,sideEffects=None,groups=policy.palisade.dev,resources=networkpolicies,verbs=create;update,versions=v1alpha1,name=mnetworkpolicy.policy.palisade.dev,admissionReviewVersions=v1,timeoutSeconds=5,reinvocationPolicy=IfNeeded,patch=`{"matchConditions":[{"name":"not-yet-defaulted","expression":"!has(object.spec) || !has(object.spec.types) || size(object.spec.types) == 0 || object.spec.?tier.orValue('') == '' || object.spec.?rollout.?strategy.orValue('') == ''"}],"namespaceSelector":{"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","kube-node-lease","kube-public","palisade-system"]}]}}`
 // +kubebuilder:webhook:path=/validate-policy-palisade-dev-v1alpha1-networkpolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=policy.palisade.dev,resources=networkpolicies,verbs=create;update,versions=v1alpha1,name=vnetworkpolicy.policy.palisade.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","kube-node-lease","kube-public","palisade-system"]}]}}`
 
 // NetworkPolicyWebhook defaults and validates namespaced Palisade policies.

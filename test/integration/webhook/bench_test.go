@@ -23,6 +23,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -163,23 +165,28 @@ func runLoadgen(bin, kubeconfig, tag string, perClient int, interval time.Durati
 // objects are registered with the API server.
 type setup struct {
 	name string
-	// webhooks: both webhook configurations (mutating and validating); admissionPolicy:
-	// config/admissionpolicy's MutatingAdmissionPolicy and its binding.
-	webhooks, admissionPolicy bool
+	// mutating, validating: the webhook configurations; admissionPolicy: config/admissionpolicy's
+	// MutatingAdmissionPolicy and its binding.
+	mutating, validating, admissionPolicy bool
 }
+
+func (s setup) webhooks() bool { return s.mutating || s.validating }
 
 var (
 	// installed is Palisade as config/default installs it: the CRD schema and the admission policy
 	// fill the defaults in the API server, so the mutating webhooks are matched out and only the
 	// validating webhook is called.
-	installed = setup{"Palisade admission (as installed)", true, true}
+	installed = setup{"Palisade admission (as installed)", true, true, true}
 	// fallback is a cluster without the admission policy (before Kubernetes 1.36): the mutating
 	// webhook fills spec.types, so both webhooks are called.
-	fallback = setup{"webhooks only (no admission policy)", true, false}
+	fallback = setup{"webhooks only (no admission policy)", true, true, false}
 	// baseline registers nothing of Palisade's admission; the CRD schema defaults stay, as they
 	// are part of the CRD.
-	baseline = setup{"baseline (no Palisade admission)", false, false}
-	setups   = []setup{installed, fallback, baseline}
+	baseline = setup{"baseline (no Palisade admission)", false, false, false}
+	// validationOnly is not a way to install Palisade (types would be stored unset); it splits
+	// what validation costs from what defaulting costs.
+	validationOnly = setup{"validating webhook alone (diagnostic)", false, true, false}
+	setups         = []setup{installed, fallback, validationOnly, baseline}
 )
 
 // runLoad runs benchRounds rounds of one load per setup, interleaved (installed, fallback,
@@ -227,7 +234,7 @@ func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Durati
 			lat[su.name] = append(lat[su.name], got...)
 			cpu[su.name] = cpu[su.name].add(after.sub(before))
 			calls := e.server.take()
-			if !su.webhooks && len(calls) > 0 {
+			if !su.webhooks() && len(calls) > 0 {
 				return loadResult{}, fmt.Errorf("%s, round %d, reached the webhooks: %v", su.name, r, keys(calls))
 			}
 			if handlers[su.name] == nil {
@@ -327,7 +334,7 @@ func deleteRound(e *environment) error {
 
 // apply puts setup su in place in the API server.
 func apply(e *environment, su setup) error {
-	if err := setWebhooks(e, su.webhooks); err != nil {
+	if err := setWebhooks(e, su.mutating, su.validating); err != nil {
 		return err
 	}
 	return e.setAdmissionPolicies(su.admissionPolicy)
@@ -361,41 +368,66 @@ func seedBenchCluster(e *environment) error {
 	return nil
 }
 
-// setWebhooks installs or removes the webhook configurations and waits until the API server acts
-// on the change: with webhooks, an invalid policy (dry run) is refused; without, it is accepted.
-func setWebhooks(e *environment, on bool) error {
+// setWebhooks installs or removes the mutating and the validating webhook configurations and waits
+// until the API server acts on the change. Two dry-run probes tell: an invalid policy is refused
+// exactly when the validating webhook is registered, and an explicit empty tier (which no schema
+// default replaces) comes back filled exactly when the mutating webhook is.
+func setWebhooks(e *environment, mutating, validating bool) error {
 	ctx := context.Background()
 	opts := e.env.WebhookInstallOptions
 	for _, m := range opts.MutatingWebhooks {
 		obj := m.DeepCopy()
 		obj.ResourceVersion = ""
-		if err := toggle(ctx, e.client, obj, on); err != nil {
+		if err := toggle(ctx, e.client, obj, mutating); err != nil {
 			return err
 		}
 	}
 	for _, v := range opts.ValidatingWebhooks {
 		obj := v.DeepCopy()
 		obj.ResourceVersion = ""
-		if err := toggle(ctx, e.client, obj, on); err != nil {
+		if err := toggle(ctx, e.client, obj, validating); err != nil {
 			return err
 		}
 	}
-	probe := benchload.Policy("bench-0", "probe", 1, 0)
-	probe.Spec.Ingress[0].Protocol = ptr.To(v1alpha1.ProtocolFromString("tcp"))
+	invalid := benchload.Policy("bench-0", "probe", 1, 0)
+	invalid.Spec.Ingress[0].Protocol = ptr.To(v1alpha1.ProtocolFromString("tcp"))
+	emptyTier := benchload.Policy("bench-0", "probe", 1, 0)
+	emptyTier.Spec.Tier = ""
 	deadline := time.Now().Add(time.Minute)
 	for {
-		err := e.client.Create(ctx, probe.DeepCopy(), client.DryRunAll)
-		if refused := apierrors.IsInvalid(err); refused == on {
+		errInvalid := e.client.Create(ctx, invalid.DeepCopy(), client.DryRunAll)
+		tier, errTier := dryRunTier(ctx, e.client, emptyTier)
+		if apierrors.IsInvalid(errInvalid) == validating && errTier == nil && (tier != "") == mutating {
 			// The API server's webhook configuration informer has caught up; give the other
 			// API server goroutines the same view before measuring.
 			time.Sleep(time.Second)
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("webhooks on=%v: the API server did not act on the change (last: %w)", on, err)
+			return fmt.Errorf("webhooks mutating=%v validating=%v: the API server did not act on the change (last: invalid policy: %v; empty tier: %q, %v)",
+				mutating, validating, errInvalid, tier, errTier)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// dryRunTier creates p as written (an empty tier kept, not omitted) in a dry run and returns the
+// tier the API server would store.
+func dryRunTier(ctx context.Context, c client.Client, p *v1alpha1.NetworkPolicy) (string, error) {
+	m, err := kruntime.DefaultUnstructuredConverter.ToUnstructured(p.DeepCopy())
+	if err != nil {
+		return "", err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("NetworkPolicy"))
+	if err := unstructured.SetNestedField(u.Object, p.Spec.Tier, "spec", "tier"); err != nil {
+		return "", err
+	}
+	if err := c.Create(ctx, u, client.DryRunAll); err != nil {
+		return "", err
+	}
+	tier, _, err := unstructured.NestedString(u.Object, "spec", "tier")
+	return tier, err
 }
 
 func keys[V any](m map[string]V) []string {
@@ -478,11 +510,12 @@ func markdown(results []loadResult) string {
 	fmt.Fprintf(&b, "%d clients, each on its own connection, create `NetworkPolicy` objects (%d per client per round) in %d namespaces holding %d pods and %d stored policies each. "+
 		"The policies leave `types`, `tier` and `rollout` out, as most manifests do, so every default is filled in. "+
 		"The policies a round creates are deleted after it (outside the measurement), so every round starts from the same store. "+
-		"Rounds cycle through three setups, in the same run:\n\n",
+		"Rounds cycle through four setups, in the same run:\n\n",
 		benchClients, benchPerClient, benchNamespaces, benchPods, benchPolicies)
 	fmt.Fprintf(&b, "- **%s**: config/default on Kubernetes 1.36 or later. The CRD schema (tier, rollout) and the MutatingAdmissionPolicy of config/admissionpolicy (types) fill the defaults inside the API server, "+
 		"so the mutating webhooks' matchConditions leave them out, and one webhook is called: validation, with every cluster check (selector, named ports, order ties, DNS).\n", installed.name)
 	fmt.Fprintf(&b, "- **%s**: a cluster without the admission policy; the mutating webhook fills `types`, so both webhooks are called.\n", fallback.name)
+	fmt.Fprintf(&b, "- **%s**: only the validating webhook, no defaulting of `types` at all. Not a way to install Palisade; it splits what validation costs from what defaulting costs.\n", validationOnly.name)
 	fmt.Fprintf(&b, "- **%s**: no webhook configuration and no admission policy (the CRD schema defaults stay: they are part of the CRD).\n\n", baseline.name)
 	fmt.Fprintf(&b, "Two loads: **paced**, each client sending one request every %s (%d requests/s in all), "+
 		"and **saturated**, each client sending its next request as soon as the last returns.\n\n",
@@ -518,7 +551,7 @@ func markdown(results []loadResult) string {
 		b.WriteString("\nConnections the API server opened to the webhook server (TLS handshakes) while the clients ran:\n\n")
 		b.WriteString("| setup | webhook calls | TLS handshakes |\n|---|---:|---:|\n")
 		for _, su := range setups {
-			if !su.webhooks {
+			if !su.webhooks() {
 				continue
 			}
 			var calls int

@@ -133,18 +133,39 @@ var _ = Describe("Defaults filled in by the API server", Serial, Ordered, func()
 		Expect(env.server.callsTo(policy.ValidateNetworkPolicyPath) + env.server.callsTo(policy.ValidateGlobalNetworkPolicyPath)).To(Equal(validations + 2))
 	})
 
-	It("call the mutating webhook for what the API server left unset", func() {
-		// An explicit empty tier is not absent, so the schema default does not replace it.
+	// An explicit empty string is not absent, so no schema default replaces it: the mutating
+	// webhook's matchCondition lets these through, and the webhook fills them as pkg/defaulting does.
+	DescribeTable("call the mutating webhook for what the API server left unset",
+		func(name string, field []string, want func(*v1alpha1.NetworkPolicy) string, wantValue string) {
+			mutations := env.server.callsTo(policy.MutateNetworkPolicyPath)
+			p := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+			p.Spec.Ingress = []v1alpha1.Rule{{Action: v1alpha1.Allow}}
+			u := toUnstructured(p)
+			Expect(unstructured.SetNestedField(u.Object, "", field...)).To(Succeed())
+			Expect(env.client.Create(ctx, u)).To(Succeed())
+			Expect(env.server.callsTo(policy.MutateNetworkPolicyPath)).To(Equal(mutations + 1))
+			got := &v1alpha1.NetworkPolicy{}
+			Expect(env.client.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
+			Expect(want(got)).To(Equal(wantValue))
+		},
+		Entry("an empty tier", "empty-tier", []string{"spec", "tier"},
+			func(p *v1alpha1.NetworkPolicy) string { return p.Spec.Tier }, v1alpha1.DefaultTier),
+		Entry("an empty rollout strategy", "empty-strategy", []string{"spec", "rollout", "strategy"},
+			func(p *v1alpha1.NetworkPolicy) string { return string(p.Spec.Rollout.Strategy) }, string(defaulting.DefaultStrategy)),
+	)
+
+	It("default a policy written without a spec, without the mutating webhook", func() {
 		mutations := env.server.callsTo(policy.MutateNetworkPolicyPath)
-		p := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "empty-tier"}}
-		p.Spec.Ingress = []v1alpha1.Rule{{Action: v1alpha1.Allow}}
-		u := toUnstructured(p)
-		Expect(unstructured.SetNestedField(u.Object, "", "spec", "tier")).To(Succeed())
+		u := toUnstructured(&v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "no-spec"}})
+		unstructured.RemoveNestedField(u.Object, "spec")
+		unstructured.RemoveNestedField(u.Object, "status")
 		Expect(env.client.Create(ctx, u)).To(Succeed())
-		Expect(env.server.callsTo(policy.MutateNetworkPolicyPath)).To(Equal(mutations + 1))
+		Expect(env.server.callsTo(policy.MutateNetworkPolicyPath)).To(Equal(mutations))
 		got := &v1alpha1.NetworkPolicy{}
-		Expect(env.client.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
-		Expect(got.Spec.Tier).To(Equal(v1alpha1.DefaultTier))
+		Expect(env.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "no-spec"}, got)).To(Succeed())
+		want := &v1alpha1.NetworkPolicy{}
+		defaulting.NetworkPolicy(want)
+		Expect(got.Spec).To(Equal(want.Spec))
 	})
 
 	It("store what the mutating webhook stores without the admission policy, for every example", func() {
