@@ -404,7 +404,7 @@ func setWebhooks(e *environment, mutating, validating bool) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("webhooks mutating=%v validating=%v: the API server did not act on the change (last: invalid policy: %v; empty tier: %q, %v)",
+			return fmt.Errorf("webhooks mutating=%v validating=%v: the API server did not act on the change (last: invalid policy: %w; empty tier: %q, %w)",
 				mutating, validating, errInvalid, tier, errTier)
 		}
 		time.Sleep(100 * time.Millisecond)
