@@ -178,24 +178,11 @@ var _ = Describe("Defaults filled in by the API server", Serial, Ordered, func()
 		for _, e := range set.NetworkPolicies {
 			p := e.Object.DeepCopy()
 			p.Namespace = ns
-			if len(p.Spec.Types) > 0 {
-				objs = append(objs, p)
-				p = p.DeepCopy()
-				p.Name += "-no-types"
-				p.Spec.Types = nil
-			}
-			objs = append(objs, p)
+			objs = append(objs, withAndWithoutTypes(p)...)
 			typesUnset++
 		}
 		for _, e := range set.GlobalNetworkPolicies {
-			p := e.Object.DeepCopy()
-			if len(p.Spec.Types) > 0 {
-				objs = append(objs, p)
-				p = p.DeepCopy()
-				p.Name += "-no-types"
-				p.Spec.Types = nil
-			}
-			objs = append(objs, p)
+			objs = append(objs, withAndWithoutTypes(e.Object.DeepCopy())...)
 			typesUnset++
 		}
 		Expect(len(set.NetworkPolicies)).To(BeNumerically(">=", 5), "the examples hold few NetworkPolicies")
@@ -257,6 +244,29 @@ var _ = Describe("Defaults filled in by the API server", Serial, Ordered, func()
 		Expect(byWebhook).To(Equal(inAPIServer))
 	})
 })
+
+// withAndWithoutTypes returns the policy o as written and, when it spells types out, a copy named
+// <name>-no-types that leaves them out.
+func withAndWithoutTypes(o client.Object) []client.Object {
+	if len(policySpec(o).Types) == 0 {
+		return []client.Object{o}
+	}
+	bare := o.DeepCopyObject().(client.Object)
+	bare.SetName(o.GetName() + "-no-types")
+	policySpec(bare).Types = nil
+	return []client.Object{o, bare}
+}
+
+// policySpec is the spec a NetworkPolicy and a GlobalNetworkPolicy share.
+func policySpec(o client.Object) *v1alpha1.PolicySpec {
+	switch p := o.(type) {
+	case *v1alpha1.NetworkPolicy:
+		return &p.Spec.PolicySpec
+	case *v1alpha1.GlobalNetworkPolicy:
+		return &p.Spec.PolicySpec
+	}
+	panic(fmt.Sprintf("not a Palisade policy: %T", o))
+}
 
 // exampleDirs are the examples/ directories of valid policies.
 func exampleDirs() []string {
