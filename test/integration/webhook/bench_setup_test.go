@@ -2,6 +2,7 @@ package webhookintegration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -87,8 +88,12 @@ func setWebhooks(e *environment, mutating, validating bool) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("webhooks mutating=%v validating=%v: the API server did not act on the change (last: invalid policy: %w; empty tier: %q, %w)",
-				mutating, validating, errInvalid, tier, errTier)
+			err := errors.Join(errTier)
+			if errInvalid != nil && !apierrors.IsInvalid(errInvalid) {
+				err = errors.Join(errInvalid, errTier)
+			}
+			return fmt.Errorf("webhooks mutating=%v validating=%v: the API server did not act on the change (last: invalid policy refused %v, empty tier stored as %q; errors: %v)",
+				mutating, validating, apierrors.IsInvalid(errInvalid), tier, err) //nolint:errorlint // a timeout report, not a cause to unwrap
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
