@@ -1,16 +1,11 @@
 package benchload
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 )
@@ -43,31 +38,25 @@ func Policy(ns, name string, order float64, app int) *v1alpha1.NetworkPolicy {
 	return p
 }
 
-// Clients returns n clients, each with its own transport and so its own connection, as n kubectl
-// processes would have, without client-side rate limiting and without logging warnings. Each has
-// its own lazy REST mapper, so a caller warms the mappings it needs before timing requests.
-func Clients(cfg *rest.Config, scheme *runtime.Scheme, n int) ([]client.Client, error) {
-	out := make([]client.Client, n)
-	for i := range out {
-		c := rest.CopyConfig(cfg)
-		c.QPS, c.Burst = -1, 0
-		// A config with a Dial function is not shared through client-go's transport cache.
-		c.Dial = (&net.Dialer{Timeout: 30 * time.Second}).DialContext
-		c.WarningHandler = rest.NoWarnings{}
-		var err error
-		if out[i], err = client.New(c, client.Options{Scheme: scheme}); err != nil {
-			return nil, fmt.Errorf("creating client %d: %w", i, err)
-		}
-	}
-	return out, nil
-}
-
 // Round has every client create perClient policies into its namespace (out of namespaces), all
 // clients at once, and returns every request's latency. With an interval, each client starts its
 // requests that far apart, offset by its index so that arrivals spread evenly over the interval;
 // with none, back to back. Names are "<tag>-c<client>-<n>"; orders are distinct, so no two of
-// these policies tie.
-func Round(clients []client.Client, namespaces int, tag string, perClient int, interval time.Duration) ([]time.Duration, error) {
+// these policies tie. Every body is encoded before the first request is timed.
+func Round(clients []*Client, namespaces int, tag string, perClient int, interval time.Duration) ([]time.Duration, error) {
+	bodies := make([][][]byte, len(clients))
+	for i := range clients {
+		bodies[i] = make([][]byte, perClient)
+		for j := range perClient {
+			p := Policy(Namespace(i, namespaces), fmt.Sprintf("%s-c%03d-%03d", tag, i, j), float64(i*1000+j), i+j)
+			p.Labels = map[string]string{RoundLabel: tag}
+			b, err := Encode(p)
+			if err != nil {
+				return nil, err
+			}
+			bodies[i][j] = b
+		}
+	}
 	var (
 		mu    sync.Mutex
 		lats  = make([]time.Duration, 0, len(clients)*perClient)
@@ -79,13 +68,12 @@ func Round(clients []client.Client, namespaces int, tag string, perClient int, i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			ns := Namespace(i, namespaces)
 			offset := interval * time.Duration(i) / time.Duration(len(clients))
 			for j := range perClient {
 				time.Sleep(time.Until(begin.Add(offset + interval*time.Duration(j))))
-				p := Policy(Namespace(i, namespaces), fmt.Sprintf("%s-c%03d-%03d", tag, i, j), float64(i*1000+j), i+j)
-				p.Labels = map[string]string{RoundLabel: tag}
 				t := time.Now()
-				err := c.Create(context.Background(), p)
+				err := c.Create(ns, bodies[i][j])
 				d := time.Since(t)
 				mu.Lock()
 				if err != nil && first == nil {

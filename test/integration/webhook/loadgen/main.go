@@ -4,19 +4,13 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/test/integration/webhook/benchload"
 )
 
@@ -39,28 +33,14 @@ func run(kubeconfig string, n, perClient int, interval time.Duration, namespaces
 	if err != nil {
 		return fmt.Errorf("loading kubeconfig %s: %w", kubeconfig, err)
 	}
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return err
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		return err
-	}
-	cs, err := benchload.Clients(cfg, scheme, n)
+	cs, err := benchload.Clients(cfg, n)
 	if err != nil {
 		return err
 	}
-	// Warm every client outside the timed requests: the Get opens its connection, and the
-	// mapping is what its lazy REST mapper would otherwise discover inside the first timed create
-	// (an extra GET that a kubectl with a discovery cache does not make).
-	policyKind := v1alpha1.GroupVersion.WithKind("NetworkPolicy")
+	// Open every client's connection outside the timed requests.
 	for i, c := range cs {
-		ns := &corev1.Namespace{}
-		if err := c.Get(context.Background(), client.ObjectKey{Name: benchload.Namespace(i, namespaces)}, ns); err != nil {
+		if err := c.Warm(benchload.Namespace(i, namespaces)); err != nil {
 			return fmt.Errorf("warming client %d: %w", i, err)
-		}
-		if _, err := c.RESTMapper().RESTMapping(policyKind.GroupKind(), policyKind.Version); err != nil {
-			return fmt.Errorf("warming client %d: mapping %s: %w", i, policyKind, err)
 		}
 	}
 	lats, err := benchload.Round(cs, namespaces, tag, perClient, interval)
