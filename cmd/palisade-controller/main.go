@@ -64,7 +64,7 @@ func main() {
 	flag.StringVar(&o.certSource, "cert-source", string(certs.SelfManaged), "who provides the webhook certificate: \"self\" (rotated by the manager) or \"cert-manager\"")
 	flag.StringVar(&o.secretName, "webhook-secret-name", "palisade-webhook-server-cert", "secret holding the self-managed webhook certificate")
 	flag.StringVar(&o.serviceName, "webhook-service-name", "palisade-webhook-service", "service in front of the webhook server")
-	flag.StringVar(&o.mutatingName, "mutating-webhook-configuration", "palisade-mutating-webhook-configuration", "MutatingWebhookConfiguration that receives the CA bundle")
+	flag.StringVar(&o.mutatingName, "mutating-webhook-configuration", "palisade-mutating-webhook-configuration", "MutatingWebhookConfiguration that receives the CA bundle; empty when none is registered (the API server fills the defaults, config/components/apiserver-defaulting)")
 	flag.StringVar(&o.validatingName, "validating-webhook-configuration", "palisade-validating-webhook-configuration", "ValidatingWebhookConfiguration that receives the CA bundle")
 	flag.BoolVar(&o.clusterChecks, "cluster-checks", true, "warn about named ports, order ties, empty selections and DNS from the informer cache")
 	flag.BoolVar(&o.enableHTTP2, "enable-http2", false, "serve webhooks and metrics over HTTP/2 (off: HTTP/2 rapid-reset, CVE-2023-44487)")

@@ -39,7 +39,9 @@ type Options struct {
 	ServiceName string
 	// CertDir is where the Secret is mounted and the webhook server reads tls.crt and tls.key.
 	CertDir string
-	// MutatingWebhookConfiguration and ValidatingWebhookConfiguration receive the CA bundle.
+	// MutatingWebhookConfiguration and ValidatingWebhookConfiguration receive the CA bundle. An
+	// empty MutatingWebhookConfiguration means none is registered: on clusters where the API server
+	// fills the defaults itself (config/components/apiserver-defaulting) only validation calls out.
 	MutatingWebhookConfiguration   string
 	ValidatingWebhookConfiguration string
 }
@@ -59,7 +61,14 @@ func Setup(mgr manager.Manager, o Options) (<-chan struct{}, error) {
 	if o.Namespace == "" || o.SecretName == "" || o.ServiceName == "" || o.CertDir == "" {
 		return nil, errors.New("self-managed certificates need a namespace, a secret name, a service name and a certificate directory")
 	}
+	if o.ValidatingWebhookConfiguration == "" {
+		return nil, errors.New("self-managed certificates need the validating webhook configuration's name")
+	}
 	dns := fmt.Sprintf("%s.%s.svc", o.ServiceName, o.Namespace)
+	webhooks := []rotator.WebhookInfo{{Name: o.ValidatingWebhookConfiguration, Type: rotator.Validating}}
+	if o.MutatingWebhookConfiguration != "" {
+		webhooks = append(webhooks, rotator.WebhookInfo{Name: o.MutatingWebhookConfiguration, Type: rotator.Mutating})
+	}
 	err := rotator.AddRotator(mgr, &rotator.CertRotator{
 		SecretKey:      types.NamespacedName{Namespace: o.Namespace, Name: o.SecretName},
 		CertDir:        o.CertDir,
@@ -68,11 +77,8 @@ func Setup(mgr manager.Manager, o Options) (<-chan struct{}, error) {
 		DNSName:        dns,
 		ExtraDNSNames:  []string{dns + ".cluster.local", o.ServiceName + "." + o.Namespace},
 		IsReady:        ready,
-		Webhooks: []rotator.WebhookInfo{
-			{Name: o.MutatingWebhookConfiguration, Type: rotator.Mutating},
-			{Name: o.ValidatingWebhookConfiguration, Type: rotator.Validating},
-		},
-		FieldOwner: "palisade-controller",
+		Webhooks:       webhooks,
+		FieldOwner:     "palisade-controller",
 		// Every replica serves webhooks, so every replica needs the certificate; concurrent
 		// rotations are resolved by the Secret's resourceVersion.
 		RequireLeaderElection: false,

@@ -29,7 +29,8 @@ func TestSetupCertManagerIsReadyAtOnce(t *testing.T) {
 }
 
 func TestSetupRejectsBadOptions(t *testing.T) {
-	for _, o := range []Options{{Source: "vault"}, {Source: SelfManaged, Namespace: "ns"}} {
+	noValidating := Options{Source: SelfManaged, Namespace: "ns", SecretName: "s", ServiceName: "svc", CertDir: "/certs"}
+	for _, o := range []Options{{Source: "vault"}, {Source: SelfManaged, Namespace: "ns"}, noValidating} {
 		if _, err := Setup(nil, o); err == nil {
 			t.Errorf("Setup(%+v): want an error", o)
 		}

@@ -16,13 +16,14 @@ import (
 // §0). The namespaceSelector keeps the webhooks off the namespaces needed to repair a cluster whose
 // Palisade webhook is down: kube-system, kube-node-lease, kube-public and palisade-system.
 //
-// The mutating webhooks run only when something pkg/defaulting fills is still unset when they are
-// reached (matchConditions, evaluated in the API server). On a cluster with Palisade installed nothing
-// is: the CRD schema defaults spec, tier and rollout with everything in it, and the
-// MutatingAdmissionPolicy in config/admissionpolicy sets types, both inside the API server, so
-// creating a policy costs one webhook round trip (validation), not two. Without that policy (it needs
-// Kubernetes 1.36, or the beta feature gate before it) the webhook fills types itself; either way the
-// stored object is the same, and test/integration/webhook checks that it is.
+// The mutating webhooks are registered only on clusters without the MutatingAdmissionPolicy of
+// config/admissionpolicy (before Kubernetes 1.36, or without the beta feature gate): where it is,
+// the CRD schema and that policy fill every default inside the API server, and
+// config/components/apiserver-defaulting leaves the mutating configuration out, so creating a
+// policy costs one webhook round trip (validation), not two. Either way the stored object is the
+// same, and test/integration/webhook checks that it is. Where they are registered they run only when
+// something pkg/defaulting fills is still unset when they are reached (matchConditions, evaluated in
+// the API server).
 //
 // The condition names only what the schema cannot fill: types, which depends on the rules, and an
 // explicit empty tier or strategy, since a schema default replaces only a field that is absent. It

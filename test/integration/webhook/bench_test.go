@@ -163,7 +163,7 @@ func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Durati
 	handshakes := map[string]int64{}
 	for r := 0; r < benchRounds; r++ {
 		for i, su := range setups {
-			if err := apply(e, su); err != nil {
+			if err := e.use(su.admission); err != nil {
 				return loadResult{}, err
 			}
 			before, err := readCPU()
@@ -210,7 +210,7 @@ func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Durati
 			}
 		}
 	}
-	if err := apply(e, installed); err != nil {
+	if err := e.use(asInstalled); err != nil {
 		return loadResult{}, err
 	}
 	res := loadResult{load: l, arms: map[string]arm{}}

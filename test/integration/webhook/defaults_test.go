@@ -117,7 +117,7 @@ var _ = Describe("Defaults filled in by the API server", Serial, Ordered, func()
 	var ns string
 	BeforeAll(func() { ns = createNamespace("defaults-in-apiserver", nil) })
 
-	It("leave both mutating webhooks out and call only validation", func() {
+	It("register no mutating webhook and call only validation", func() {
 		mutations := env.server.callsTo(policy.MutateNetworkPolicyPath) + env.server.callsTo(policy.MutateGlobalNetworkPolicyPath)
 		validations := env.server.callsTo(policy.ValidateNetworkPolicyPath) + env.server.callsTo(policy.ValidateGlobalNetworkPolicyPath)
 		np := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "no-mutating-call"}}
@@ -133,24 +133,35 @@ var _ = Describe("Defaults filled in by the API server", Serial, Ordered, func()
 		Expect(env.server.callsTo(policy.ValidateNetworkPolicyPath) + env.server.callsTo(policy.ValidateGlobalNetworkPolicyPath)).To(Equal(validations + 2))
 	})
 
-	// An explicit empty string is not absent, so no schema default replaces it: the mutating
-	// webhook's matchCondition lets these through, and the webhook fills them as pkg/defaulting does.
-	DescribeTable("call the mutating webhook for what the API server left unset",
-		func(name string, field []string, want func(*v1alpha1.NetworkPolicy) string, wantValue string) {
+	// An explicit empty string is not absent, so no schema default replaces it: the admission
+	// policy fills it as pkg/defaulting does, and without the admission policy the mutating
+	// webhook's matchCondition lets it through to the webhook, which fills it the same way.
+	DescribeTable("fill an explicit empty tier or strategy",
+		func(a admission, name string, field []string, want func(*v1alpha1.NetworkPolicy) string, wantValue string) {
+			Expect(env.use(a)).To(Succeed())
+			DeferCleanup(func() { Expect(env.use(asInstalled)).To(Succeed()) })
 			mutations := env.server.callsTo(policy.MutateNetworkPolicyPath)
 			p := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 			p.Spec.Ingress = []v1alpha1.Rule{{Action: v1alpha1.Allow}}
 			u := toUnstructured(p)
 			Expect(unstructured.SetNestedField(u.Object, "", field...)).To(Succeed())
 			Expect(env.client.Create(ctx, u)).To(Succeed())
-			Expect(env.server.callsTo(policy.MutateNetworkPolicyPath)).To(Equal(mutations + 1))
+			wantCalls := mutations
+			if a.mutating {
+				wantCalls++
+			}
+			Expect(env.server.callsTo(policy.MutateNetworkPolicyPath)).To(Equal(wantCalls))
 			got := &v1alpha1.NetworkPolicy{}
 			Expect(env.client.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
 			Expect(want(got)).To(Equal(wantValue))
 		},
-		Entry("an empty tier", "empty-tier", []string{"spec", "tier"},
+		Entry("an empty tier, in the API server", asInstalled, "empty-tier", []string{"spec", "tier"},
 			func(p *v1alpha1.NetworkPolicy) string { return p.Spec.Tier }, v1alpha1.DefaultTier),
-		Entry("an empty rollout strategy", "empty-strategy", []string{"spec", "rollout", "strategy"},
+		Entry("an empty rollout strategy, in the API server", asInstalled, "empty-strategy", []string{"spec", "rollout", "strategy"},
+			func(p *v1alpha1.NetworkPolicy) string { return string(p.Spec.Rollout.Strategy) }, string(defaulting.DefaultStrategy)),
+		Entry("an empty tier, by the mutating webhook", webhookDefaulting, "empty-tier-webhook", []string{"spec", "tier"},
+			func(p *v1alpha1.NetworkPolicy) string { return p.Spec.Tier }, v1alpha1.DefaultTier),
+		Entry("an empty rollout strategy, by the mutating webhook", webhookDefaulting, "empty-strategy-webhook", []string{"spec", "rollout", "strategy"},
 			func(p *v1alpha1.NetworkPolicy) string { return string(p.Spec.Rollout.Strategy) }, string(defaulting.DefaultStrategy)),
 	)
 
@@ -168,7 +179,7 @@ var _ = Describe("Defaults filled in by the API server", Serial, Ordered, func()
 		Expect(got.Spec).To(Equal(want.Spec))
 	})
 
-	It("store what the mutating webhook stores without the admission policy, for every example", func() {
+	It("store what the mutating webhook stores on a cluster without the admission policy, for every example", func() {
 		set, err := manifest.Load(exampleDirs(), nil)
 		Expect(err).NotTo(HaveOccurred())
 		// Every example as written, and again with types left out: the examples spell types out,
@@ -236,11 +247,11 @@ var _ = Describe("Defaults filled in by the API server", Serial, Ordered, func()
 		Expect(outcomes).To(HaveKey("[Egress]"))
 		Expect(outcomes).To(HaveKey("[Ingress Egress]"))
 
-		Expect(env.setAdmissionPolicies(false)).To(Succeed())
-		DeferCleanup(func() { Expect(env.setAdmissionPolicies(true)).To(Succeed()) })
+		Expect(env.use(webhookDefaulting)).To(Succeed())
+		DeferCleanup(func() { Expect(env.use(asInstalled)).To(Succeed()) })
 		before = mutating()
 		byWebhook, _ := admitted()
-		Expect(mutating()).To(Equal(before+typesUnset), "without the admission policy, the objects that leave types out need the webhook")
+		Expect(mutating()).To(Equal(before+typesUnset), "without the admission policy, the objects that leave types out need the mutating webhook")
 		Expect(byWebhook).To(Equal(inAPIServer))
 	})
 })

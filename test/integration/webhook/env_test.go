@@ -17,7 +17,6 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -49,10 +48,12 @@ type environment struct {
 	server    *timedServer
 	// cache is the manager's informer cache, which the webhooks read.
 	cache cache.Cache
-	// admissionPolicies are config/admissionpolicy's objects, installed with the CRDs.
+	// admissionPolicies are config/admissionpolicy's objects.
 	admissionPolicies []client.Object
-	cancel            context.CancelFunc
-	done              chan error
+	// admission is what of Palisade's admission is registered now (see use).
+	admission admission
+	cancel    context.CancelFunc
+	done      chan error
 }
 
 func newScheme() (*runtime.Scheme, error) {
@@ -96,12 +97,11 @@ func startEnvironment() (*environment, error) {
 	if e.client, err = client.New(e.cfg, client.Options{Scheme: scheme}); err != nil {
 		return nil, err
 	}
-	if e.admissionPolicies, err = readAdmissionPolicies(filepath.Join(repoRoot, "config", "admissionpolicy", "policy-types.yaml")); err != nil {
+	if e.admissionPolicies, err = readAdmissionPolicies(filepath.Join(repoRoot, "config", "admissionpolicy", "policy-defaults.yaml")); err != nil {
 		return nil, err
 	}
-	if err := e.setAdmissionPolicies(true); err != nil {
-		return nil, err
-	}
+	// env.Start registered both webhook configurations of config/webhook.
+	e.admission = webhookDefaulting
 
 	wio := &e.env.WebhookInstallOptions
 	// Serve as cmd/palisade-controller does by default: HTTP/1.1 only (HTTP/2 is off there because
@@ -154,6 +154,9 @@ func startEnvironment() (*environment, error) {
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		return nil, fmt.Errorf("informer caches did not sync")
 	}
+	if err := e.use(asInstalled); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -202,49 +205,6 @@ func readAdmissionPolicies(path string) ([]client.Object, error) {
 		out = append(out, obj)
 	}
 	return out, nil
-}
-
-// setAdmissionPolicies installs or removes config/admissionpolicy and waits until the API server
-// acts on the change. The probe is a dry-run create in kube-system, where no Palisade webhook runs:
-// spec.types comes back filled exactly when the admission policy is in force.
-func (e *environment) setAdmissionPolicies(on bool) error {
-	ctx := context.Background()
-	for _, o := range e.admissionPolicies {
-		obj := o.DeepCopyObject().(client.Object)
-		if err := toggle(ctx, e.client, obj, on); err != nil {
-			return fmt.Errorf("admission policy %s: %w", obj.GetName(), err)
-		}
-	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		probe := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "admission-policy-probe"}}
-		probe.Spec.Ingress = []v1alpha1.Rule{{Action: v1alpha1.Allow}}
-		err := e.client.Create(ctx, probe, client.DryRunAll)
-		if err == nil && (len(probe.Spec.Types) > 0) == on {
-			// The API server's policy informer has caught up; give its other goroutines the same
-			// view before going on.
-			time.Sleep(time.Second)
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("admission policies on=%v: the API server did not act on the change (last: types %v, %w)", on, probe.Spec.Types, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// toggle creates obj (on) or deletes it, tolerating that it already is as asked.
-func toggle(ctx context.Context, c client.Client, obj client.Object, on bool) error {
-	if on {
-		if err := c.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-			return err
-		}
-		return nil
-	}
-	if err := c.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	return nil
 }
 
 // timedServer is the manager's webhook server with every handler timed from the first byte of the

@@ -95,29 +95,73 @@ var _ = Describe("config/default", func() {
 	})
 })
 
-var _ = Describe("config/certmanager", func() {
-	It("switches the manager to cert-manager's certificate and injects its CA into both webhook configurations", func() {
-		// Enable the component the way config/default documents it, in a copy of config/.
-		dir := filepath.Join(GinkgoT().TempDir(), "config")
-		Expect(os.CopyFS(dir, os.DirFS(filepath.Join(repoRoot, "config")))).To(Succeed())
-		kpath := filepath.Join(dir, "default", "kustomization.yaml")
-		k, err := os.ReadFile(kpath)
-		Expect(err).NotTo(HaveOccurred())
-		enabled := strings.Replace(strings.Replace(string(k), "# components:\n", "components:\n", 1), "# - ../certmanager\n", "- ../certmanager\n", 1)
-		Expect(enabled).NotTo(Equal(string(k)), "config/default no longer has the commented-out component")
-		Expect(os.WriteFile(kpath, []byte(enabled), 0o644)).To(Succeed())
-		dir = filepath.Join(dir, "default")
-		rendered := kubectl(nil, "kustomize", dir)
-		Expect(rendered).To(HavePrefix("exit: 0\n--- stdout\n"), rendered)
-		Expect(rendered).To(HaveSuffix("--- stderr\n"), "kustomize wrote to stderr")
-		manifest := strings.TrimSuffix(strings.TrimPrefix(rendered, "exit: 0\n--- stdout\n"), "--- stderr\n")
+// renderConfigDefault renders config/default with the real kubectl, in a copy of config/ whose
+// config/default/kustomization.yaml edit changes first (nil: as it is), and returns its objects by
+// kind/name.
+func renderConfigDefault(edit func(kustomization string) string) map[string]*unstructured.Unstructured {
+	GinkgoHelper()
+	dir := filepath.Join(GinkgoT().TempDir(), "config")
+	Expect(os.CopyFS(dir, os.DirFS(filepath.Join(repoRoot, "config")))).To(Succeed())
+	kpath := filepath.Join(dir, "default", "kustomization.yaml")
+	k, err := os.ReadFile(kpath)
+	Expect(err).NotTo(HaveOccurred())
+	if edit != nil {
+		edited := edit(string(k))
+		Expect(edited).NotTo(Equal(string(k)), "config/default no longer has what the edit changes")
+		Expect(os.WriteFile(kpath, []byte(edited), 0o644)).To(Succeed())
+	}
+	rendered := kubectl(nil, "kustomize", filepath.Join(dir, "default"))
+	Expect(rendered).To(HavePrefix("exit: 0\n--- stdout\n"), rendered)
+	Expect(rendered).To(HaveSuffix("--- stderr\n"), "kustomize wrote to stderr")
+	manifest := strings.TrimSuffix(strings.TrimPrefix(rendered, "exit: 0\n--- stdout\n"), "--- stderr\n")
+	objs := map[string]*unstructured.Unstructured{}
+	for _, doc := range strings.Split(manifest, "\n---\n") {
+		u := &unstructured.Unstructured{}
+		Expect(yaml.Unmarshal([]byte(doc), &u.Object)).To(Succeed())
+		objs[u.GetKind()+"/"+u.GetName()] = u
+	}
+	return objs
+}
 
-		objs := map[string]*unstructured.Unstructured{}
-		for _, doc := range strings.Split(manifest, "\n---\n") {
-			u := &unstructured.Unstructured{}
-			Expect(yaml.Unmarshal([]byte(doc), &u.Object)).To(Succeed())
-			objs[u.GetKind()+"/"+u.GetName()] = u
-		}
+// managerArgs returns the arguments of the manager container of a rendered config.
+func managerArgs(objs map[string]*unstructured.Unstructured) []string {
+	GinkgoHelper()
+	deploy := objs["Deployment/palisade-controller"]
+	Expect(deploy).NotTo(BeNil())
+	containers, _, _ := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "containers")
+	Expect(containers).To(HaveLen(1))
+	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+	return args
+}
+
+var _ = Describe("config/components/apiserver-defaulting", func() {
+	It("registers the admission policy instead of the mutating webhook, and tells the manager", func() {
+		objs := renderConfigDefault(nil)
+		Expect(objs).To(HaveKey("MutatingAdmissionPolicy/palisade-policy-defaults"))
+		Expect(objs).To(HaveKey("MutatingAdmissionPolicyBinding/palisade-policy-defaults"))
+		Expect(objs["MutatingAdmissionPolicy/palisade-policy-defaults"].GetNamespace()).To(BeEmpty(), "cluster-scoped")
+		Expect(objs).To(HaveKey("ValidatingWebhookConfiguration/palisade-validating-webhook-configuration"))
+		Expect(objs).NotTo(HaveKey("MutatingWebhookConfiguration/palisade-mutating-webhook-configuration"))
+		Expect(managerArgs(objs)).To(ContainElement("--mutating-webhook-configuration="))
+	})
+
+	It("left out, as on clusters before 1.36, registers the mutating webhook and no admission policy", func() {
+		objs := renderConfigDefault(func(k string) string {
+			return strings.Replace(k, "- ../components/apiserver-defaulting\n", "", 1)
+		})
+		Expect(objs).NotTo(HaveKey("MutatingAdmissionPolicy/palisade-policy-defaults"))
+		Expect(objs).To(HaveKey("MutatingWebhookConfiguration/palisade-mutating-webhook-configuration"))
+		Expect(objs).To(HaveKey("ValidatingWebhookConfiguration/palisade-validating-webhook-configuration"))
+		Expect(managerArgs(objs)).NotTo(ContainElement(HavePrefix("--mutating-webhook-configuration")))
+	})
+})
+
+var _ = Describe("config/certmanager", func() {
+	It("switches the manager to cert-manager's certificate and injects its CA into the webhook configurations", func() {
+		// Enable the component the way config/default documents it.
+		objs := renderConfigDefault(func(k string) string {
+			return strings.Replace(k, "# - ../certmanager\n", "- ../certmanager\n", 1)
+		})
 		Expect(objs).NotTo(HaveKey("Secret/palisade-webhook-server-cert"), "cert-manager owns the certificate Secret")
 		cert := objs["Certificate/palisade-webhook-serving-cert"]
 		Expect(cert).NotTo(BeNil())
@@ -128,17 +172,12 @@ var _ = Describe("config/certmanager", func() {
 		Expect(dnsNames).To(ContainElement("palisade-webhook-service.palisade-system.svc"))
 		Expect(objs).To(HaveKey("Service/palisade-webhook-service"))
 
-		for _, kind := range []string{"MutatingWebhookConfiguration/palisade-mutating-webhook-configuration", "ValidatingWebhookConfiguration/palisade-validating-webhook-configuration"} {
-			Expect(objs).To(HaveKey(kind))
-			Expect(objs[kind].GetAnnotations()).To(HaveKeyWithValue("cert-manager.io/inject-ca-from", "palisade-system/palisade-webhook-serving-cert"))
-		}
+		validating := objs["ValidatingWebhookConfiguration/palisade-validating-webhook-configuration"]
+		Expect(validating).NotTo(BeNil())
+		Expect(validating.GetAnnotations()).To(HaveKeyWithValue("cert-manager.io/inject-ca-from", "palisade-system/palisade-webhook-serving-cert"))
 
+		Expect(managerArgs(objs)).To(ContainElement("--cert-source=cert-manager"))
 		deploy := objs["Deployment/palisade-controller"]
-		Expect(deploy).NotTo(BeNil())
-		containers, _, _ := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "containers")
-		Expect(containers).To(HaveLen(1))
-		args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
-		Expect(args).To(ContainElement("--cert-source=cert-manager"))
 		volumes, _, _ := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "volumes")
 		Expect(volumes).To(ContainElement(HaveKeyWithValue("secret", HaveKeyWithValue("secretName", secretName))))
 	})
