@@ -76,7 +76,7 @@ bench: ## Run the benchmarks recorded in docs/benchmarks.md.
 
 .PHONY: bench-webhook
 bench-webhook: deps envtest-bins ## Measure webhook latency through the real API server into docs/benchmarks-webhook.md.
-	go test ./test/integration/webhook -run '^$$' -bench WebhookLatency -benchtime 1x -bench-report ../../../docs/benchmarks-webhook.md
+	go test ./test/integration/webhook -run '^$$' -bench WebhookLatency -benchtime 1x -timeout 60m -bench-report ../../../docs/benchmarks-webhook.md
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZ_TIME (default 20s) each.

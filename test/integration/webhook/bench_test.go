@@ -31,8 +31,9 @@ import (
 // benchReport names the file BenchmarkWebhookLatency writes its report to.
 var benchReport = flag.String("bench-report", "", "write the webhook latency report (markdown) to this file")
 
-// benchProfileDir, when set, receives CPU profiles of each setup's first paced round: kube-apiserver's
-// (<setup>.apiserver.pprof) and this process's, which serves the webhooks (<setup>.webhook.pprof).
+// benchProfileDir, when set, receives CPU profiles of each setup's first round under each paced load:
+// kube-apiserver's (<load>.<setup>.apiserver.pprof) and this process's, which serves the webhooks
+// (<load>.<setup>.webhook.pprof).
 // They show where each side's share of admission goes.
 var benchProfileDir = flag.String("cpuprofiles", "", "write CPU profiles of kube-apiserver and the webhook server for each setup's first paced round into this directory")
 
@@ -44,9 +45,12 @@ const (
 	benchPods       = 20 // per namespace
 	benchPolicies   = 10 // stored beforehand, per namespace
 	// benchInterval is how often each client creates a policy in the paced load: 100 clients at
-	// one request a second each is 100 requests/s, well under what this machine sustains with the
-	// webhooks, so latency there is service time plus little queueing.
+	// one request a second each is 100 requests/s, under what this machine sustains with the
+	// webhooks, yet enough to keep its 2 CPUs about half busy.
 	benchInterval = time.Second
+	// lightInterval halves that rate, to show how much of what admission adds at p99 is queueing
+	// for the shared CPUs rather than admission's own work.
+	lightInterval = 2 * time.Second
 )
 
 // load is how the clients send their requests.
@@ -57,10 +61,18 @@ type load struct {
 	interval time.Duration
 }
 
-var benchLoads = []load{{"paced", benchInterval}, {"saturated", 0}}
+var benchLoads = []load{{"paced", benchInterval}, {"light", lightInterval}, {"saturated", 0}}
+
+// perSecond is the request rate of a paced load; 0 for the saturated one.
+func (l load) perSecond() int {
+	if l.interval == 0 {
+		return 0
+	}
+	return benchClients * int(time.Second) / int(l.interval)
+}
 
 // benchLoadNames picks loads from benchLoads by name, for a quicker run while investigating.
-var benchLoadNames = flag.String("loads", "paced,saturated", "comma-separated loads to run: paced, saturated")
+var benchLoadNames = flag.String("loads", "paced,light,saturated", "comma-separated loads to run: paced, light, saturated")
 
 // BenchmarkWebhookLatency measures what Palisade's admission adds to creating a policy through the
 // real API server: 100 clients, each on its own connection, create policies concurrently, in rounds
@@ -71,7 +83,7 @@ var benchLoadNames = flag.String("loads", "paced,saturated", "comma-separated lo
 // request as the clients see it, of the webhook handlers themselves, and the CPU every process spends
 // per request.
 //
-//	go test ./test/integration/webhook -run '^$' -bench WebhookLatency -benchtime 1x \
+//	go test ./test/integration/webhook -run '^$' -bench WebhookLatency -benchtime 1x -timeout 60m \
 //	    -bench-report ../../../docs/benchmarks-webhook.md
 func BenchmarkWebhookLatency(b *testing.B) {
 	logf.SetLogger(logr.Discard())
@@ -158,6 +170,9 @@ func runLoadgen(bin, kubeconfig, tag string, perClient int, interval time.Durati
 // baseline, installed, …) so that all see the same machine and the same store.
 func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Duration, error), l load, tag string) (loadResult, error) {
 	lat := map[string][]time.Duration{}
+	// roundP99 is each round's p99 per setup: how far rounds of the same setup disagree says how
+	// much of a difference between setups is noise.
+	roundP99 := map[string][]time.Duration{}
 	cpu := map[string]cpuTimes{}
 	handlers := map[string]map[string][]time.Duration{}
 	handshakes := map[string]int64{}
@@ -174,7 +189,7 @@ func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Durati
 			if *benchProfileDir != "" && r == 0 && l.interval > 0 {
 				profiled = make(chan error, 1)
 				// The round lasts benchPerClient intervals; profile all but its ramp-up and tail.
-				go func() { profiled <- profile(e, su, time.Duration(benchPerClient-2)*l.interval) }()
+				go func() { profiled <- profile(e, l.name+"."+su.name, time.Duration(benchPerClient-2)*l.interval) }()
 			}
 			shook := e.server.handshakes.Load()
 			e.server.recording.Store(true)
@@ -197,6 +212,7 @@ func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Durati
 				return loadResult{}, err
 			}
 			lat[su.name] = append(lat[su.name], got...)
+			roundP99[su.name] = append(roundP99[su.name], statsOf(got).p99)
 			cpu[su.name] = cpu[su.name].add(after.sub(before))
 			calls := e.server.take()
 			if !su.webhooks() && len(calls) > 0 {
@@ -215,7 +231,7 @@ func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Durati
 	}
 	res := loadResult{load: l, arms: map[string]arm{}}
 	for _, su := range setups {
-		a := arm{latency: statsOf(lat[su.name]), cpu: cpu[su.name].per(len(lat[su.name])), handlers: map[string]stats{}, handshakes: handshakes[su.name]}
+		a := arm{latency: statsOf(lat[su.name]), roundP99: roundP99[su.name], cpu: cpu[su.name].per(len(lat[su.name])), handlers: map[string]stats{}, handshakes: handshakes[su.name]}
 		for p, d := range handlers[su.name] {
 			a.handlers[p] = statsOf(d)
 		}
@@ -225,12 +241,12 @@ func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Durati
 }
 
 // profile writes CPU profiles over d (starting at once) of kube-apiserver, through its own
-// /debug/pprof as the test's admin, and of this process, to <benchProfileDir>/<setup>.*.pprof.
-func profile(e *environment, su setup, d time.Duration) error {
+// /debug/pprof as the test's admin, and of this process, to <benchProfileDir>/<name>.*.pprof.
+func profile(e *environment, name string, d time.Duration) error {
 	if err := os.MkdirAll(*benchProfileDir, 0o755); err != nil {
 		return fmt.Errorf("writing CPU profiles: %w", err)
 	}
-	base := filepath.Join(*benchProfileDir, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(su.name))
+	base := filepath.Join(*benchProfileDir, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(name))
 	var self bytes.Buffer
 	if err := pprof.StartCPUProfile(&self); err != nil {
 		return fmt.Errorf("profiling the webhook server: %w", err)
