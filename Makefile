@@ -72,7 +72,7 @@ test-race: ## Run the pure cores' tests with the race detector.
 
 .PHONY: bench
 bench: ## Run the benchmarks recorded in docs/benchmarks.md.
-	go test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCH_TIME) ./pkg/...
+	go test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCH_TIME) ./pkg/... ./webhooks/...
 
 .PHONY: bench-webhook
 bench-webhook: deps envtest-bins ## Measure webhook latency through the real API server into docs/benchmarks-webhook.md.

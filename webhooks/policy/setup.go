@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 
+	"github.com/go-logr/logr"
 	networkingv1 "k8s.io/api/networking/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -22,22 +23,37 @@ const (
 // Setup registers the five webhooks with the manager's webhook server. view may be nil to run
 // without cluster findings. The manager's scheme must hold the Palisade and networking/v1 types.
 //
-// The handlers are controller-runtime's typed Defaulter and Validator handlers, with two wrappers
-// that the webhook builder cannot express: the mutating handlers never refuse (leaveToValidation)
-// and the Kubernetes NetworkPolicy handler never denies (neverDeny).
+// The mutating handlers are controller-runtime's typed Defaulter handlers, wrapped so that they never
+// refuse (leaveToValidation). The validating handlers serve the typed Validators with a decoder of
+// their own that reads each review in one pass (validatingReview), and the Kubernetes NetworkPolicy
+// one never denies (neverDeny).
 func Setup(mgr ctrl.Manager, view *ClusterView) error {
 	s, server := mgr.GetScheme(), mgr.GetWebhookServer()
+	log := func(path string) logr.Logger {
+		return mgr.GetLogger().WithName("admission").WithValues("webhook", path)
+	}
 
 	np := &NetworkPolicyWebhook{View: view}
 	server.Register(MutateNetworkPolicyPath, leaveToValidation(admission.WithDefaulter[*v1alpha1.NetworkPolicy](s, np)))
-	server.Register(ValidateNetworkPolicyPath, admission.WithValidator[*v1alpha1.NetworkPolicy](s, np))
+	vnp, err := newValidatingReview[v1alpha1.NetworkPolicy](s, np, log(ValidateNetworkPolicyPath))
+	if err != nil {
+		return err
+	}
+	server.Register(ValidateNetworkPolicyPath, vnp)
 
 	gnp := &GlobalNetworkPolicyWebhook{View: view}
 	server.Register(MutateGlobalNetworkPolicyPath, leaveToValidation(admission.WithDefaulter[*v1alpha1.GlobalNetworkPolicy](s, gnp)))
-	server.Register(ValidateGlobalNetworkPolicyPath, admission.WithValidator[*v1alpha1.GlobalNetworkPolicy](s, gnp))
+	vgnp, err := newValidatingReview[v1alpha1.GlobalNetworkPolicy](s, gnp, log(ValidateGlobalNetworkPolicyPath))
+	if err != nil {
+		return err
+	}
+	server.Register(ValidateGlobalNetworkPolicyPath, vgnp)
 
-	knp := admission.WithValidator[*networkingv1.NetworkPolicy](s, &KubernetesNetworkPolicyWebhook{View: view})
-	knp.Handler = neverDeny{knp.Handler}
+	knp, err := newValidatingReview[networkingv1.NetworkPolicy](s, &KubernetesNetworkPolicyWebhook{View: view}, log(KubernetesNetworkPolicyPath))
+	if err != nil {
+		return err
+	}
+	knp.finish = neverDeny
 	server.Register(KubernetesNetworkPolicyPath, knp)
 	return nil
 }
@@ -64,13 +80,10 @@ func (h admitUnchangedOnDenial) Handle(ctx context.Context, req admission.Reques
 }
 
 // neverDeny turns any denial into an admission with a warning. The Kubernetes NetworkPolicy
-// webhook must never deny, yet the generic handler denies what it cannot decode; the API server
+// webhook must never deny, yet a request it cannot decode is answered with an error; the API server
 // never sends such a request, but if it ever did, the user should get a warning, not a refused
 // NetworkPolicy.
-type neverDeny struct{ admission.Handler }
-
-func (h neverDeny) Handle(ctx context.Context, req admission.Request) admission.Response {
-	resp := h.Handler.Handle(ctx, req)
+func neverDeny(resp admission.Response) admission.Response {
 	if resp.Allowed {
 		return resp
 	}
