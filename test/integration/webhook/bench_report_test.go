@@ -197,7 +197,7 @@ func markdown(results []loadResult) string {
 			ms(in.cpu.apiserver-val.cpu.apiserver), ms(in.latency.p99-base.latency.p99),
 			ms(r.arms[fallback.name].latency.p99-base.latency.p99))
 	}
-	b.WriteString("- The paced loads measure latency, the light one with the machine less busy: the difference between the two is how much of what admission adds at p99 is waiting for CPUs that the API server, etcd, the clients and the webhook server share, rather than admission's own work. " +
+	b.WriteString("- The paced loads measure latency; the light one halves the rate, so the machine is less busy. Where it adds about as much at p99 as the paced load, what admission adds is its own work and the tail of it, not waiting for the CPUs that the API server, etcd, the clients and the webhook server share. " +
 		"In the saturated load every request queues behind the 99 others for the machine's CPUs, so latency is the CPU each request costs across all processes times the queue; " +
 		"the webhooks' share of it is the extra CPU per request in the table above (a TLS call with a JSON AdmissionReview per webhook on the API server's side, decoding, validating and the cluster checks on ours), " +
 		"and what it adds to latency is that cost multiplied by the queue length. That load measures capacity, not the latency a user sees.\n")

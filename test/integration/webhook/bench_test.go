@@ -40,7 +40,7 @@ var benchProfileDir = flag.String("cpuprofiles", "", "write CPU profiles of kube
 const (
 	benchClients    = 100
 	benchPerClient  = 10 // creates per client per round
-	benchRounds     = 4  // each round runs every setup once, in turn
+	benchRounds     = 6  // each round runs every setup once, in turn
 	benchNamespaces = 10
 	benchPods       = 20 // per namespace
 	benchPolicies   = 10 // stored beforehand, per namespace
