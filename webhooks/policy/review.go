@@ -110,7 +110,9 @@ func (h *validatingReview[T, PT]) serve(r *http.Request) (admission.Response, ty
 	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(body, &rev); err != nil {
 		// The review may be sound and only its object not decodable as PT: answer with the
 		// request's UID then, as the API server matches responses to requests by it.
-		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the AdmissionReview: %w", err)), reviewUID(body)
+		uid := reviewUID(body)
+		h.log.Error(err, "decoding the admission request", "uid", uid)
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the AdmissionReview: %w", err)), uid
 	}
 	if rev.APIVersion != reviewGroupVersion || rev.Kind != "AdmissionReview" || rev.Request == nil {
 		err := fmt.Errorf("want an %s AdmissionReview with a request, got apiVersion %q, kind %q", reviewGroupVersion, rev.APIVersion, rev.Kind)
