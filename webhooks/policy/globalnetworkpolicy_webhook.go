@@ -13,8 +13,9 @@ import (
 
 // A GlobalNetworkPolicy is cluster-scoped, so no namespaceSelector applies to it; it is not excluded
 // by an objectSelector either, because a label that switches validation off would let any writer
-// store a policy Felix-style enforcement would silently drop. Its mutating webhook is matched out
-// once the API server has filled every default, as the NetworkPolicy's is (see there).
+// store a policy Felix-style enforcement would silently drop. Its mutating webhook is registered
+// only where the API server does not fill the defaults itself, and is then matched out once they
+// are filled, as the NetworkPolicy's is (see there).
 //
 // +kubebuilder:webhook:path=/mutate-policy-palisade-dev-v1alpha1-globalnetworkpolicy,mutating=true,failurePolicy=fail,sideEffects=None,groups=policy.palisade.dev,resources=globalnetworkpolicies,verbs=create;update,versions=v1alpha1,name=mglobalnetworkpolicy.policy.palisade.dev,admissionReviewVersions=v1,timeoutSeconds=5,reinvocationPolicy=IfNeeded,patch=`{"matchConditions":[{"name":"not-yet-defaulted","expression":"!has(object.spec) || !has(object.spec.types) || size(object.spec.types) == 0 || object.spec.?tier.orValue('') == '' || object.spec.?rollout.?strategy.orValue('') == ''"}]}`
 // +kubebuilder:webhook:path=/validate-policy-palisade-dev-v1alpha1-globalnetworkpolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=policy.palisade.dev,resources=globalnetworkpolicies,verbs=create;update,versions=v1alpha1,name=vglobalnetworkpolicy.policy.palisade.dev,admissionReviewVersions=v1,timeoutSeconds=5
