@@ -21,8 +21,10 @@ const (
 	CertManager Source = "cert-manager"
 )
 
-// The rotator needs to read and update its Secret and to patch the CA bundle into the two webhook
-// configurations. Lists and watches cannot be narrowed by name, updates can.
+// The rotator needs to read and update its Secret and to patch the CA bundle into the webhook
+// configurations: the validating one, and the mutating one on clusters where it is registered
+// (without config/components/apiserver-defaulting). Lists and watches cannot be narrowed by name,
+// updates can.
 //
 // +kubebuilder:rbac:groups="",namespace=palisade-system,resources=secrets,verbs=get;list;watch;update
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations;validatingwebhookconfigurations,verbs=get;list;watch
