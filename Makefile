@@ -55,12 +55,15 @@ lint: golangci-lint ## Run golangci-lint.
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: verify
-verify: manifests generate ## Fail when generated code (CRDs, deepcopy, RBAC, webhooks) or formatting is stale.
+verify: manifests generate ## Fail when generated code (CRDs, deepcopy, RBAC, webhooks), formatting or a go.mod is stale.
 	@stale=$$(git status --porcelain -- api config); \
 	if [ -n "$$stale" ]; then echo "generated files are stale; run 'make manifests generate' and commit:"; echo "$$stale"; git --no-pager diff --stat -- api config; exit 1; fi
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
-	@echo "generated code and formatting are up to date"
+	@for m in $(TEST_MODULES); do \
+	  (cd $$m && go mod tidy -diff >/dev/null) || { echo "$$m/go.mod is not tidy; run 'go mod tidy' there and commit:"; (cd $$m && go mod tidy -diff); exit 1; }; \
+	done
+	@echo "generated code, formatting and go.mod files are up to date"
 
 .PHONY: test
 test: deps envtest-bins ## Run every test: unit, fuzz seeds, envtest integration, in every module.
