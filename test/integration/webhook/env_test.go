@@ -117,7 +117,10 @@ func startEnvironment() (*environment, error) {
 		Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
 		TLSOpts: []func(*tls.Config){http1, countHandshakes},
 	})
-	mgr, err := ctrl.NewManager(e.cfg, ctrl.Options{
+	// As cmd/palisade-controller does, the manager asks for uncompressed responses.
+	mgrCfg := rest.CopyConfig(e.cfg)
+	mgrCfg.DisableCompression = true
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
 		Scheme:        scheme,
 		WebhookServer: e.server,
 		Metrics:       metricsserver.Options{BindAddress: "0"},
