@@ -176,6 +176,7 @@ func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Durati
 	cpu := map[string]cpuTimes{}
 	handlers := map[string]map[string][]time.Duration{}
 	handshakes := map[string]int64{}
+	var stolen steal
 	for r := 0; r < benchRounds; r++ {
 		for i, su := range setups {
 			if err := e.use(su.admission); err != nil {
@@ -192,9 +193,18 @@ func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Durati
 				go func() { profiled <- profile(e, l.name+"."+su.name, time.Duration(benchPerClient-2)*l.interval) }()
 			}
 			shook := e.server.handshakes.Load()
+			stealBefore, err := readSteal()
+			if err != nil {
+				return loadResult{}, err
+			}
 			e.server.recording.Store(true)
 			got, err := gen(fmt.Sprintf("%s-r%d-%d", tag, r, i), benchPerClient, l.interval)
 			e.server.recording.Store(false)
+			stealAfter, serr := readSteal()
+			if serr != nil {
+				return loadResult{}, serr
+			}
+			stolen = stolen.add(stealAfter.sub(stealBefore))
 			handshakes[su.name] += e.server.handshakes.Load() - shook
 			if err != nil {
 				return loadResult{}, err
@@ -229,7 +239,7 @@ func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Durati
 	if err := e.use(asInstalled); err != nil {
 		return loadResult{}, err
 	}
-	res := loadResult{load: l, arms: map[string]arm{}}
+	res := loadResult{load: l, arms: map[string]arm{}, stolen: stolen}
 	for _, su := range setups {
 		a := arm{latency: statsOf(lat[su.name]), roundP99: roundP99[su.name], cpu: cpu[su.name].per(len(lat[su.name])), handlers: map[string]stats{}, handshakes: handshakes[su.name]}
 		for p, d := range handlers[su.name] {

@@ -92,3 +92,43 @@ func procCPU(pid string) (own, children time.Duration, err error) {
 	}
 	return time.Duration(v[0]+v[1]) * clockTick, time.Duration(v[2]+v[3]) * clockTick, nil
 }
+
+// steal is the machine's CPU time in clock ticks, from /proc/stat, and the part of it stolen: time
+// the hypervisor ran another guest while this one had work. A run with much of it measured its
+// neighbours as well as itself.
+type steal struct{ total, steal int64 }
+
+func (a steal) add(b steal) steal { return steal{a.total + b.total, a.steal + b.steal} }
+func (a steal) sub(b steal) steal { return steal{a.total - b.total, a.steal - b.steal} }
+
+// readSteal reads the first line of /proc/stat: cpu user nice system idle iowait irq softirq steal ….
+func readSteal() (steal, error) {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return steal{}, fmt.Errorf("reading /proc/stat: %w", err)
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	return parseSteal(line)
+}
+
+func parseSteal(line string) (steal, error) {
+	fields := strings.Fields(line)
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return steal{}, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var s steal
+	for i, f := range fields[1:] {
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return steal{}, fmt.Errorf("/proc/stat: field %d of %q: %w", i+1, line, err)
+		}
+		// guest and guest_nice (fields 9 and 10) are already counted in user and nice.
+		if i < 8 {
+			s.total += v
+		}
+		if i == 7 {
+			s.steal = v
+		}
+	}
+	return s, nil
+}
