@@ -22,9 +22,11 @@ type admission struct {
 	// mutating, validating: the webhook configurations of config/webhook; admissionPolicy:
 	// config/admissionpolicy's MutatingAdmissionPolicy and its binding.
 	mutating, validating, admissionPolicy bool
+	// empty is the benchmark's empty webhook (empty_webhook_test.go), not Palisade's.
+	empty bool
 }
 
-func (a admission) webhooks() bool { return a.mutating || a.validating }
+func (a admission) webhooks() bool { return a.mutating || a.validating || a.empty }
 
 var (
 	// asInstalled is what config/default registers (Kubernetes 1.36 and later): the validating
@@ -52,7 +54,12 @@ func (e *environment) use(a admission) error {
 		}
 	}
 	if a.admissionPolicy != e.admission.admissionPolicy {
-		return e.setAdmissionPolicies(a.admissionPolicy)
+		if err := e.setAdmissionPolicies(a.admissionPolicy); err != nil {
+			return err
+		}
+	}
+	if a.empty != e.admission.empty {
+		return e.setEmptyWebhook(a.empty)
 	}
 	return nil
 }

@@ -122,12 +122,14 @@ func markdown(results []loadResult) string {
 	fmt.Fprintf(&b, "%d clients, each on its own connection, create `NetworkPolicy` objects (%d per client per round) in %d namespaces holding %d pods and %d stored policies each. "+
 		"The policies leave `types`, `tier` and `rollout` out, as most manifests do, so every default is filled in. "+
 		"The policies a round creates are deleted after it (outside the measurement), so every round starts from the same store. "+
-		"Rounds cycle through four setups, in the same run:\n\n",
+		"Rounds cycle through five setups, in the same run:\n\n",
 		benchClients, benchPerClient, benchNamespaces, benchPods, benchPolicies)
 	fmt.Fprintf(&b, "- **%s**: config/default on Kubernetes 1.36 or later. The CRD schema (tier, rollout) and the MutatingAdmissionPolicy of config/admissionpolicy (types) fill the defaults inside the API server, "+
 		"no mutating webhook is registered (config/components/apiserver-defaulting), and one webhook is called: validation, with every cluster check (selector, named ports, order ties, DNS).\n", installed.name)
 	fmt.Fprintf(&b, "- **%s**: config/default without that component, for clusters without the admission policy; the mutating webhook fills `types`, so both webhooks are called.\n", fallback.name)
 	fmt.Fprintf(&b, "- **%s**: only the validating webhook, no defaulting of `types` at all. Not a way to install Palisade; it splits what validation costs from what defaulting costs.\n", validationOnly.name)
+	fmt.Fprintf(&b, "- **%s**: not Palisade's: a webhook registered exactly as Palisade's validating webhook is (same rules, selectors, timeout and failure policy, same server) that decodes the review's UID and admits. "+
+		"It measures what any validating webhook call costs this API server on this machine, the floor under what Palisade's can add.\n", emptyWebhook.name)
 	fmt.Fprintf(&b, "- **%s**: no webhook configuration and no admission policy (the CRD schema defaults stay: they are part of the CRD).\n\n", baseline.name)
 	fmt.Fprintf(&b, "Three loads: **paced**, each client sending one request every %s (%d requests/s in all); **light**, one every %s (%d requests/s); "+
 		"and **saturated**, each client sending its next request as soon as the last returns. The clients of the paced loads start their requests evenly spread over the interval.\n\n",
@@ -228,6 +230,16 @@ func markdown(results []loadResult) string {
 			r.load.name, ms(val.latency.p99-base.latency.p99), ms(val.cpu.apiserver-base.cpu.apiserver), ms(val.cpu.self-base.cpu.self),
 			ms(in.cpu.apiserver-val.cpu.apiserver), ms(in.latency.p99-base.latency.p99),
 			ms(r.arms[fallback.name].latency.p99-base.latency.p99))
+	}
+	for _, r := range results {
+		if r.load.interval == 0 {
+			continue
+		}
+		empty, val, base := r.arms[emptyWebhook.name], r.arms[validationOnly.name], r.arms[baseline.name]
+		fmt.Fprintf(&b, "- %s, the floor: a webhook that does nothing adds %s ms at p99 (median of the rounds %s ms; API server +%s ms CPU per request). "+
+			"Palisade's validating webhook, every check included, adds %s ms on top of that at p99.\n",
+			r.load.name, ms(empty.latency.p99-base.latency.p99), ms(median(r.roundAdded(emptyWebhook))), ms(empty.cpu.apiserver-base.cpu.apiserver),
+			ms(val.latency.p99-empty.latency.p99))
 	}
 	b.WriteString("- The paced loads measure latency; the light one halves the rate, so the machine is less busy. Where it adds about as much at p99 as the paced load, what admission adds is its own work and the tail of it, not waiting for the CPUs that the API server, etcd, the clients and the webhook server share. " +
 		"In the saturated load every request queues behind the 99 others for the machine's CPUs, so latency is the CPU each request costs across all processes times the queue; " +

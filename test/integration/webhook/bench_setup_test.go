@@ -19,5 +19,8 @@ var (
 	// validationOnly is not a way to install Palisade (types would be stored unset); it splits
 	// what validation costs from what defaulting costs.
 	validationOnly = setup{"validating webhook alone (diagnostic)", admission{validating: true}}
-	setups         = []setup{installed, fallback, validationOnly, baseline}
+	// emptyWebhook is not Palisade's at all: a webhook that admits without looking, to measure what
+	// any webhook call costs this API server on this machine.
+	emptyWebhook = setup{"empty webhook (diagnostic)", admission{empty: true}}
+	setups       = []setup{installed, fallback, validationOnly, emptyWebhook, baseline}
 )

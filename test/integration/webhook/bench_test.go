@@ -76,8 +76,8 @@ var benchLoadNames = flag.String("loads", "paced,light,saturated", "comma-separa
 
 // BenchmarkWebhookLatency measures what Palisade's admission adds to creating a policy through the
 // real API server: 100 clients, each on its own connection, create policies concurrently, in rounds
-// that cycle through the setups (as installed, webhooks without the admission policy, and nothing
-// at all: the baseline), in the same run; each round's policies are deleted after it, so every round
+// that cycle through the setups (bench_setup_test.go: as installed, the fallback and the diagnostic
+// ones, and nothing at all: the baseline), in the same run; each round's policies are deleted after it, so every round
 // finds the same store. The clients run in a process of their own
 // (loadgen), as the webhook server runs in its own in a cluster. It reports percentiles of the whole
 // request as the clients see it, of the webhook handlers themselves, and the CPU every process spends
@@ -166,8 +166,8 @@ func runLoadgen(bin, kubeconfig, tag string, perClient int, interval time.Durati
 	return lats, nil
 }
 
-// runLoad runs benchRounds rounds of one load per setup, interleaved (installed, fallback,
-// baseline, installed, …) so that all see the same machine and the same store.
+// runLoad runs benchRounds rounds of one load per setup, interleaved (every setup once, in turn,
+// then again) so that all see the same machine and the same store.
 func runLoad(e *environment, gen func(string, int, time.Duration) ([]time.Duration, error), l load, tag string) (loadResult, error) {
 	lat := map[string][]time.Duration{}
 	// roundP99 is each round's p99 per setup: how far rounds of the same setup disagree says how

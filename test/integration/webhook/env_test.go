@@ -138,6 +138,7 @@ func startEnvironment() (*environment, error) {
 	if err := policy.Setup(mgr, &policy.ClusterView{Reader: mgr.GetCache()}); err != nil {
 		return nil, err
 	}
+	e.server.Register(emptyWebhookPath, http.HandlerFunc(admitAll))
 	e.done = make(chan error, 1)
 	go func() { e.done <- mgr.Start(ctx) }()
 
