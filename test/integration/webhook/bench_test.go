@@ -77,9 +77,9 @@ var benchLoadNames = flag.String("loads", "paced,light,saturated", "comma-separa
 // BenchmarkWebhookLatency measures what Palisade's admission adds to creating a policy through the
 // real API server: 100 clients, each on its own connection, create policies concurrently, in rounds
 // that cycle through the setups (bench_setup_test.go: as installed, the fallback and the diagnostic
-// ones, and nothing at all: the baseline), in the same run; each round's policies are deleted after it, so every round
-// finds the same store. The clients run in a process of their own
-// (loadgen), as the webhook server runs in its own in a cluster. It reports percentiles of the whole
+// ones, and nothing at all: the baseline), in the same run; each round's policies are deleted after
+// it, so every round finds the same store. The clients run in a process of their own (loadgen), as
+// the webhook server runs in its own in a cluster. It reports percentiles of the whole
 // request as the clients see it, of the webhook handlers themselves, and the CPU every process spends
 // per request.
 //
