@@ -56,7 +56,7 @@ func compileInput(in *policyInput, slot Slot) (*compiled, error) {
 	// A fail-closed policy denies at its position; its rules are never consulted, and it holds
 	// no peer selectors.
 	c.rules = [numDirections][]rule{}
-	return c, fmt.Errorf("policy %s is invalid and fails closed: %w", in.key, err)
+	return c, &InvalidPolicyError{Key: in.key, Err: err}
 }
 
 // types returns the governed directions. Empty types are defaulted as the mutating webhook does
@@ -166,10 +166,10 @@ func (s *subject) matches(v *podView) bool {
 // networkPolicyInput reduces a Palisade NetworkPolicy.
 func networkPolicyInput(np *v1alpha1.NetworkPolicy) (*policyInput, error) {
 	if np == nil {
-		return nil, errors.New("nil NetworkPolicy")
+		return nil, notStored("NetworkPolicy", errors.New("nil object"))
 	}
 	if np.Name == "" || np.Namespace == "" {
-		return nil, fmt.Errorf("NetworkPolicy %q: metadata.name and metadata.namespace are required", np.Namespace+"/"+np.Name)
+		return nil, notStored(fmt.Sprintf("NetworkPolicy %q", np.Namespace+"/"+np.Name), errors.New("metadata.name and metadata.namespace are required"))
 	}
 	key := PolicyKey{Kind: KindNetworkPolicy, Namespace: np.Namespace, Name: np.Name}
 	return &policyInput{key: key, spec: &np.Spec.PolicySpec}, nil
@@ -178,10 +178,10 @@ func networkPolicyInput(np *v1alpha1.NetworkPolicy) (*policyInput, error) {
 // globalNetworkPolicyInput reduces a Palisade GlobalNetworkPolicy.
 func globalNetworkPolicyInput(gnp *v1alpha1.GlobalNetworkPolicy) (*policyInput, error) {
 	if gnp == nil {
-		return nil, errors.New("nil GlobalNetworkPolicy")
+		return nil, notStored("GlobalNetworkPolicy", errors.New("nil object"))
 	}
 	if gnp.Name == "" {
-		return nil, errors.New("GlobalNetworkPolicy: metadata.name is required")
+		return nil, notStored("GlobalNetworkPolicy", errors.New("metadata.name is required"))
 	}
 	key := PolicyKey{Kind: KindGlobalNetworkPolicy, Name: gnp.Name}
 	return &policyInput{

@@ -88,7 +88,9 @@
 // combined global(), a service without a name, or a global one without a namespace, http,
 // domains; for a Kubernetes policy, whatever pkg/knp reports, such as an empty peer, a protocol
 // other than TCP/UDP/SCTP or a label value outside Kubernetes' syntax), the Upsert call stores it
-// anyway and returns an error naming every problem. Such a policy fails CLOSED: it keeps its
+// anyway and returns an *InvalidPolicyError naming every problem. An object that cannot be
+// stored at all (nil, no name or namespace, an unknown slot) is refused with a *NotStoredError
+// and leaves the engine unchanged: a caller must not present a verdict as covering it. Such a policy fails CLOSED: it keeps its
 // position and denies every flow that reaches it in the directions it governs (both when its
 // types are unreadable); an unparseable subject selector (selector, namespaceSelector,
 // serviceAccountSelector, a Kubernetes podSelector) is read as all(), widening the denial to the

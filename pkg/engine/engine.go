@@ -215,17 +215,17 @@ func (e *Engine) UpsertGlobalNetworkPolicy(gnp *v1alpha1.GlobalNetworkPolicy, sl
 // Kubernetes policies have no rollout: callers normally store them as SlotEnforced.
 func (e *Engine) UpsertKubernetesNetworkPolicy(knp *networkingv1.NetworkPolicy, slot Slot) error {
 	if knp == nil {
-		return errors.New("nil Kubernetes NetworkPolicy")
+		return notStored("Kubernetes NetworkPolicy", errors.New("nil object"))
 	}
 	if knp.Name == "" || knp.Namespace == "" {
-		return fmt.Errorf("kubernetes NetworkPolicy %q: metadata.name and metadata.namespace are required", knp.Namespace+"/"+knp.Name)
+		return notStored(fmt.Sprintf("Kubernetes NetworkPolicy %q", knp.Namespace+"/"+knp.Name), errors.New("metadata.name and metadata.namespace are required"))
 	}
 	return e.upsert(knpInput(knp), slot)
 }
 
 func (e *Engine) upsert(in *policyInput, slot Slot) error {
 	if slot >= numSlots {
-		return fmt.Errorf("policy %s: unknown slot %d", in.key, slot)
+		return notStored("policy "+in.key.String(), fmt.Errorf("unknown slot %d", slot))
 	}
 	c, err := compileInput(in, slot)
 	e.mu.Lock()
