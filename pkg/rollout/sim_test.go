@@ -96,8 +96,10 @@ func deny(n string, count int64) event {
 	return event{fmt.Sprintf("%s denies %d", n, count), func(w *world) { w.bad[n] += count }}
 }
 
-func silence(n string) event { return event{n + " silent", func(w *world) { w.nodes[n].silent = true }} }
-func revive(n string) event  { return event{n + " back", func(w *world) { w.nodes[n].silent = false }} }
+func silence(n string) event {
+	return event{n + " silent", func(w *world) { w.nodes[n].silent = true }}
+}
+func revive(n string) event { return event{n + " back", func(w *world) { w.nodes[n].silent = false }} }
 
 func request(verb, key string) event {
 	return event{"request " + verb, func(w *world) { w.ann[key] = w.t.UTC().Format(RequestToken) }}
