@@ -91,17 +91,26 @@ func (p *planner) decide() {
 	}
 	p.req = takeControls(p.in.Annotations, p.st.Controls)
 	p.d.Controls = p.req.applied
-	if p.st.Phase == "" || p.in.Status.ObservedGeneration != p.in.Generation {
+	known := p.st.Phase == v1alpha1.PhaseAudit || p.st.Phase == v1alpha1.PhaseStaged || p.st.Phase == v1alpha1.PhaseEnforced
+	if !known || p.in.Status.ObservedGeneration != p.in.Generation {
 		p.start()
 		p.st.ObservedGeneration = p.in.Generation
 		return
 	}
 	p.st.ObservedGeneration = p.in.Generation
+	if p.st.PhaseSince == nil {
+		p.st.PhaseSince = p.now() // a status written without it (by hand, by tests): the phase counts from now
+	}
 	switch {
 	case p.req.rollback:
 		p.stepBack(ActionRollback, ReasonRolledBack, "rollback requested")
 	case p.req.promote:
 		p.promoteRequested()
+	case p.st.Phase != v1alpha1.PhaseEnforced && p.st.EnforcedGeneration == p.in.Generation:
+		// A status that enforces the candidate outside Enforced (written by hand or by tests) is read as
+		// Enforced: what the nodes enforce is kept, never dropped on a contradiction.
+		p.setPhase(v1alpha1.PhaseEnforced)
+		p.hold(ReasonEnforced, fmt.Sprintf("generation %d is already enforced", p.in.Generation))
 	case p.stepBackDue():
 	case p.in.Invalid != "":
 		p.hold(ReasonInvalid, "the candidate is invalid and is not promoted: "+p.in.Invalid)
@@ -121,9 +130,16 @@ func (p *planner) decide() {
 // start puts a new generation (or a policy without a phase) in its first phase. The enforced
 // generation is left as it is: the previous generation stays enforced while the new one is evaluated.
 func (p *planner) start() {
-	first := p.st.Phase == ""
+	first := p.st.Phase == "" // (or a phase this version does not know: it starts over as new)
 	if p.st.Controls.HeldGeneration != 0 && p.st.Controls.HeldGeneration != p.in.Generation {
 		p.st.Controls.HeldGeneration = 0 // an edit releases a held generation
+	}
+	if p.st.EnforcedGeneration == p.in.Generation && p.in.Generation != 0 {
+		// The candidate is already the enforced generation (a status from elsewhere): it stays enforced.
+		p.d.Action = ActionStart
+		p.setPhase(v1alpha1.PhaseEnforced)
+		p.d.Reason, p.d.Message = ReasonEnforced, fmt.Sprintf("generation %d is already enforced", p.in.Generation)
+		return
 	}
 	if p.immediate() && p.in.Invalid == "" && !p.paused() {
 		p.d.Action = ActionStart
@@ -250,7 +266,7 @@ func (p *planner) stepBackDue() bool {
 // generation is enforced again.
 func (p *planner) stepBack(a Action, reason, why string) {
 	from := p.st.Phase
-	if from == v1alpha1.PhaseEnforced && p.st.EnforcedGeneration == p.in.Generation {
+	if p.st.EnforcedGeneration == p.in.Generation {
 		p.st.EnforcedGeneration = p.st.PreviousEnforcedGeneration
 		p.st.PreviousEnforcedGeneration = 0
 	}
