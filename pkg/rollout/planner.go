@@ -101,16 +101,16 @@ func (p *planner) decide() {
 	if p.st.PhaseSince == nil {
 		p.st.PhaseSince = p.now() // a status written without it (by hand, by tests): the phase counts from now
 	}
+	if p.st.Phase != v1alpha1.PhaseEnforced && p.st.EnforcedGeneration == p.in.Generation {
+		// A status that enforces the candidate outside Enforced (written by hand or by tests) is read as
+		// Enforced: what the nodes enforce is kept, never dropped on a contradiction.
+		p.setPhase(v1alpha1.PhaseEnforced)
+	}
 	switch {
 	case p.req.rollback:
 		p.stepBack(ActionRollback, ReasonRolledBack, "rollback requested")
 	case p.req.promote:
 		p.promoteRequested()
-	case p.st.Phase != v1alpha1.PhaseEnforced && p.st.EnforcedGeneration == p.in.Generation:
-		// A status that enforces the candidate outside Enforced (written by hand or by tests) is read as
-		// Enforced: what the nodes enforce is kept, never dropped on a contradiction.
-		p.setPhase(v1alpha1.PhaseEnforced)
-		p.hold(ReasonEnforced, fmt.Sprintf("generation %d is already enforced", p.in.Generation))
 	case p.stepBackDue():
 	case p.in.Invalid != "":
 		p.hold(ReasonInvalid, "the candidate is invalid and is not promoted: "+p.in.Invalid)
