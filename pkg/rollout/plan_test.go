@@ -264,3 +264,20 @@ func TestPlanDoesNotChangeInput(t *testing.T) {
 		t.Errorf("Plan changed its input:\n%s", diff)
 	}
 }
+
+// TestPlanRequestWithEdit: a promote made while the spec changed is recorded, not acted on.
+func TestPlanRequestWithEdit(t *testing.T) {
+	in := planInput(v1alpha1.PhaseStaged, ann(AnnotationPromote, "t1"), func(in *Input) { in.Generation = 4 })
+	r := Plan(in)
+	got := outcomeOf(in, r)
+	want := outcome{Action: ActionStart, Reason: ReasonNewGeneration, Phase: v1alpha1.PhaseAudit, Enforced: 2, Requeue: auditMin, Controls: []string{"promote"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if r.Status.Controls.Promote != "t1" {
+		t.Errorf("promote request not recorded: %+v", r.Status.Controls)
+	}
+	if !strings.HasSuffix(r.Decision.Message, "a promote or rollback request made before this generation is not acted on") {
+		t.Errorf("message %q does not say the request was not acted on", r.Decision.Message)
+	}
+}

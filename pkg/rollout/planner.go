@@ -93,8 +93,14 @@ func (p *planner) decide() {
 	p.d.Controls = p.req.applied
 	known := p.st.Phase == v1alpha1.PhaseAudit || p.st.Phase == v1alpha1.PhaseStaged || p.st.Phase == v1alpha1.PhaseEnforced
 	if !known || p.in.Status.ObservedGeneration != p.in.Generation {
+		// A phase this version does not know starts over like a new generation.
 		p.start()
 		p.st.ObservedGeneration = p.in.Generation
+		if p.req.promote || p.req.rollback {
+			// A promote or rollback made while the spec changed under it names no generation for sure:
+			// it is recorded and not acted on; the new generation starts from the beginning.
+			p.d.Message += "; a promote or rollback request made before this generation is not acted on"
+		}
 		return
 	}
 	p.st.ObservedGeneration = p.in.Generation
@@ -130,7 +136,7 @@ func (p *planner) decide() {
 // start puts a new generation (or a policy without a phase) in its first phase. The enforced
 // generation is left as it is: the previous generation stays enforced while the new one is evaluated.
 func (p *planner) start() {
-	first := p.st.Phase == "" // (or a phase this version does not know: it starts over as new)
+	first := p.st.Phase == ""
 	if p.st.Controls.HeldGeneration != 0 && p.st.Controls.HeldGeneration != p.in.Generation {
 		p.st.Controls.HeldGeneration = 0 // an edit releases a held generation
 	}
