@@ -196,9 +196,10 @@ type observation struct {
 	enforced int64
 }
 
-// play runs a story and returns its narrative lines and decisions. With jitter, node reports are
-// written up to 20 s before the step and in random order, the operator decides up to 20 s after it,
-// and sometimes decides once more half a minute later with nothing new (a resync).
+// play runs a story and returns its narrative lines and decisions. With jitter, the events of a step
+// are applied in random order, node reports are written up to 20 s before the step and in random
+// order, the operator decides up to 20 s after it, and sometimes decides once more half a minute later
+// with nothing new (a resync).
 func play(s story, j jitter) []observation {
 	w := newWorld(s)
 	var obs []observation
@@ -206,7 +207,11 @@ func play(s story, j jitter) []observation {
 		w.t = epoch.Add(time.Duration(m) * time.Minute)
 		w.bad = map[string]int64{}
 		var names []string
-		evs := s.events[m]
+		evs := append([]event(nil), s.events[m]...)
+		if j.rng != nil {
+			// Events of one step are simultaneous: any order must tell the same story.
+			j.rng.Shuffle(len(evs), func(a, b int) { evs[a], evs[b] = evs[b], evs[a] })
+		}
 		for _, e := range evs {
 			e.apply(w)
 			names = append(names, e.name)

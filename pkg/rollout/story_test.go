@@ -56,8 +56,9 @@ func TestStories(t *testing.T) {
 	}
 }
 
-// TestStoriesJittered reruns every story with seeded random report order, node order, report and
-// decision timing (up to 20 s either side of the step) and extra resync decisions. What may change is
+// TestStoriesJittered reruns every story with seeded random event order within a step, report order,
+// node order, report and decision timing (up to 20 s either side of the step) and extra resync
+// decisions. What may change is
 // when a transition happens (by a step); what must not:
 //   - the sequence of (generation, phase, enforced generation) states the policy goes through, and
 //     the final one, equal the exact run's;
