@@ -16,13 +16,16 @@ const (
 )
 
 // Condition types a policy reports. Ready, Progressing and Degraded follow kstatus conventions so that
-// kubectl wait, kstatus and Argo CD read them.
+// kubectl wait, kstatus and Argo CD read them; Reconciling and Stalled are kstatus's own "abnormal-true"
+// conditions, present only while True.
 const (
 	ConditionValid       = "Valid"
 	ConditionProgrammed  = "Programmed"
 	ConditionProgressing = "Progressing"
 	ConditionReady       = "Ready"
 	ConditionDegraded    = "Degraded"
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
 )
 
 // PolicyStatus is written by the rollout operator only.
@@ -43,6 +46,28 @@ type PolicyStatus struct {
 	// +optional
 	EnforcedGeneration int64 `json:"enforcedGeneration,omitempty"`
 
+	// PreviousEnforcedGeneration is the generation that was enforced before EnforcedGeneration; a step
+	// back or a rollback enforces it again. 0 when there is none.
+	// +optional
+	PreviousEnforcedGeneration int64 `json:"previousEnforcedGeneration,omitempty"`
+
+	// CanaryPercent is the share of the selected endpoints on which the candidate is enforced while
+	// Staged, fixed when Staged begins; 0 in the other phases. Every enforcer and the CLI derive the
+	// same canary slice from it and each endpoint's identity.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	CanaryPercent int32 `json:"canaryPercent,omitempty"`
+
+	// CanaryEndpoints counts the selected endpoints in the canary slice while Staged.
+	// +optional
+	CanaryEndpoints int32 `json:"canaryEndpoints,omitempty"`
+
+	// Controls records the control annotations (promote, pause, resume, rollback) the operator has
+	// acted on, so that each request is honoured once and the spec never changes.
+	// +optional
+	Controls *RolloutControls `json:"controls,omitempty"`
+
 	// Conditions: Valid, Programmed, Progressing, Ready, Degraded.
 	// +optional
 	// +listType=map
@@ -62,6 +87,35 @@ type PolicyStatus struct {
 	// NodesDesired counts the nodes that should program the policy.
 	// +optional
 	NodesDesired int32 `json:"nodesDesired,omitempty"`
+}
+
+// RolloutControls records the control requests an operator has acted on. A request is the value of a
+// control annotation; a value different from the one recorded here is a new request.
+type RolloutControls struct {
+	// Promote is the last promote request acted on.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Promote string `json:"promote,omitempty"`
+	// Pause is the last pause request acted on.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Pause string `json:"pause,omitempty"`
+	// Resume is the last resume request acted on.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Resume string `json:"resume,omitempty"`
+	// Rollback is the last rollback request acted on.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Rollback string `json:"rollback,omitempty"`
+	// Paused is set by a pause request and cleared by a resume request; the rollout is held while it or
+	// spec.rollout.paused is set.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
+	// HeldGeneration is a generation that stepped back or was rolled back: it stays in Audit, however
+	// clean its evidence, until a promote request or a new generation.
+	// +optional
+	HeldGeneration int64 `json:"heldGeneration,omitempty"`
 }
 
 // Evidence is what enforcers observed for a policy over a window.
