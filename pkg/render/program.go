@@ -117,7 +117,9 @@ func (o Options) validate() error {
 	return nil
 }
 
-func (o Options) allMarks() uint32 { return o.MarkAccept | o.MarkPass | o.MarkScratch0 | o.MarkScratch1 }
+func (o Options) allMarks() uint32 {
+	return o.MarkAccept | o.MarkPass | o.MarkScratch0 | o.MarkScratch1
+}
 
 // Render builds both families' programs and renders them as text.
 func Render(m *engine.NodeModel, opts Options) (v4, v6 Ruleset, err error) {

@@ -85,7 +85,10 @@ func (m Match) NotProtocol(p uint8) Match { m.proto = &protoMatch{num: p, negate
 func (m Match) SourceNet(p netip.Prefix) Match { m.src = &netMatch{prefix: p}; return m }
 
 // NotSourceNet matches source addresses outside p (! -s).
-func (m Match) NotSourceNet(p netip.Prefix) Match { m.src = &netMatch{prefix: p, negate: true}; return m }
+func (m Match) NotSourceNet(p netip.Prefix) Match {
+	m.src = &netMatch{prefix: p, negate: true}
+	return m
+}
 
 // DestNet matches the destination address (-d).
 func (m Match) DestNet(p netip.Prefix) Match { m.dst = &netMatch{prefix: p}; return m }
