@@ -59,7 +59,7 @@ func (b *builder) rule(p *engine.ModelPolicy, dir engine.Direction, r *engine.Mo
 		if r.Protocol != 0 {
 			proto = M().Protocol(r.Protocol)
 		}
-		blocks := groups
+		var blocks [][]Match
 		if merged, ok := mergeAll(base, groups[0]); ok {
 			blocks = append([][]Match{merged}, groups[1:]...)
 		} else {
