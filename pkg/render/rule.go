@@ -182,16 +182,21 @@ func (m Match) merge(o Match) (Match, bool) {
 	return out, true
 }
 
-// Render writes the match in iptables-restore syntax, in the order iptables-save prints the
-// built-in criteria (-s, -d, -p) followed by the modules.
+// Render writes the match in iptables-restore syntax, in the order iptables-save prints it: the
+// built-in criteria (-s, -d, -p), then the modules.
 func (m Match) Render() string {
-	var parts []string
-	neg := func(b bool) string {
-		if b {
-			return "! "
-		}
-		return ""
+	return joinNonEmpty(m.renderBuiltin(), m.renderModules())
+}
+
+func neg(b bool) string {
+	if b {
+		return "! "
 	}
+	return ""
+}
+
+func (m Match) renderBuiltin() string {
+	var parts []string
 	if m.src != nil {
 		parts = append(parts, neg(m.src.negate)+"-s "+prefixText(m.src.prefix))
 	}
@@ -201,6 +206,11 @@ func (m Match) Render() string {
 	if m.proto != nil {
 		parts = append(parts, neg(m.proto.negate)+"-p "+protoText(m.proto.num))
 	}
+	return strings.Join(parts, " ")
+}
+
+func (m Match) renderModules() string {
+	var parts []string
 	if m.ctStates != nil {
 		parts = append(parts, "-m conntrack --ctstate "+strings.Join(m.ctStates, ","))
 	}
@@ -229,6 +239,16 @@ func (m Match) Render() string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+func joinNonEmpty(parts ...string) string {
+	out := parts[:0:0]
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func prefixText(p netip.Prefix) string { return p.Masked().String() }
@@ -319,20 +339,15 @@ func (a NFLog) Render() string {
 	return fmt.Sprintf("-j NFLOG --nflog-prefix %s --nflog-group %d", quote(a.Prefix), a.Group)
 }
 
-// Render writes the rule as the text after "-A <chain> " in iptables-restore syntax.
+// Render writes the rule as the text after "-A <chain> " in iptables-restore syntax, in the
+// order iptables-save prints it back (built-in criteria, the comment, the other modules, the
+// target), so that the text can be compared with what the kernel holds.
 func (r Rule) Render() string {
-	var b strings.Builder
+	comment := ""
 	if r.Comment != "" {
-		b.WriteString("-m comment --comment ")
-		b.WriteString(quote(r.Comment))
-		b.WriteByte(' ')
+		comment = "-m comment --comment " + quote(r.Comment)
 	}
-	if m := r.Match.Render(); m != "" {
-		b.WriteString(m)
-		b.WriteByte(' ')
-	}
-	b.WriteString(r.Action.Render())
-	return b.String()
+	return joinNonEmpty(r.Match.renderBuiltin(), comment, r.Match.renderModules(), r.Action.Render())
 }
 
 // maxCommentLen is the xt_comment limit (256 bytes with the terminating NUL).
