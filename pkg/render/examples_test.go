@@ -44,7 +44,7 @@ func checkGolden(t *testing.T, path, got string) {
 // (pkg/cli/model.go): objects without a namespace go to "default", namespaces that are used but
 // not defined are created, every policy is the enforced generation. Pods without
 // spec.nodeName are placed on node-a and node-b in turn, in namespace/name order.
-func loadExample(t *testing.T, dir string) *engine.Engine {
+func loadExample(t *testing.T, dir string) (*engine.Engine, []engine.Endpoint) {
 	t.Helper()
 	set, err := manifest.Load([]string{dir}, nil)
 	if err != nil {
@@ -98,6 +98,7 @@ func loadExample(t *testing.T, dir string) *engine.Engine {
 	}
 	slices.SortFunc(pods, func(a, b engine.Endpoint) int { return strings.Compare(a.Ref().String(), b.Ref().String()) })
 	unplaced := 0
+	var placed []engine.Endpoint
 	for _, ep := range pods {
 		if ep.Node == "" {
 			ep.Node = []string{"node-a", "node-b"}[unplaced%2]
@@ -105,6 +106,7 @@ func loadExample(t *testing.T, dir string) *engine.Engine {
 		}
 		implicit(ep.Namespace)
 		must(e.UpsertPod(ep))
+		placed = append(placed, ep)
 	}
 	for _, x := range set.KubernetesNetworkPolicies {
 		o := x.Object.DeepCopy()
@@ -125,7 +127,7 @@ func loadExample(t *testing.T, dir string) *engine.Engine {
 	for _, x := range set.GlobalNetworkPolicies {
 		must(e.UpsertGlobalNetworkPolicy(x.Object, engine.SlotEnforced))
 	}
-	return e
+	return e, placed
 }
 
 // renderNodes renders every node of the engine as one text: per node the iptables-restore and
@@ -168,11 +170,82 @@ func TestExamplesGolden(t *testing.T) {
 		}
 		n++
 		t.Run(ent.Name(), func(t *testing.T) {
-			e := loadExample(t, filepath.Join(examplesDir, ent.Name()))
+			e, pods := loadExample(t, filepath.Join(examplesDir, ent.Name()))
 			checkGolden(t, filepath.Join("testdata", "examples", ent.Name()+".golden"), renderNodes(t, e))
+			checkExampleFlows(t, e, pods)
 		})
 	}
 	if n == 0 {
 		t.Fatal("no example scenario found under " + examplesDir)
 	}
+}
+
+// checkExampleFlows traces every ordered pair of the scenario's pods, over TCP to each declared
+// port and 80, UDP 53 and ICMP echo, through the rendered rules of the nodes on the path (the
+// source pod's, then the destination pod's when it differs) and demands the engine's verdict.
+func checkExampleFlows(t *testing.T, e *engine.Engine, pods []engine.Endpoint) {
+	t.Helper()
+	progs := map[string][2]*render.Program{}
+	for _, n := range e.NodeNames() {
+		v4, v6, err := render.Build(e.NodeModel(n), render.DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		progs[n] = [2]*render.Program{v4, v6}
+	}
+	type probe struct {
+		proto uint8
+		port  uint16
+	}
+	probes := []probe{{engine.ProtoTCP, 80}, {engine.ProtoUDP, 53}, {engine.ProtoICMP, 0}}
+	for _, p := range pods {
+		for _, np := range p.Ports {
+			probes = append(probes, probe{np.Protocol, np.Port})
+		}
+	}
+	checked := 0
+	for _, src := range pods {
+		for _, dst := range pods {
+			if src.Ref() == dst.Ref() || len(src.IPs) == 0 || len(dst.IPs) == 0 || src.IPs[0].Is4() != dst.IPs[0].Is4() {
+				continue
+			}
+			for _, pr := range probes {
+				f := engine.Flow{Src: src.IPs[0], Dst: dst.IPs[0], Protocol: pr.proto, SrcPort: 40000, DstPort: pr.port}
+				pkt := render.Packet{Src: f.Src, Dst: f.Dst, Proto: f.Protocol, SrcPort: f.SrcPort, DstPort: f.DstPort, ICMPType: 8}
+				if pr.proto == engine.ProtoICMP {
+					f.SrcPort, f.DstPort, pkt.SrcPort, pkt.DstPort = 0, 0, 0, 0
+					if f.Src.Is6() {
+						f.Protocol, pkt.Proto, pkt.ICMPType = engine.ProtoICMPv6, engine.ProtoICMPv6, 128
+					}
+					f.ICMP = &engine.ICMPMatch{Type: pkt.ICMPType}
+				}
+				want, err := e.Allowed(f, engine.EnforcedOnly)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fam := render.IPv4
+				if f.Src.Is6() {
+					fam = render.IPv6
+				}
+				got := true
+				for i, n := range []string{src.Node, dst.Node} {
+					if i == 1 && n == src.Node {
+						break
+					}
+					res, err := progs[n][fam].Trace(render.ChainForward, pkt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if res.Verdict == render.VerdictDrop {
+						got = false
+					}
+				}
+				if got != want {
+					t.Errorf("%s -> %s proto %d port %d: rendered rules allow=%v, engine allow=%v", src.Ref(), dst.Ref(), pr.proto, pr.port, got, want)
+				}
+				checked++
+			}
+		}
+	}
+	t.Logf("%d flows agree", checked)
 }
