@@ -101,6 +101,14 @@ func (r Ruleset) IptablesRestoreText(table string) string {
 			continue
 		}
 		var b strings.Builder
+		size := 32
+		for _, c := range t.Chains {
+			size += 2 * len(c.Name)
+			for _, r := range c.Rules {
+				size += len(c.Name) + len(r) + 5
+			}
+		}
+		b.Grow(size)
 		b.WriteString("*" + t.Name + "\n")
 		for _, c := range t.Chains {
 			b.WriteString(":" + c.Name + " - [0:0]\n")
