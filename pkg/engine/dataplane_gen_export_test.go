@@ -11,3 +11,9 @@ func GenWorldForTest(seed uint64) (objs []any, flows []Flow) {
 
 // StoreForTest inserts one object of a generated world (candidates as SlotCandidate).
 func StoreForTest(e *Engine, o any) error { return store(e, o) }
+
+// GenWorldFromBytesForTest is GenWorldForTest driven by fuzz input bytes.
+func GenWorldFromBytesForTest(data []byte) (objs []any, flows []Flow) {
+	w := genWorld(&byteChooser{b: data})
+	return w.objs, w.flows
+}
