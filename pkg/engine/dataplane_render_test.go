@@ -26,11 +26,12 @@ type renderedWorld struct {
 	e      *engine.Engine
 	nodeOf map[engine.EndpointRef]string
 	progs  map[string][2]*render.Program
+	interp map[string]*engine.ModelInterpreter
 }
 
 func buildRenderedWorld(t *testing.T, objs []any, place func(i int) string, reverse bool) *renderedWorld {
 	t.Helper()
-	w := &renderedWorld{e: engine.New(), nodeOf: map[engine.EndpointRef]string{}, progs: map[string][2]*render.Program{}}
+	w := &renderedWorld{e: engine.New(), nodeOf: map[engine.EndpointRef]string{}, progs: map[string][2]*render.Program{}, interp: map[string]*engine.ModelInterpreter{}}
 	placed := make([]any, len(objs))
 	for i, o := range objs {
 		if ep, ok := o.(engine.Endpoint); ok {
@@ -50,7 +51,9 @@ func buildRenderedWorld(t *testing.T, objs []any, place func(i int) string, reve
 		}
 	}
 	for _, n := range nodes {
-		v4, v6, err := render.Build(w.e.NodeModel(n), render.DefaultOptions())
+		m := w.e.NodeModel(n)
+		w.interp[n] = engine.NewModelInterpreter(m)
+		v4, v6, err := render.Build(m, render.DefaultOptions())
 		if err != nil {
 			t.Fatalf("Build(%s): %v", n, err)
 		}
@@ -111,6 +114,12 @@ func (w *renderedWorld) checkFlow(t *testing.T, f engine.Flow) string {
 		return ""
 	}
 	srcNode, dstNode := node(f.Src), node(f.Dst)
+	if d := w.checkInterpreter(f, engine.Egress, srcNode, v.Egress); d != "" {
+		return d
+	}
+	if d := w.checkInterpreter(f, engine.Ingress, dstNode, v.Ingress); d != "" {
+		return d
+	}
 	allowed := func(r render.TraceResult) bool { return r.Verdict != render.VerdictDrop }
 	describe := func(side string, r render.TraceResult, want bool, wantLogs []string) string {
 		return fmt.Sprintf("%s: traced %s (logs %q) want allowed=%v (logs %q)\npath %s\nverdict %+v",
@@ -148,6 +157,35 @@ func (w *renderedWorld) checkFlow(t *testing.T, f engine.Flow) string {
 			if r := w.trace(t, n, f); r.Verdict != render.VerdictReturn {
 				return describe("no pod, node "+n, r, true, nil)
 			}
+		}
+	}
+	return ""
+}
+
+// checkInterpreter holds the model interpreter of the side's node to the engine's trace of that
+// side: same endpoint, verdict, decision and Log hits; every other node must not claim the
+// address.
+func (w *renderedWorld) checkInterpreter(f engine.Flow, dir engine.Direction, node string, tr engine.DirectionTrace) string {
+	for _, n := range nodes {
+		res, err := w.interp[n].Side(dir, f)
+		if err != nil {
+			return fmt.Sprintf("interpreter on %s: %v", n, err)
+		}
+		if n != node {
+			if res.Local {
+				return fmt.Sprintf("%s: node %s claims the address of %s", dir, n, res.Endpoint)
+			}
+			continue
+		}
+		var logs []engine.LogHit
+		for _, p := range tr.Policies {
+			for _, r := range p.LogRules {
+				logs = append(logs, engine.LogHit{Policy: engine.PolicyID{Key: p.Policy, Slot: p.Generation}, Rule: r})
+			}
+		}
+		want := engine.SideResult{Local: true, Endpoint: *tr.Endpoint, Allowed: tr.Allowed, Decision: tr.Decision, Logs: logs}
+		if d := cmp.Diff(want, res); d != "" {
+			return fmt.Sprintf("%s: model interpreter on %s differs from Evaluate (-engine +interpreter):\n%s", dir, n, d)
 		}
 	}
 	return ""
