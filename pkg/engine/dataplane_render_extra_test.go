@@ -10,6 +10,7 @@ import (
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/engine"
+	"github.com/palisade-dev/palisade/pkg/render"
 )
 
 // The engine's generator draws the common criteria. This one draws the criteria whose rendering
@@ -208,7 +209,10 @@ func TestRenderedRulesAgreeWithEngineOnRareCriteria(t *testing.T) {
 	for seed := range uint64(worlds) {
 		r := rand.New(rand.NewPCG(seed, 7))
 		objs, flows := xWorld(r)
-		w := buildRenderedWorld(t, objs, func(i int) string { return nodes[(i+int(seed))%2] }, false)
+		// A dispatch fanout of 2 turns every node's few addresses into a tree of dispatch chains.
+		opts := render.DefaultOptions()
+		opts.DispatchFanout = 2
+		w := buildRenderedWorld(t, objs, func(i int) string { return nodes[(i+int(seed))%2] }, false, opts)
 		for _, f := range flows {
 			if d := w.checkFlow(t, f); d != "" {
 				t.Fatalf("seed %d flow %s:%d -> %s:%d proto %d icmp %v:\n%s", seed, f.Src, f.SrcPort, f.Dst, f.DstPort, f.Protocol, f.ICMP, d)

@@ -29,7 +29,7 @@ type renderedWorld struct {
 	interp map[string]*engine.ModelInterpreter
 }
 
-func buildRenderedWorld(t *testing.T, objs []any, place func(i int) string, reverse bool) *renderedWorld {
+func buildRenderedWorld(t *testing.T, objs []any, place func(i int) string, reverse bool, opts render.Options) *renderedWorld {
 	t.Helper()
 	w := &renderedWorld{e: engine.New(), nodeOf: map[engine.EndpointRef]string{}, progs: map[string][2]*render.Program{}, interp: map[string]*engine.ModelInterpreter{}}
 	placed := make([]any, len(objs))
@@ -53,7 +53,7 @@ func buildRenderedWorld(t *testing.T, objs []any, place func(i int) string, reve
 	for _, n := range nodes {
 		m := w.e.NodeModel(n)
 		w.interp[n] = engine.NewModelInterpreter(m)
-		v4, v6, err := render.Build(m, render.DefaultOptions())
+		v4, v6, err := render.Build(m, opts)
 		if err != nil {
 			t.Fatalf("Build(%s): %v", n, err)
 		}
@@ -213,7 +213,7 @@ func TestRenderedRulesAgreeWithEngine(t *testing.T) {
 	flows := 0
 	for seed := range uint64(worlds) {
 		objs, fl := engine.GenWorldForTest(seed)
-		w := buildRenderedWorld(t, objs, func(i int) string { return nodes[(i+int(seed))%2] }, false)
+		w := buildRenderedWorld(t, objs, func(i int) string { return nodes[(i+int(seed))%2] }, false, render.DefaultOptions())
 		for _, f := range morePorts(fl) {
 			flows++
 			if d := w.checkFlow(t, f); d != "" {
@@ -230,8 +230,8 @@ func TestRenderingIsDeterministic(t *testing.T) {
 	for seed := range uint64(60) {
 		objs, _ := engine.GenWorldForTest(seed)
 		place := func(i int) string { return nodes[i%2] }
-		a := buildRenderedWorld(t, objs, place, false)
-		b := buildRenderedWorld(t, objs, place, true)
+		a := buildRenderedWorld(t, objs, place, false, render.DefaultOptions())
+		b := buildRenderedWorld(t, objs, place, true, render.DefaultOptions())
 		for _, n := range nodes {
 			for f := range 2 {
 				ta, tb := a.progs[n][f].Ruleset(), b.progs[n][f].Ruleset()
@@ -260,7 +260,7 @@ func FuzzRenderedRules(f *testing.F) {
 	f.Add([]byte{255, 3, 7, 1, 0, 200, 9, 9, 4, 100, 17, 33, 2, 5, 6}, uint8(3))
 	f.Fuzz(func(t *testing.T, data []byte, placement uint8) {
 		objs, flows := engine.GenWorldFromBytesForTest(data)
-		w := buildRenderedWorld(t, objs, func(i int) string { return nodes[(i>>(placement%4))%2] }, false)
+		w := buildRenderedWorld(t, objs, func(i int) string { return nodes[(i>>(placement%4))%2] }, false, render.DefaultOptions())
 		for _, f := range flows {
 			if d := w.checkFlow(t, f); d != "" {
 				t.Fatalf("flow %s -> %s proto %d dport %d icmp %v:\n%s", f.Src, f.Dst, f.Protocol, f.DstPort, f.ICMP, d)

@@ -20,7 +20,10 @@
 // policy marks are cleared, then two dispatch chains pick the local pod's chains by address:
 // PAL-FROM-EP by source address to the pod's egress chain (PAL-FW-<hash>), PAL-TO-EP by
 // destination address to its ingress chain (PAL-TW-<hash>). Dispatch uses goto, so an endpoint
-// chain that returns comes back to PAL-FORWARD. A pod-to-pod packet between two pods of the
+// chain that returns comes back to PAL-FORWARD; beyond a fanout (16) the addresses are split by
+// prefix into a tree of dispatch chains (PAL-FEP-/PAL-TEP-<hash of the prefix>), so a new flow
+// walks a few dozen rules instead of one per local pod (Felix builds its tree by interface
+// name). A pod-to-pod packet between two pods of the
 // node goes through both; a packet between nodes goes through the egress side on the source's
 // node and the ingress side on the destination's node. Only addresses for which the pod is the
 // one whose policies apply are dispatched (the model's ModelEndpoint.IPs). An endpoint chain

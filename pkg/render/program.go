@@ -94,6 +94,10 @@ type Options struct {
 	MarkScratch0, MarkScratch1 uint32
 	// NFLogGroup is the NFLOG group of Log rules.
 	NFLogGroup uint16
+	// DispatchFanout is the most addresses a dispatch chain tests one by one; beyond it the
+	// addresses are split by prefix into a tree of chains, so that a new flow walks a few
+	// dozen rules rather than one per local pod. 0 means the default (16); at least 2.
+	DispatchFanout int
 }
 
 // DefaultOptions returns the marks Felix allocates by default (accept 0x10000, pass 0x20000,
@@ -103,6 +107,9 @@ func DefaultOptions() Options {
 }
 
 func (o Options) validate() error {
+	if o.DispatchFanout == 1 || o.DispatchFanout < 0 {
+		return fmt.Errorf("render options: dispatch fanout %d: want 0 (default) or at least 2", o.DispatchFanout)
+	}
 	marks := []uint32{o.MarkAccept, o.MarkPass, o.MarkScratch0, o.MarkScratch1}
 	var all uint32
 	for _, m := range marks {
@@ -183,8 +190,7 @@ func (b *builder) build() (*Program, error) {
 		{Action: Jump{Target: ChainToEndpoint}, Comment: "Palisade: ingress policy of the local pod holding the destination address"},
 		{Match: M().MarkSet(o.MarkAccept), Action: Accept{}, Comment: "Palisade: the policies of every local pod on the path allowed the flow"},
 	}}
-	from := Chain{Name: ChainFromEndpoint}
-	to := Chain{Name: ChainToEndpoint}
+	var from, to []dispatchEntry
 	var epChains []Chain
 	for i := range b.model.Endpoints {
 		ep := &b.model.Endpoints[i]
@@ -204,18 +210,22 @@ func (b *builder) build() (*Program, error) {
 			}
 			epChains = append(epChains, c)
 			for _, ip := range ips {
-				host := netip.PrefixFrom(ip, ip.BitLen())
-				comment := fmt.Sprintf("%s %s", ep.Ref, strings.ToLower(dir.String()))
+				e := dispatchEntry{ip: ip, target: c.Name, comment: fmt.Sprintf("%s %s", ep.Ref, strings.ToLower(dir.String()))}
 				if dir == engine.Egress {
-					from.Rules = append(from.Rules, Rule{Match: M().SourceNet(host), Action: Goto{Target: c.Name}, Comment: comment})
+					from = append(from, e)
 				} else {
-					to.Rules = append(to.Rules, Rule{Match: M().DestNet(host), Action: Goto{Target: c.Name}, Comment: comment})
+					to = append(to, e)
 				}
 			}
 		}
 	}
 	slices.SortFunc(epChains, func(a, b Chain) int { return strings.Compare(a.Name, b.Name) })
-	p := &Program{Family: b.fam, Chains: []Chain{forward, from, to}}
+	fromChains := b.dispatch(ChainFromEndpoint, chainFromPrefix, from, true)
+	toChains := b.dispatch(ChainToEndpoint, chainToPrefix, to, false)
+	p := &Program{Family: b.fam, Chains: []Chain{forward, fromChains[0], toChains[0]}}
+	subs := append(fromChains[1:], toChains[1:]...)
+	slices.SortFunc(subs, func(a, b Chain) int { return strings.Compare(a.Name, b.Name) })
+	p.Chains = append(p.Chains, subs...)
 	p.Chains = append(p.Chains, epChains...)
 	polNames := make([]string, 0, len(b.polChains))
 	for n, c := range b.polChains {

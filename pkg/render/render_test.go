@@ -1,7 +1,9 @@
 package render_test
 
 import (
+	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -309,5 +311,106 @@ func TestBuildRejectsBadOptions(t *testing.T) {
 	m := oneRuleModel(engine.ModelRule{Action: v1alpha1.Allow, Families: both(), Source: engine.ModelSide{Selector: "s:missing"}})
 	if _, _, err := render.Build(m, render.DefaultOptions()); err == nil {
 		t.Fatal("Build accepted a rule naming a set the model lacks")
+	}
+}
+
+// TestDispatchTree: beyond the fanout, dispatch is a tree of prefix tests; every local address
+// still reaches its own endpoint chain, others fall through.
+func TestDispatchTree(t *testing.T) {
+	m := &engine.NodeModel{Node: "n1"}
+	for i := range 40 {
+		ip := netip.AddrFrom4([4]byte{198, 18, byte(i % 3), byte(7 * i)})
+		m.Endpoints = append(m.Endpoints, engine.ModelEndpoint{Ref: engine.EndpointRef{Namespace: "ns", Name: fmt.Sprintf("p%d", i)}, IPs: []netip.Addr{ip}})
+	}
+	v4, _, err := render.Build(m, render.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v4.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(v4.Chain(render.ChainFromEndpoint).Rules); n != 2 {
+		t.Fatalf("top dispatch chain has %d rules, want the 2 halves of a tree", n)
+	}
+	for _, ep := range m.Endpoints {
+		res, err := v4.Trace(render.ChainForward, render.Packet{Src: ep.IPs[0], Dst: netip.MustParseAddr("198.19.0.1"), Proto: 17, DstPort: 53})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf(`"%s egress"`, ep.Ref)
+		reached := false
+		for _, c := range v4.Chains {
+			for i, r := range c.Rules {
+				if strings.Contains(r.Render(), want) && slices.Contains(res.Path, fmt.Sprintf("%s[%d]", c.Name, i)) {
+					reached = true
+				}
+			}
+		}
+		if res.Verdict != render.VerdictAccept || !reached || len(res.Path) > 16 {
+			t.Errorf("%s: verdict %s, reached its dispatch rule %v, path of %d rules: %s", ep.Ref, res.Verdict, reached, len(res.Path), strings.Join(res.Path, " "))
+		}
+	}
+	res, err := v4.Trace(render.ChainForward, render.Packet{Src: netip.MustParseAddr("198.18.1.1"), Dst: netip.MustParseAddr("198.19.0.1"), Proto: 17})
+	if err != nil || res.Verdict != render.VerdictReturn {
+		t.Fatalf("an address of no local pod: %v %v", res.Verdict, err)
+	}
+}
+
+// TestDispatchTreeShape pins the tree for four addresses and a fanout of 2.
+func TestDispatchTreeShape(t *testing.T) {
+	m := &engine.NodeModel{Node: "n1"}
+	for i, ip := range []string{"198.18.0.1", "198.18.0.2", "198.18.0.130", "198.18.1.1"} {
+		m.Endpoints = append(m.Endpoints, engine.ModelEndpoint{Ref: engine.EndpointRef{Namespace: "ns", Name: fmt.Sprintf("p%d", i)}, IPs: []netip.Addr{netip.MustParseAddr(ip)}})
+	}
+	o := render.DefaultOptions()
+	o.DispatchFanout = 2
+	v4, _, err := render.Build(m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, c := range v4.Chains {
+		if c.Name == render.ChainFromEndpoint || strings.HasPrefix(c.Name, "PAL-FEP-") {
+			for _, r := range c.Rules {
+				b.WriteString(c.Name + " " + r.Render() + "\n")
+			}
+		}
+	}
+	sub := func(p string) string {
+		for _, c := range v4.Chains {
+			for _, r := range c.Rules {
+				if g, ok := r.Action.(render.Goto); ok && strings.Contains(r.Render(), "addresses in "+p+`"`) {
+					return g.Target
+				}
+			}
+		}
+		t.Fatalf("no dispatch chain for %s", p)
+		return ""
+	}
+	low, high, first := sub("198.18.0.0/24"), sub("198.18.1.0/24"), sub("198.18.0.0/25")
+	fw := func(i int) string {
+		for _, c := range v4.Chains {
+			if strings.HasPrefix(c.Name, "PAL-FW-") && strings.Contains(c.Rules[0].Comment, fmt.Sprintf("ns/p%d ", i)) {
+				return c.Name
+			}
+		}
+		return "?"
+	}
+	want := `PAL-FROM-EP -s 198.18.0.0/24 -m comment --comment "source addresses in 198.18.0.0/24" -g ` + low + `
+PAL-FROM-EP -s 198.18.1.0/24 -m comment --comment "source addresses in 198.18.1.0/24" -g ` + high + `
+`
+	var lines []string
+	lines = append(lines,
+		low+` -s 198.18.0.0/25 -m comment --comment "source addresses in 198.18.0.0/25" -g `+first,
+		low+` -s 198.18.0.128/25 -m comment --comment "source addresses in 198.18.0.128/25" -g `+sub("198.18.0.128/25"),
+		first+` -s 198.18.0.1/32 -m comment --comment "ns/p0 egress" -g `+fw(0),
+		first+` -s 198.18.0.2/32 -m comment --comment "ns/p1 egress" -g `+fw(1),
+		sub("198.18.0.128/25")+` -s 198.18.0.130/32 -m comment --comment "ns/p2 egress" -g `+fw(2),
+		high+` -s 198.18.1.1/32 -m comment --comment "ns/p3 egress" -g `+fw(3),
+	)
+	slices.SortStableFunc(lines, func(a, b string) int { return strings.Compare(strings.Fields(a)[0], strings.Fields(b)[0]) })
+	want += strings.Join(lines, "\n") + "\n"
+	if d := cmp.Diff(want, b.String()); d != "" {
+		t.Errorf("dispatch tree (-want +got):\n%s", d)
 	}
 }
