@@ -1,0 +1,381 @@
+package engine
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// This file is the only place where the dataplane model reads engine internals (compiled, rule,
+// side, peerSel, endpoint lists, byIP, services), so that changes to the index stay local.
+
+// generationChooser returns the generations that apply to one endpoint in one direction, in
+// evaluation order. NodeModel uses the EnforcedOnly lists; a chooser per (endpoint, policy) can
+// be plugged in here without changing the model's shape (policies are keyed by PolicyID, so two
+// generations of one policy can coexist in one model).
+type generationChooser func(ep *endpoint, dir Direction) []*compiled
+
+func enforcedLists(ep *endpoint, dir Direction) []*compiled { return ep.lists[EnforcedOnly][dir] }
+
+// NodeModel returns the dataplane model of the pods whose Endpoint.Node is node, with the
+// enforced generation of every policy, exactly as Evaluate in EnforcedOnly mode walks them. The
+// snapshot is consistent (taken under the read lock) and owned by the caller.
+func (e *Engine) NodeModel(node string) *NodeModel {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.nodeModel(node, enforcedLists)
+}
+
+// NodeNames returns the nodes that hold at least one pod, sorted.
+func (e *Engine) NodeNames() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	seen := map[string]struct{}{}
+	for _, ep := range e.pods {
+		seen[ep.spec.Node] = struct{}{}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+type modelBuilder struct {
+	e        *Engine
+	policies map[*compiled]*ModelPolicy
+	// polSets are the set IDs each generation's rules refer to.
+	polSets map[*compiled][]string
+	sets    map[string]*ModelSet
+	users   map[string]map[PolicyID]struct{}
+}
+
+func (e *Engine) nodeModel(node string, choose generationChooser) *NodeModel {
+	b := &modelBuilder{
+		e:        e,
+		policies: map[*compiled]*ModelPolicy{},
+		polSets:  map[*compiled][]string{},
+		sets:     map[string]*ModelSet{},
+		users:    map[string]map[PolicyID]struct{}{},
+	}
+	m := &NodeModel{Node: node}
+	for _, ep := range e.pods {
+		if ep.spec.Node != node {
+			continue
+		}
+		me := ModelEndpoint{Ref: ep.ref}
+		for _, ip := range ep.spec.IPs {
+			if list := e.byIP[ip]; len(list) > 0 && list[0] == ep {
+				me.IPs = append(me.IPs, ip)
+			}
+		}
+		var sets []string
+		for _, dir := range []Direction{Ingress, Egress} {
+			list := choose(ep, dir)
+			ids := make([]PolicyID, 0, len(list))
+			for _, c := range list {
+				b.policy(c)
+				ids = append(ids, PolicyID{Key: c.key, Slot: c.slot})
+				sets = append(sets, b.polSets[c]...)
+			}
+			if dir == Egress {
+				me.Egress = ids
+			} else {
+				me.Ingress = ids
+			}
+		}
+		slices.Sort(sets)
+		me.Sets = slices.Compact(sets)
+		m.Endpoints = append(m.Endpoints, me)
+	}
+	slices.SortFunc(m.Endpoints, func(a, b ModelEndpoint) int { return compareRefs(a.Ref, b.Ref) })
+	for _, p := range b.policies {
+		m.Policies = append(m.Policies, *p)
+	}
+	slices.SortFunc(m.Policies, func(a, b ModelPolicy) int { return comparePolicyIDs(a.ID, b.ID) })
+	for id, s := range b.sets {
+		for u := range b.users[id] {
+			s.Users = append(s.Users, u)
+		}
+		slices.SortFunc(s.Users, comparePolicyIDs)
+		m.Sets = append(m.Sets, *s)
+	}
+	slices.SortFunc(m.Sets, func(a, b ModelSet) int { return strings.Compare(a.ID, b.ID) })
+	return m
+}
+
+func comparePolicyIDs(a, b PolicyID) int {
+	return cmp.Or(
+		cmp.Compare(a.Key.Kind, b.Key.Kind),
+		cmp.Compare(a.Key.Namespace, b.Key.Namespace),
+		cmp.Compare(a.Key.Name, b.Key.Name),
+		cmp.Compare(a.Slot, b.Slot),
+	)
+}
+
+// policy converts one generation (once per model).
+func (b *modelBuilder) policy(c *compiled) {
+	if _, ok := b.policies[c]; ok {
+		return
+	}
+	id := PolicyID{Key: c.key, Slot: c.slot}
+	p := &ModelPolicy{
+		ID:              id,
+		Tier:            c.tier.name,
+		TierDefaultPass: c.tier.defaultPass,
+		Governs:         c.governs,
+		FailClosed:      c.failClosed,
+		Error:           c.errText,
+	}
+	if c.orderPtr != nil {
+		o := *c.orderPtr
+		p.Order = &o
+	}
+	var sets []string
+	use := func(setID string) string {
+		if setID == "" {
+			return ""
+		}
+		sets = append(sets, setID)
+		u := b.users[setID]
+		if u == nil {
+			u = map[PolicyID]struct{}{}
+			b.users[setID] = u
+		}
+		u[id] = struct{}{}
+		return setID
+	}
+	for _, dir := range []Direction{Ingress, Egress} {
+		rules := make([]ModelRule, 0, len(c.rules[dir]))
+		for i := range c.rules[dir] {
+			rules = append(rules, b.rule(&c.rules[dir][i], use))
+		}
+		if dir == Egress {
+			p.Egress = rules
+		} else {
+			p.Ingress = rules
+		}
+	}
+	slices.Sort(sets)
+	b.polSets[c] = slices.Compact(sets)
+	b.policies[c] = p
+}
+
+func (b *modelBuilder) rule(r *rule, use func(string) string) ModelRule {
+	return ModelRule{
+		Action:      r.action,
+		Origin:      r.origin,
+		Families:    r.fam,
+		Protocol:    r.proto,
+		NotProtocol: r.notProto,
+		ICMP:        modelICMP(r.icmp),
+		NotICMP:     modelICMP(r.notICMP),
+		Source:      b.side(&r.src, false, use),
+		Destination: b.side(&r.dst, true, use),
+	}
+}
+
+func modelICMP(c *icmpCrit) *ModelICMP {
+	if c == nil {
+		return nil
+	}
+	return &ModelICMP{Type: c.typ, Code: c.code, HasCode: c.hasCode}
+}
+
+func (b *modelBuilder) side(s *side, destination bool, use func(string) string) ModelSide {
+	out := ModelSide{HasNets: s.netsSet, HasNotNets: s.notNetsSet}
+	for f := range 2 {
+		out.Nets[f] = slices.Clone(s.nets[f])
+		out.NotNets[f] = slices.Clone(s.notNets[f])
+	}
+	if s.netsSet {
+		out.NetsSet = use(b.netsSet(s.nets))
+	}
+	if s.notNetsSet {
+		out.NotNetsSet = use(b.netsSet(s.notNets))
+	}
+	out.Selector = use(b.selectorSet(s.pos))
+	out.NotSelector = use(b.selectorSet(s.neg))
+	for _, list := range []struct {
+		crit  []portCrit
+		nums  *[]PortRange
+		named *[]string
+	}{{s.ports, &out.Ports, &out.NamedPorts}, {s.notPorts, &out.NotPorts, &out.NotNamedPorts}} {
+		for _, pc := range list.crit {
+			if pc.name == "" {
+				*list.nums = append(*list.nums, PortRange{Min: pc.min, Max: pc.max})
+				continue
+			}
+			*list.named = append(*list.named, use(b.namedPortSet(s.pos, s.namedProto, pc.name)))
+		}
+	}
+	if s.svc != nil {
+		out.Service = use(b.serviceSet(s.svc))
+	}
+	return out
+}
+
+// peerSetID is the selector's Calico unique ID when the peer is a plain label selector (so the
+// set is named as Felix names it), else the same hash over the peer's full key (namespace
+// scope, namespace and service-account selectors, names, folded notSelector).
+func peerSetID(p *peerSel) string {
+	if p.sel != nil && !p.scoped && !p.never && p.nsSel == nil && p.saSel == nil && p.saNames == nil && p.not == nil {
+		return p.sel.UniqueID()
+	}
+	return contentID("s", p.key)
+}
+
+// members iterates the pods a peer selector holds, reading the index's bits.
+func (b *modelBuilder) members(p *peerSel, fn func(*endpoint)) {
+	if p != nil && p.scoped {
+		for _, ep := range b.e.podsByNS[p.scopeNS] {
+			if ep.peerBit(p.id) {
+				fn(ep)
+			}
+		}
+		return
+	}
+	for _, ep := range b.e.pods {
+		if p == nil || ep.peerBit(p.id) {
+			fn(ep)
+		}
+	}
+}
+
+func (b *modelBuilder) selectorSet(p *peerSel) string {
+	if p == nil {
+		return ""
+	}
+	id := peerSetID(p)
+	if _, ok := b.sets[id]; ok {
+		return id
+	}
+	s := &ModelSet{ID: id, Kind: SetSelector, Description: describePeer(p)}
+	b.members(p, func(ep *endpoint) { s.IPs = append(s.IPs, ep.spec.IPs...) })
+	s.IPs = sortedAddrs(s.IPs)
+	b.sets[id] = s
+	return id
+}
+
+// namedPortSet resolves a named port exactly as portIn matches it: every pod holding the
+// packet's address that matches the side's positive selector (every pod without one) and has a
+// port with that name and, when the rule filters, that protocol.
+func (b *modelBuilder) namedPortSet(p *peerSel, proto uint8, name string) string {
+	selID := ""
+	if p != nil {
+		selID = peerSetID(p)
+	}
+	id := namedPortSetID(selID, proto, name)
+	if _, ok := b.sets[id]; ok {
+		return id
+	}
+	desc := "port " + name
+	if proto != 0 {
+		desc += "/" + protoName(proto)
+	}
+	if p != nil {
+		desc += " of " + describePeer(p)
+	}
+	s := &ModelSet{ID: id, Kind: SetNamedPort, Description: desc}
+	b.members(p, func(ep *endpoint) {
+		for _, np := range ep.spec.Ports {
+			if np.Name != name || (proto != 0 && np.Protocol != proto) {
+				continue
+			}
+			for _, ip := range ep.spec.IPs {
+				s.IPPorts = append(s.IPPorts, IPPort{Addr: ip, Proto: np.Protocol, Port: np.Port})
+			}
+		}
+	})
+	s.IPPorts = sortedIPPorts(s.IPPorts)
+	b.sets[id] = s
+	return id
+}
+
+func (b *modelBuilder) serviceSet(m *svcMatch) string {
+	svc := m.key.String()
+	kind, prefix := SetServiceNoPort, "svcnoport"
+	if m.withPorts {
+		kind, prefix = SetService, "svc"
+	}
+	id := contentID(prefix, svc)
+	if _, ok := b.sets[id]; ok {
+		return id
+	}
+	s := &ModelSet{ID: id, Kind: kind, Description: "service " + svc}
+	if r := b.e.services[m.key]; r != nil {
+		if m.withPorts {
+			for ap := range r.addrPorts {
+				s.IPPorts = append(s.IPPorts, IPPort{Addr: ap.addr, Proto: ap.proto, Port: ap.port})
+			}
+			s.IPPorts = sortedIPPorts(s.IPPorts)
+		} else {
+			for a := range r.addrs {
+				s.IPs = append(s.IPs, a)
+			}
+			s.IPs = sortedAddrs(s.IPs)
+		}
+	}
+	b.sets[id] = s
+	return id
+}
+
+func (b *modelBuilder) netsSet(nets [2][]netip.Prefix) string {
+	all := append(slices.Clone(nets[0]), nets[1]...)
+	slices.SortFunc(all, comparePrefixes)
+	all = slices.Compact(all)
+	strs := make([]string, len(all))
+	for i, p := range all {
+		strs[i] = p.String()
+	}
+	id := contentID("net", strings.Join(strs, ","))
+	if _, ok := b.sets[id]; !ok {
+		b.sets[id] = &ModelSet{ID: id, Kind: SetNets, Description: "nets " + strings.Join(strs, ","), Nets: all}
+	}
+	return id
+}
+
+// describePeer renders a peer selector in words for comments.
+func describePeer(p *peerSel) string {
+	var parts []string
+	if p.never {
+		parts = append(parts, "namespaceSelector global()")
+	}
+	if p.scoped {
+		parts = append(parts, "namespace "+p.scopeNS)
+	}
+	if p.nsSel != nil {
+		parts = append(parts, "namespaceSelector "+p.nsSel.String())
+	}
+	if p.saNames != nil {
+		parts = append(parts, "serviceAccounts "+strings.Join(p.saNames, ","))
+	}
+	if p.saSel != nil {
+		parts = append(parts, "serviceAccounts.selector "+p.saSel.String())
+	}
+	if p.sel != nil {
+		parts = append(parts, "selector "+p.sel.String())
+	}
+	if p.not != nil {
+		parts = append(parts, "notSelector "+p.not.String())
+	}
+	return strings.Join(parts, " && ")
+}
+
+func sortedAddrs(a []netip.Addr) []netip.Addr {
+	slices.SortFunc(a, func(x, y netip.Addr) int { return x.Compare(y) })
+	return slices.Compact(a)
+}
+
+func sortedIPPorts(a []IPPort) []IPPort {
+	slices.SortFunc(a, func(x, y IPPort) int {
+		return cmp.Or(x.Addr.Compare(y.Addr), cmp.Compare(x.Proto, y.Proto), cmp.Compare(x.Port, y.Port))
+	})
+	return slices.Compact(a)
+}
+
+func comparePrefixes(a, b netip.Prefix) int {
+	return cmp.Or(a.Addr().Compare(b.Addr()), cmp.Compare(a.Bits(), b.Bits()))
+}
