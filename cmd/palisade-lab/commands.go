@@ -30,6 +30,7 @@ type labFlags struct {
 	nodeReadyURL string
 	readyTimeout time.Duration
 	extraPorts   []uint16
+	crdDir       string
 }
 
 func (f *labFlags) register(cmd *cobra.Command) {
@@ -39,6 +40,7 @@ func (f *labFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.nodeCmd, "node-cmd", "", "command run once per node inside its network namespace, split on spaces; each word is a Go template over .Node, .NodeIP, .PodCIDR, .Kubeconfig, .Dir, .NetNS (like 'palisade-enforcer run --kubeconfig {{.Kubeconfig}} --node-name {{.Node}}')")
 	fs.StringVar(&f.nodeReadyURL, "node-ready-url", "", "URL polled from inside each node namespace until it answers 200, a template like --node-cmd (like http://127.0.0.1:9402/readyz); empty: ready once started")
 	fs.DurationVar(&f.readyTimeout, "node-ready-timeout", time.Minute, "how long the node processes may take to become ready")
+	fs.StringVar(&f.crdDir, "crd-dir", "", "directory of the CRDs to install; default config/crd/bases of the repository holding the working directory")
 	fs.StringVar(&f.nodeCmd, "enforcer-cmd", "", "alias of --node-cmd")
 	_ = fs.MarkHidden("enforcer-cmd")
 }
@@ -51,7 +53,7 @@ func (f *labFlags) start(ctx context.Context, stdin io.Reader) (*lab.Lab, error)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("loading manifests: %w", err)}
 	}
-	opts := lab.Options{Nodes: f.nodes, ExtraPorts: f.extraPorts}
+	opts := lab.Options{Nodes: f.nodes, ExtraPorts: f.extraPorts, CRDDir: f.crdDir}
 	if f.nodeCmd != "" {
 		opts.NodeProcess = lab.NodeProcess{Command: strings.Fields(f.nodeCmd), ReadyURL: f.nodeReadyURL, ReadyTimeout: f.readyTimeout}
 	}

@@ -50,7 +50,7 @@ func (l *Lab) startControlPlane(ctx context.Context, opts Options) error {
 	if crds == "" {
 		root, err := repoRoot()
 		if err != nil {
-			return fmt.Errorf("finding the CRDs (set Options.CRDDir, or run from the repository): %w", err)
+			return fmt.Errorf("finding the CRDs (run from the repository, or give their directory: Options.CRDDir, palisade-lab --crd-dir): %w", err)
 		}
 		crds = filepath.Join(root, "config", "crd", "bases")
 	}

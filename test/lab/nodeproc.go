@@ -193,7 +193,11 @@ func (l *Lab) waitReady(ctx context.Context, n *labNode, url string) error {
 	for {
 		select {
 		case <-n.proc.exited:
-			return fmt.Errorf("process exited before it was ready (%w); its log %s ends with:\n%s", n.proc.waitErr, n.proc.logPath, tail(n.proc.logPath, 20))
+			status := n.proc.waitErr
+			if status == nil {
+				status = errors.New("exit status 0")
+			}
+			return fmt.Errorf("process exited before it was ready (%w); its log %s ends with:\n%s", status, n.proc.logPath, tail(n.proc.logPath, 20))
 		default:
 		}
 		if url == "" {
