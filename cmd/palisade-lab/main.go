@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -14,21 +13,23 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/palisade-dev/palisade/test/lab/labcmd"
 )
 
 func main() {
+	// SIGINT and SIGTERM end the context: the running command tears its lab down and returns.
+	// Further signals are still caught, so that a second Ctrl-C cannot interrupt the teardown;
+	// `palisade-lab cleanup` is there for a run that was killed.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger := zap.New(zap.UseDevMode(false), zap.WriteTo(os.Stderr))
+	logger := zap.New(zap.WriteTo(os.Stderr))
 	log.SetLogger(logger)
 	ctx = log.IntoContext(ctx, logger)
-	cmd := newRootCommand()
-	if err := cmd.ExecuteContext(ctx); err != nil {
+	err := labcmd.NewRootCommand().ExecuteContext(ctx)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "palisade-lab:", err)
-		var ue usageError
-		if errors.As(err, &ue) {
-			os.Exit(2)
-		}
-		os.Exit(1)
 	}
+	stop()
+	os.Exit(labcmd.ExitCode(err))
 }

@@ -1,4 +1,4 @@
-package main
+package labcmd
 
 import (
 	"context"
@@ -22,6 +22,19 @@ import (
 type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
+
+// ExitCode is the process exit status for a command's error: 0 for nil, 2 for bad flags or
+// manifests, 1 otherwise.
+func ExitCode(err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		return 2
+	}
+	return 1
+}
 
 type labFlags struct {
 	files        []string
@@ -60,7 +73,9 @@ func (f *labFlags) start(ctx context.Context, stdin io.Reader) (*lab.Lab, error)
 	return lab.Start(ctx, set, opts)
 }
 
-func newRootCommand() *cobra.Command {
+// NewRootCommand builds the palisade-lab command tree. Its context must carry a logr logger
+// (log.IntoContext) and end on SIGINT/SIGTERM, which makes every command tear its lab down.
+func NewRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "palisade-lab",
 		Short: "A Kubernetes cluster on one machine, with real packets between pods",
