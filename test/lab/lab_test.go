@@ -244,7 +244,25 @@ var _ = Describe("the lab", Ordered, func() {
 			pids = append(pids, ps...)
 		}
 		Expect(pids).NotTo(BeEmpty())
+		labNamespaces, err := netns.List(l.Prefix)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(labNamespaces).To(HaveLen(1 + 2 + 9)) // fabric, nodes, pods
+		inodes := map[uint64]string{}
+		for _, name := range labNamespaces {
+			inodes[must(nsInode(name))] = name
+		}
+		held, err := heldNamespaces()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(held).To(HaveKey(BeElementOf(keys(inodes))), "before Close, the lab's sockets hold its namespaces")
+
 		Expect(l.Close()).To(Succeed())
+
+		// No socket or handle of this process keeps a lab namespace (and its veths) alive.
+		held, err = heldNamespaces()
+		Expect(err).NotTo(HaveOccurred())
+		for ino, what := range held {
+			Expect(inodes).NotTo(HaveKey(ino), "%s still holds network namespace %s", what, inodes[ino])
+		}
 
 		left, err := lab.Find(l.Prefix)
 		Expect(err).NotTo(HaveOccurred())
@@ -313,6 +331,14 @@ func manifestSet(yaml string) (*manifest.Set, error) {
 		return nil, err
 	}
 	return set, set.Err()
+}
+
+func keys[K comparable, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 func must[T any](v T, err error) T {
