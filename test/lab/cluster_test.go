@@ -189,6 +189,17 @@ spec:
     - {name: http-udp, containerPort: 80, protocol: UDP}
     - {name: alt-udp, containerPort: 81, protocol: UDP}
 ---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: alpha
+spec:
+  selector:
+    app: web
+  ports:
+  - {name: http, port: 8080, targetPort: http}
+---
 # The three kinds of policy, each selecting no pod: the lab creates them, the matrix stays open.
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy

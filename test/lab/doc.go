@@ -2,8 +2,9 @@
 // etcd and kube-apiserver from bin/k8s (as the envtest suites run them) with Palisade's CRDs, N
 // nodes as network namespaces joined by a bridge in a "fabric" namespace, pods as network
 // namespaces routed through their node, an echo server in every pod, the API objects of a
-// manifest (Namespaces, ServiceAccounts, Nodes, Pods with their status, policies of all three
-// kinds), and optionally one process per node running inside the node's namespace.
+// manifest (Namespaces, ServiceAccounts, Nodes, Pods with their status, Services with the
+// EndpointSlices the endpoint-slice controller would write, policies of all three kinds), and
+// optionally one process per node running inside the node's namespace.
 //
 // # Layout
 //

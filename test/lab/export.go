@@ -15,8 +15,8 @@ import (
 	"github.com/palisade-dev/palisade/test/lab/topology"
 )
 
-// Manifest renders the lab's objects as built: the manifest's namespaces, service accounts and
-// policies, and its pods with the node and IP the lab gave them (spec.nodeName, status.podIP).
+// Manifest renders the lab's objects as built: the manifest's namespaces, service accounts,
+// services and policies, and its pods with the node and IP the lab gave them (spec.nodeName, status.podIP).
 // `kubectl palisade matrix -f` on it computes the matrix the lab should measure.
 func (l *Lab) Manifest() ([]byte, error) {
 	o := l.objects
@@ -26,6 +26,9 @@ func (l *Lab) Manifest() ([]byte, error) {
 	}
 	for _, sa := range o.serviceAccounts {
 		docs = append(docs, typed(sa.DeepCopy(), corev1.SchemeGroupVersion.WithKind("ServiceAccount")))
+	}
+	for _, svc := range o.services {
+		docs = append(docs, typed(svc.DeepCopy(), corev1.SchemeGroupVersion.WithKind("Service")))
 	}
 	for _, p := range o.pods {
 		pod := p.DeepCopy()

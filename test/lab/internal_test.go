@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/palisade-dev/palisade/pkg/manifest"
+	"github.com/palisade-dev/palisade/test/lab/topology"
 )
 
 func TestNodeKubeconfigPointsAtTheRelay(t *testing.T) {
@@ -159,5 +161,72 @@ status: {podIP: not-an-ip}
 `)
 	if _, err := newObjectSet(bad); err == nil || !strings.Contains(err.Error(), "status.podIP") {
 		t.Errorf("bad IP: error = %v", err)
+	}
+}
+
+func TestEndpointSlices(t *testing.T) {
+	set, err := manifest.Parse("m.yaml", []byte(`apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: a}
+spec:
+  selector: {app: api}
+  ports:
+  - {name: https, port: 443, targetPort: https}
+  - {name: metrics, port: 9102, targetPort: 9102}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api-0, namespace: a, labels: {app: api}}
+spec: {containers: [{name: c, image: c, ports: [{name: https, containerPort: 8443}]}]}
+status: {podIP: 198.18.9.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api-1, namespace: a, labels: {app: api}}
+spec: {nodeName: n2, containers: [{name: c, image: c, ports: [{name: https, containerPort: 9443}]}]}
+status: {podIP: 198.18.9.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api-2, namespace: a, labels: {app: api}}
+spec: {containers: [{name: c, image: c, ports: [{name: https, containerPort: 8443}]}]}
+status: {podIP: 198.18.9.3}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api-0, namespace: b, labels: {app: api}}
+spec: {containers: [{name: c, image: c}]}
+`))
+	if err != nil || set.Err() != nil {
+		t.Fatalf("parsing: %v %v", err, set.Err())
+	}
+	o, err := newObjectSet(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := topology.Build(2, o.podRequests())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &Lab{Plan: plan, objects: o}
+	var got []string
+	for _, s := range l.endpointSlices(o.services[0]) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s/%s %v ports:", s.Namespace, s.Name, s.Labels)
+		for _, p := range s.Ports {
+			fmt.Fprintf(&b, " %s=%d/%s", *p.Name, *p.Port, *p.Protocol)
+		}
+		b.WriteString(" endpoints:")
+		for _, e := range s.Endpoints {
+			fmt.Fprintf(&b, " %s@%s(%s)", e.Addresses[0], *e.NodeName, e.TargetRef.Name)
+		}
+		got = append(got, b.String())
+	}
+	want := []string{
+		"a/api-lab-0 map[endpointslice.kubernetes.io/managed-by:palisade-lab kubernetes.io/service-name:api] ports: https=8443/TCP metrics=9102/TCP endpoints: 198.18.9.1@n2(api-0) 198.18.9.3@node-1(api-2)",
+		"a/api-lab-1 map[endpointslice.kubernetes.io/managed-by:palisade-lab kubernetes.io/service-name:api] ports: https=9443/TCP metrics=9102/TCP endpoints: 198.18.9.2@n2(api-1)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("endpoint slices (-want +got):\n%s", diff)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -140,6 +141,15 @@ var _ = Describe("the lab", Ordered, func() {
 		var ns corev1.Namespace
 		Expect(l.Client.Get(ctx, client.ObjectKey{Name: "beta"}, &ns)).To(Succeed())
 		Expect(ns.Labels).To(HaveKeyWithValue("team", "beta"))
+		var svc corev1.Service
+		Expect(l.Client.Get(ctx, client.ObjectKey{Namespace: "alpha", Name: "web"}, &svc)).To(Succeed())
+		Expect(svc.Spec.ClusterIP).NotTo(BeEmpty())
+		var eps discoveryv1.EndpointSliceList
+		Expect(l.Client.List(ctx, &eps, client.InNamespace("alpha"), client.MatchingLabels{discoveryv1.LabelServiceName: "web"})).To(Succeed())
+		Expect(eps.Items).To(HaveLen(1))
+		Expect(eps.Items[0].Endpoints).To(HaveLen(1))
+		Expect(eps.Items[0].Endpoints[0].Addresses).To(Equal([]string{"198.18.200.10"}))
+		Expect(*eps.Items[0].Ports[0].Port).To(Equal(int32(80)))
 		Expect(l.Client.Get(ctx, client.ObjectKey{Namespace: "alpha", Name: "none"}, &networkingv1.NetworkPolicy{})).To(Succeed())
 		Expect(l.Client.Get(ctx, client.ObjectKey{Namespace: "beta", Name: "none"}, &v1alpha1.NetworkPolicy{})).To(Succeed())
 		Expect(l.Client.Get(ctx, client.ObjectKey{Name: "none"}, &v1alpha1.GlobalNetworkPolicy{})).To(Succeed())

@@ -26,6 +26,7 @@ const defaultNamespace = "default"
 type objectSet struct {
 	namespaces      []*corev1.Namespace
 	serviceAccounts []*corev1.ServiceAccount
+	services        []*corev1.Service
 	pods            []*corev1.Pod
 	knps            []*networkingv1.NetworkPolicy
 	nps             []*v1alpha1.NetworkPolicy
@@ -56,6 +57,11 @@ func newObjectSet(set *manifest.Set) (*objectSet, error) {
 		sa := e.Object.DeepCopy()
 		use(&sa.ObjectMeta)
 		o.serviceAccounts = append(o.serviceAccounts, sa)
+	}
+	for _, e := range set.Services {
+		svc := e.Object.DeepCopy()
+		use(&svc.ObjectMeta)
+		o.services = append(o.services, svc)
 	}
 	seen := map[string]bool{}
 	for _, e := range set.Pods {
@@ -158,6 +164,9 @@ func (l *Lab) createObjects(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := l.createServices(ctx); err != nil {
+		return err
+	}
 	for _, np := range o.knps {
 		if err := create(ctx, c, np); err != nil {
 			return err
@@ -173,7 +182,7 @@ func (l *Lab) createObjects(ctx context.Context) error {
 			return err
 		}
 	}
-	log.FromContext(ctx).Info("objects created", "namespaces", len(o.namespaces), "pods", len(o.pods),
+	log.FromContext(ctx).Info("objects created", "namespaces", len(o.namespaces), "pods", len(o.pods), "services", len(o.services),
 		"policies", len(o.knps)+len(o.nps)+len(o.gnps))
 	return nil
 }
