@@ -1,11 +1,13 @@
 package labcmd
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,11 +56,10 @@ func (f *labFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.nodeReadyURL, "node-ready-url", "", "URL polled from inside each node namespace until it answers 200, a template like --node-cmd (like http://127.0.0.1:9402/readyz); empty: ready once started")
 	fs.DurationVar(&f.readyTimeout, "node-ready-timeout", time.Minute, "how long the node processes may take to become ready")
 	fs.StringVar(&f.crdDir, "crd-dir", "", "directory of the CRDs to install; default config/crd/bases of the repository holding the working directory")
-	fs.StringVar(&f.nodeCmd, "enforcer-cmd", "", "alias of --node-cmd")
-	_ = fs.MarkHidden("enforcer-cmd")
+	fs.StringVar(&f.nodeCmd, "enforcer-cmd", "", "the same as --node-cmd, for the node enforcer: like 'palisade-enforcer run --kubeconfig {{.Kubeconfig}} --node-name {{.Node}}'")
 }
 
-func (f *labFlags) start(ctx context.Context, stdin io.Reader) (*lab.Lab, error) {
+func (f *labFlags) load(stdin io.Reader) (*manifest.Set, error) {
 	if len(f.files) == 0 {
 		return nil, usageError{errors.New("-f/--filename is required: give the manifest of the namespaces, pods and policies")}
 	}
@@ -66,6 +67,10 @@ func (f *labFlags) start(ctx context.Context, stdin io.Reader) (*lab.Lab, error)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("loading manifests: %w", err)}
 	}
+	return set, nil
+}
+
+func (f *labFlags) start(ctx context.Context, set *manifest.Set) (*lab.Lab, error) {
 	opts := lab.Options{Nodes: f.nodes, ExtraPorts: f.extraPorts, CRDDir: f.crdDir}
 	if f.nodeCmd != "" {
 		opts.NodeProcess = lab.NodeProcess{Command: strings.Fields(f.nodeCmd), ReadyURL: f.nodeReadyURL, ReadyTimeout: f.readyTimeout}
@@ -96,7 +101,7 @@ func newProbeCommand() *cobra.Command {
 	var timeout time.Duration
 	var parallel int
 	cmd := &cobra.Command{
-		Use:   "probe -f MANIFEST --ports 80/TCP,80/UDP [--nodes 2] [--node-cmd CMD] [-o json]",
+		Use:   "probe -f MANIFEST [--ports 80/TCP,80/UDP] [--nodes 2] [--enforcer-cmd CMD] [-o json]",
 		Short: "Build a lab, measure the connectivity matrix with real packets, tear it down",
 		Long: `probe builds a lab from the manifest, waits until every node process is ready, sends real
 packets from every pod to every other pod on each port (a TCP connection echoed back, a UDP
@@ -109,12 +114,23 @@ Exit status: 0 when the matrix was measured, 1 when the lab failed, 2 for bad fl
 		Example: `  palisade-lab probe -f examples/three-tier --ports 80/TCP,81/TCP,80/UDP,81/UDP -o json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
-			ps, err := probe.ParsePorts(ports)
-			if err != nil {
-				return usageError{fmt.Errorf("--ports: %w", err)}
+			var ps []probe.Port
+			if ports != "" {
+				if ps, err = probe.ParsePorts(ports); err != nil {
+					return usageError{fmt.Errorf("--ports: %w", err)}
+				}
 			}
 			if output != "json" && output != "text" {
 				return usageError{fmt.Errorf("-o/--output %q: want text or json", output)}
+			}
+			set, err := f.load(cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			if ps == nil {
+				if ps = declaredPorts(set); len(ps) == 0 {
+					return usageError{errors.New("no --ports given and the pods declare no TCP or UDP container ports: pass --ports, like --ports 80/TCP,53/UDP")}
+				}
 			}
 			for _, p := range ps {
 				if p.Protocol != probe.ICMP {
@@ -122,7 +138,7 @@ Exit status: 0 when the matrix was measured, 1 when the lab failed, 2 for bad fl
 				}
 			}
 			ctx := cmd.Context()
-			l, err := f.start(ctx, cmd.InOrStdin())
+			l, err := f.start(ctx, set)
 			if err != nil {
 				return err
 			}
@@ -138,11 +154,37 @@ Exit status: 0 when the matrix was measured, 1 when the lab failed, 2 for bad fl
 	}
 	f.register(cmd)
 	fs := cmd.Flags()
-	fs.StringVar(&ports, "ports", "80/TCP", "comma-separated ports with protocol, like 80/TCP,53/UDP; ICMP for echo requests")
+	fs.StringVar(&ports, "ports", "", "comma-separated ports with protocol, like 80/TCP,53/UDP; ICMP for echo requests; default: every TCP and UDP container port the pods declare")
 	fs.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	fs.DurationVar(&timeout, "timeout", time.Second, "how long one probe waits for its answer")
 	fs.IntVar(&parallel, "parallel", 32, "how many probes run at once")
 	return cmd
+}
+
+// declaredPorts are the TCP and UDP container ports the manifest's pods declare (init containers
+// included), in matrix order, as `kubectl palisade matrix` defaults its --ports.
+func declaredPorts(set *manifest.Set) []probe.Port {
+	var out []probe.Port
+	for _, e := range set.Pods {
+		for _, c := range append(slices.Clone(e.Object.Spec.InitContainers), e.Object.Spec.Containers...) {
+			for _, cp := range c.Ports {
+				proto := strings.ToUpper(string(cp.Protocol))
+				if proto == "" {
+					proto = probe.TCP
+				}
+				if (proto != probe.TCP && proto != probe.UDP) || cp.ContainerPort <= 0 || cp.ContainerPort > 65535 {
+					continue
+				}
+				if p := (probe.Port{Port: uint16(cp.ContainerPort), Protocol: proto}); !slices.Contains(out, p) {
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b probe.Port) int {
+		return cmp.Or(cmp.Compare(a.Port, b.Port), cmp.Compare(a.Protocol, b.Protocol))
+	})
+	return out
 }
 
 func writeMatrix(w io.Writer, output string, verdicts []probe.Verdict) error {
@@ -176,8 +218,12 @@ namespaces, and keeps everything running until it receives SIGINT or SIGTERM, th
 Enter a node or pod with 'ip netns exec NAMESPACE ...'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			set, err := f.load(cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
 			ctx := cmd.Context()
-			l, err := f.start(ctx, cmd.InOrStdin())
+			l, err := f.start(ctx, set)
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,11 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/palisade-dev/palisade/pkg/manifest"
+	"github.com/palisade-dev/palisade/test/lab/probe"
 )
 
 // TestUsageErrors covers what is refused before any lab is built (so it needs no root).
@@ -39,5 +44,27 @@ func TestUsageErrors(t *testing.T) {
 	}
 	if ExitCode(nil) != 0 {
 		t.Error("ExitCode(nil) != 0")
+	}
+}
+
+func TestDeclaredPorts(t *testing.T) {
+	set, err := manifest.Parse("m.yaml", []byte(`apiVersion: v1
+kind: Pod
+metadata: {name: a}
+spec:
+  initContainers: [{name: i, image: i, ports: [{containerPort: 9000}]}]
+  containers: [{name: c, image: c, ports: [{containerPort: 81, protocol: UDP}, {containerPort: 80}, {containerPort: 132, protocol: SCTP}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b}
+spec: {containers: [{name: c, image: c, ports: [{containerPort: 80, protocol: TCP}, {containerPort: 80, protocol: UDP}]}]}
+`))
+	if err != nil || set.Err() != nil {
+		t.Fatalf("parsing: %v %v", err, set.Err())
+	}
+	want := []probe.Port{{Port: 80, Protocol: "TCP"}, {Port: 80, Protocol: "UDP"}, {Port: 81, Protocol: "UDP"}, {Port: 9000, Protocol: "TCP"}}
+	if diff := cmp.Diff(want, declaredPorts(set)); diff != "" {
+		t.Errorf("declaredPorts (-want +got):\n%s", diff)
 	}
 }
