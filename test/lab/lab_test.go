@@ -98,12 +98,26 @@ var _ = Describe("the lab", Ordered, func() {
 		})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { Expect(l.Close()).To(Succeed()) })
+
 		GinkgoWriter.Printf("lab %s started in %v\n", l.Prefix, time.Since(start))
 
 		b, err := l.Manifest()
 		Expect(err).NotTo(HaveOccurred())
 		manifest = filepath.Join(GinkgoT().TempDir(), "lab.yaml")
 		Expect(os.WriteFile(manifest, b, 0o600)).To(Succeed())
+	})
+
+	// On failure, show the node processes' output: their logs go with the lab.
+	AfterEach(func() {
+		if l == nil || !CurrentSpecReport().Failed() {
+			return
+		}
+		for _, n := range l.Plan.Nodes {
+			if path, ok := l.NodeProcessLog(n.Name); ok {
+				b, _ := os.ReadFile(path)
+				GinkgoWriter.Printf("--- node %s process log %s:\n%s\n", n.Name, path, b)
+			}
+		}
 	})
 
 	It("spreads every namespace's pods over both nodes and keeps the manifest's IPs", func() {

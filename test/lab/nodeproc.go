@@ -32,6 +32,9 @@ type NodeProcess struct {
 	ReadyURL string
 	// ReadyTimeout bounds the wait for every node to be ready (default 1 minute).
 	ReadyTimeout time.Duration
+	// LogDir receives the processes' output as NODE.log and is kept after the lab ends; by
+	// default the output goes to process.log in the node's directory, removed with the lab.
+	LogDir string
 }
 
 // NodeTemplate is what a NodeProcess's templates can use.
@@ -77,7 +80,14 @@ func (l *Lab) startNodeProcesses(ctx context.Context, spec NodeProcess) error {
 		if err != nil {
 			return err
 		}
-		p, err := startNodeProcess(n.Name, n.ns.Name, argv, spec.Env, filepath.Join(n.dir, "process.log"))
+		logPath := filepath.Join(n.dir, "process.log")
+		if spec.LogDir != "" {
+			if err := os.MkdirAll(spec.LogDir, 0o755); err != nil {
+				return fmt.Errorf("creating the node process log directory: %w", err)
+			}
+			logPath = filepath.Join(spec.LogDir, n.Name+".log")
+		}
+		p, err := startNodeProcess(n.Name, n.ns.Name, argv, spec.Env, logPath)
 		if err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}

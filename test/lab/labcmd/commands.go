@@ -46,6 +46,7 @@ type labFlags struct {
 	readyTimeout time.Duration
 	extraPorts   []uint16
 	crdDir       string
+	logDir       string
 }
 
 func (f *labFlags) register(cmd *cobra.Command) {
@@ -55,6 +56,7 @@ func (f *labFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.nodeCmd, "node-cmd", "", "command run once per node inside its network namespace, split on spaces; each word is a Go template over .Node, .NodeIP, .PodCIDR, .Kubeconfig, .Dir, .NetNS (like 'palisade-enforcer run --kubeconfig {{.Kubeconfig}} --node-name {{.Node}}')")
 	fs.StringVar(&f.nodeReadyURL, "node-ready-url", "", "URL polled from inside each node namespace until it answers 200, a template like --node-cmd (like http://127.0.0.1:9402/readyz); empty: ready once started")
 	fs.DurationVar(&f.readyTimeout, "node-ready-timeout", time.Minute, "how long the node processes may take to become ready")
+	fs.StringVar(&f.logDir, "node-log-dir", "", "directory receiving each node process's output as NODE.log, kept after the lab ends; default: inside the lab's directory, removed with it")
 	fs.StringVar(&f.crdDir, "crd-dir", "", "directory of the CRDs to install; default config/crd/bases of the repository holding the working directory")
 	fs.StringVar(&f.nodeCmd, "enforcer-cmd", "", "the same as --node-cmd, for the node enforcer: like 'palisade-enforcer run --kubeconfig {{.Kubeconfig}} --node-name {{.Node}}'")
 }
@@ -73,7 +75,7 @@ func (f *labFlags) load(stdin io.Reader) (*manifest.Set, error) {
 func (f *labFlags) start(ctx context.Context, set *manifest.Set) (*lab.Lab, error) {
 	opts := lab.Options{Nodes: f.nodes, ExtraPorts: f.extraPorts, CRDDir: f.crdDir}
 	if f.nodeCmd != "" {
-		opts.NodeProcess = lab.NodeProcess{Command: strings.Fields(f.nodeCmd), ReadyURL: f.nodeReadyURL, ReadyTimeout: f.readyTimeout}
+		opts.NodeProcess = lab.NodeProcess{Command: strings.Fields(f.nodeCmd), ReadyURL: f.nodeReadyURL, ReadyTimeout: f.readyTimeout, LogDir: f.logDir}
 	}
 	return lab.Start(ctx, set, opts)
 }
