@@ -80,7 +80,10 @@ type labNode struct {
 	ns         *netns.NS
 	kubeconfig string
 	dir        string
-	proc       *nodeProcess
+	// proc is the running process (guarded by Lab.mu), started from argv and spec.
+	proc *nodeProcess
+	argv []string
+	spec NodeProcess
 }
 
 type labPod struct {
@@ -238,11 +241,29 @@ func (l *Lab) NodeKubeconfig(node string) (string, bool) {
 // NodeProcessLog is the file holding the named node's process output.
 func (l *Lab) NodeProcessLog(node string) (string, bool) {
 	for _, n := range l.nodes {
-		if n.Name == node && n.proc != nil {
-			return n.proc.logPath, true
+		if p := l.nodeProc(n); n.Name == node && p != nil {
+			return p.logPath, true
 		}
 	}
 	return "", false
+}
+
+// StopAPIServer stops kube-apiserver; etcd keeps the cluster's state and the relays stay up
+// (their connections fail until StartAPIServer).
+func (l *Lab) StopAPIServer() error {
+	if err := l.env.ControlPlane.APIServer.Stop(); err != nil {
+		return fmt.Errorf("stopping the API server: %w", err)
+	}
+	return nil
+}
+
+// StartAPIServer starts kube-apiserver again after StopAPIServer, on the same address with the
+// same certificates, so kubeconfigs stay valid; it returns once the server is healthy.
+func (l *Lab) StartAPIServer() error {
+	if err := l.env.ControlPlane.APIServer.Start(); err != nil {
+		return fmt.Errorf("starting the API server: %w", err)
+	}
+	return nil
 }
 
 // stopTimeout bounds how long a node process may take to stop after SIGTERM.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -257,6 +258,42 @@ var _ = Describe("the lab", Ordered, func() {
 			_, err = nodeNS.DialContext(ctx, &net.Dialer{Timeout: time.Second}, "tcp4", u.Host)
 			Expect(err).To(HaveOccurred())
 		}
+	})
+
+	It("restarts a node process after a crash", func() {
+		node := l.Plan.Nodes[0].Name
+		Expect(l.SignalNodeProcess(node, syscall.SIGKILL)).To(Succeed())
+		waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		Expect(l.WaitNodeProcessExit(waitCtx, node)).To(Succeed())
+		Expect(l.RestartNodeProcess(ctx, node)).To(Succeed())
+		path, _ := l.NodeProcessLog(node)
+		b, err := os.ReadFile(path)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(strings.Count(string(b), "listed ")).To(Equal(2), "one listing per start, in one log:\n%s", b)
+	})
+
+	It("stops and starts the API server with the same address and credentials", func() {
+		node := l.Plan.Nodes[1].Name
+		nodeNS, _ := l.NodeNS(node)
+		kubeconfig, _ := l.NodeKubeconfig(node)
+		kubectl := func() error {
+			out, err := exec.Command("ip", "netns", "exec", nodeNS.Name, filepath.Join(must(assets.Dir()), "kubectl"),
+				"--kubeconfig", kubeconfig, "--request-timeout=3s", "get", "nodes", "-o", "name").CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("%w: %s", err, out)
+			}
+			return nil
+		}
+		Expect(kubectl()).To(Succeed())
+		Expect(l.StopAPIServer()).To(Succeed())
+		Expect(kubectl()).NotTo(Succeed())
+		// The dataplane does not depend on the API server.
+		measured, err := l.Probe(ctx, []probe.Port{{Port: 80, Protocol: probe.TCP}}, probe.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(measured).To(HaveEach(HaveField("Allowed", BeTrue())))
+		Expect(l.StartAPIServer()).To(Succeed())
+		Expect(kubectl()).To(Succeed())
 	})
 
 	It("tears everything down: namespaces, processes, directories, and leaves the root namespace as it was", func() {

@@ -91,8 +91,10 @@ func (l *Lab) startNodeProcesses(ctx context.Context, spec NodeProcess) error {
 		if err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
-		n.proc = p
-		l.onClose("process of node "+n.Name, p.stop)
+		l.mu.Lock()
+		n.proc, n.argv, n.spec = p, argv, spec
+		l.mu.Unlock()
+		l.onClose("process of node "+n.Name, func() error { return l.nodeProc(n).stop() })
 		log.FromContext(ctx).Info("node process started", "node", n.Name, "pid", p.cmd.Process.Pid, "log", p.logPath)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -109,7 +111,7 @@ func (l *Lab) startNodeProcesses(ctx context.Context, spec NodeProcess) error {
 					return
 				}
 			}
-			if err := l.waitReady(ctx, n, url); err != nil {
+			if err := l.waitReady(ctx, n, l.nodeProc(n), url); err != nil {
 				errs[i] = fmt.Errorf("node %s: %w", n.Name, err)
 			}
 		})
@@ -188,7 +190,7 @@ func (p *nodeProcess) stop() error {
 
 // waitReady polls url from inside the node namespace until it answers 200 OK, the process exits
 // or ctx ends. An empty url only checks that the process is still running.
-func (l *Lab) waitReady(ctx context.Context, n *labNode, url string) error {
+func (l *Lab) waitReady(ctx context.Context, n *labNode, p *nodeProcess, url string) error {
 	client := &http.Client{
 		Timeout: time.Second,
 		Transport: &http.Transport{
@@ -202,12 +204,12 @@ func (l *Lab) waitReady(ctx context.Context, n *labNode, url string) error {
 	var last string
 	for {
 		select {
-		case <-n.proc.exited:
-			status := n.proc.waitErr
+		case <-p.exited:
+			status := p.waitErr
 			if status == nil {
 				status = errors.New("exit status 0")
 			}
-			return fmt.Errorf("process exited before it was ready (%w); its log %s ends with:\n%s", status, n.proc.logPath, tail(n.proc.logPath, 20))
+			return fmt.Errorf("process exited before it was ready (%w); its log %s ends with:\n%s", status, p.logPath, tail(p.logPath, 20))
 		default:
 		}
 		if url == "" {
@@ -230,7 +232,7 @@ func (l *Lab) waitReady(ctx context.Context, n *labNode, url string) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("not ready at %s (last: %s); its log %s ends with:\n%s", url, last, n.proc.logPath, tail(n.proc.logPath, 20))
+			return fmt.Errorf("not ready at %s (last: %s); its log %s ends with:\n%s", url, last, p.logPath, tail(p.logPath, 20))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -247,4 +249,92 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+func (l *Lab) nodeProc(n *labNode) *nodeProcess {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return n.proc
+}
+
+func (l *Lab) node(name string) (*labNode, error) {
+	for _, n := range l.nodes {
+		if n.Name == name {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("no node %s in the lab", name)
+}
+
+// SignalNodeProcess sends sig to the named node's process group (SIGKILL to simulate a crash).
+func (l *Lab) SignalNodeProcess(node string, sig syscall.Signal) error {
+	n, err := l.node(node)
+	if err != nil {
+		return err
+	}
+	p := l.nodeProc(n)
+	if p == nil {
+		return fmt.Errorf("node %s runs no process", node)
+	}
+	if err := syscall.Kill(-p.cmd.Process.Pid, sig); err != nil {
+		return fmt.Errorf("signalling node %s's process: %w", node, err)
+	}
+	return nil
+}
+
+// WaitNodeProcessExit waits until the named node's process has exited, or ctx ends.
+func (l *Lab) WaitNodeProcessExit(ctx context.Context, node string) error {
+	n, err := l.node(node)
+	if err != nil {
+		return err
+	}
+	p := l.nodeProc(n)
+	if p == nil {
+		return fmt.Errorf("node %s runs no process", node)
+	}
+	select {
+	case <-p.exited:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for node %s's process to exit: %w", node, ctx.Err())
+	}
+}
+
+// RestartNodeProcess stops the named node's process if it still runs (SIGTERM, then SIGKILL),
+// starts it again with the same command, appending to the same log, and waits until it is ready.
+func (l *Lab) RestartNodeProcess(ctx context.Context, node string) error {
+	n, err := l.node(node)
+	if err != nil {
+		return err
+	}
+	old := l.nodeProc(n)
+	if old == nil {
+		return fmt.Errorf("node %s runs no process", node)
+	}
+	if err := old.stop(); err != nil {
+		return err
+	}
+	p, err := startNodeProcess(n.Name, n.ns.Name, n.argv, n.spec.Env, old.logPath)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", node, err)
+	}
+	l.mu.Lock()
+	n.proc = p
+	l.mu.Unlock()
+	timeout := n.spec.ReadyTimeout
+	if timeout == 0 {
+		timeout = time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	url := ""
+	if n.spec.ReadyURL != "" {
+		if url, err = expand(n.spec.ReadyURL, n.template()); err != nil {
+			return err
+		}
+	}
+	if err := l.waitReady(ctx, n, p, url); err != nil {
+		return fmt.Errorf("node %s: %w", node, err)
+	}
+	return nil
 }
