@@ -198,7 +198,9 @@ func (l *Lab) Close() error {
 	return errors.Join(errs...)
 }
 
-// Probe measures the matrix between every ordered pair of distinct pods on ports.
+// Probe measures the matrix between every ordered pair of distinct pods on ports, in
+// `kubectl palisade matrix` order. A pod answers only on its declared container ports and
+// Options.ExtraPorts: probe other ports and the flow is refused whatever the policies say.
 func (l *Lab) Probe(ctx context.Context, ports []probe.Port, opts probe.Options) ([]probe.Verdict, error) {
 	eps := make([]probe.Endpoint, 0, len(l.pods))
 	for _, p := range l.pods {
