@@ -39,6 +39,9 @@ type Options struct {
 	// Timeout (default 3): the first packet to a new neighbour can be lost, a connection's SYN
 	// is retransmitted by the kernel instead.
 	Attempts int
+	// Retries is how many more times a flow that got no answer is probed, after all the others
+	// (default 1; negative for none). A denied verdict costs (1 + Retries) timeouts.
+	Retries int
 }
 
 func (o Options) withDefaults() Options {
@@ -51,41 +54,62 @@ func (o Options) withDefaults() Options {
 	if o.Attempts <= 0 {
 		o.Attempts = 3
 	}
+	switch {
+	case o.Retries == 0:
+		o.Retries = 1
+	case o.Retries < 0:
+		o.Retries = 0
+	}
 	return o
 }
 
 // Run probes every port from every endpoint to every other endpoint and returns the verdicts in
-// Sort order. A probe that fails is a denied verdict with its Reason; Run itself fails only when
-// ctx ends or a socket cannot be created in a source namespace.
+// Sort order. A flow is allowed when any of its probes was answered; one that never was is a
+// denied verdict with the last Reason. Run itself fails only when ctx ends or a socket cannot be
+// created in a source namespace.
 func Run(ctx context.Context, eps []Endpoint, ports []Port, opts Options) ([]Verdict, error) {
 	opts = opts.withDefaults()
-	type job struct {
-		from, to Endpoint
-		port     Port
-		out      *Verdict
-	}
-	var jobs []job
 	verdicts := make([]Verdict, 0, len(eps)*len(eps)*len(ports))
+	var jobs []job
 	for _, p := range ports {
 		for _, from := range eps {
 			for _, to := range eps {
 				if from.Ref != to.Ref {
 					verdicts = append(verdicts, Verdict{From: from.Ref, To: to.Ref, Port: p.Port, Protocol: p.Protocol})
+					jobs = append(jobs, job{from: from, to: to, port: p})
 				}
 			}
 		}
 	}
-	i := 0
-	for _, p := range ports {
-		for _, from := range eps {
-			for _, to := range eps {
-				if from.Ref != to.Ref {
-					jobs = append(jobs, job{from, to, p, &verdicts[i]})
-					i++
-				}
+	for i := range jobs {
+		jobs[i].out = &verdicts[i]
+	}
+	for pass := 0; pass <= opts.Retries && len(jobs) > 0; pass++ {
+		if err := runJobs(ctx, jobs, opts); err != nil {
+			return nil, err
+		}
+		// Only what was not answered is tried again: an answer is proof, a silence may be a
+		// probe starved of CPU on a loaded machine.
+		var again []job
+		for _, j := range jobs {
+			if !j.out.Allowed {
+				again = append(again, j)
 			}
 		}
+		jobs = again
 	}
+	Sort(verdicts)
+	return verdicts, nil
+}
+
+type job struct {
+	from, to Endpoint
+	port     Port
+	out      *Verdict
+}
+
+// runJobs runs jobs, opts.Parallel at a time, writing each verdict to its out.
+func runJobs(ctx context.Context, jobs []job, opts Options) error {
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -95,7 +119,7 @@ func Run(ctx context.Context, eps []Endpoint, ports []Port, opts Options) ([]Ver
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 			wg.Wait()
-			return nil, fmt.Errorf("probing: %w", ctx.Err())
+			return fmt.Errorf("probing: %w", ctx.Err())
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -111,13 +135,12 @@ func Run(ctx context.Context, eps []Endpoint, ports []Port, opts Options) ([]Ver
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("probing: %w", err)
+		return fmt.Errorf("probing: %w", err)
 	}
-	Sort(verdicts)
-	return verdicts, nil
+	return nil
 }
 
 // one runs a probe. err is for failures of the prober itself; a flow that is not answered is
