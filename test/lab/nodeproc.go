@@ -173,6 +173,7 @@ func (p *nodeProcess) stop() error {
 	pgid := -p.cmd.Process.Pid
 	select {
 	case <-p.exited:
+		_ = syscall.Kill(pgid, syscall.SIGKILL) // children that outlived it
 		return nil
 	default:
 	}
