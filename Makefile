@@ -16,6 +16,8 @@ MARKER_PATHS ?= ./cmd/...;./webhooks/...
 # Nested modules (test oracles, tool wrappers) are tested on their own; hack/kube is only built.
 TEST_MODULES ?= $(shell find . -name go.mod -not -path './hack/kube/*' -not -path './bin/*' -exec dirname {} \; | sort)
 GO_TEST_FLAGS ?= -count=1
+# Packages that need root (they create network namespaces): run by test-e2e, not by test.
+ROOT_PKGS ?= /test/lab$$|/test/lab/netns$$
 BENCH ?= .
 BENCH_TIME ?= 1s
 
@@ -66,8 +68,13 @@ verify: manifests generate ## Fail when generated code (CRDs, deepcopy, RBAC, we
 	@echo "generated code, formatting and go.mod files are up to date"
 
 .PHONY: test
-test: deps envtest-bins ## Run every test: unit, fuzz seeds, envtest integration, in every module.
-	@for m in $(TEST_MODULES); do echo "==> go test $$m"; (cd $$m && go test $(GO_TEST_FLAGS) ./...) || exit 1; done
+test: deps envtest-bins ## Run every test: unit, fuzz seeds, envtest integration, in every module (test-e2e has the root-only ones).
+	@for m in $(TEST_MODULES); do echo "==> go test $$m"; (cd $$m && go test $(GO_TEST_FLAGS) $$(go list ./... | grep -Ev '$(ROOT_PKGS)')) || exit 1; done
+
+.PHONY: test-e2e
+test-e2e: deps envtest-bins ## Run the lab's end-to-end suite (test/lab): network namespaces and real packets; needs root.
+	@if [ "$$(id -u)" != 0 ]; then echo "test-e2e creates network namespaces and must run as root: sudo -E env PATH=\"$$PATH\" make test-e2e"; exit 1; fi
+	go test ./test/lab/... -count=1 -timeout 20m
 
 .PHONY: test-race
 test-race: ## Run the pure cores' tests with the race detector.
