@@ -101,20 +101,29 @@
 //
 // # Indexing and cost
 //
-// Pods are looked up by IP. Each pod keeps, per mode and direction, the sorted list of policy
+// Pods are looked up by IP. Each pod holds, per mode and direction, the sorted list of policy
 // generations that apply to it, and one bit per rule-peer selector it is a member of. Evaluating
 // a flow therefore costs two map lookups plus the rules of the policies that apply to the two
 // pods; policies that select neither pod cost nothing. Peer selectors are matched by a bit test,
-// nets by prefix checks. Updates are incremental: a pod change re-evaluates that pod against the
-// policies and peer selectors of its namespace and the global ones; a policy change re-evaluates
-// that policy against the pods of its scope (its namespace, or every pod for a global policy); a
-// namespace or service-account label change re-evaluates the pods that inherit from it. The
-// result does not depend on the order objects are inserted in.
+// nets by prefix checks. Updates are incremental: a pod change
+// re-evaluates that pod against the policies and peer selectors of its namespace and the global
+// ones; a policy change re-evaluates that policy against the pods of its scope (its namespace, or
+// every pod for a global policy); a namespace or service-account label change re-evaluates the
+// pods that inherit from it.
+//
+// The lists are immutable and shared (applied.go): pods selected by exactly the same policy
+// generations hold one interned set and one copy of its lists. A policy change moves each pod in
+// its scope from its set to the set "the same with this policy's new generations", built once
+// per distinct old set by one binary-search insertion into a copy of the old lists, so loading P
+// policies over N pods costs O(P × N) selector evaluations plus O(P × distinct sets × list
+// length) copying, never a sort per pod per policy. The result does not depend on the order
+// objects are inserted in.
 //
 // # Thread-safety
 //
 // An Engine is safe for concurrent use: writers hold an exclusive lock for the duration of one
-// incremental update, readers a shared lock. Compiled policies are immutable once stored.
+// incremental update, readers a shared lock. Compiled policies and the per-pod lists are immutable
+// once stored: a writer replaces them, never edits them in place.
 //
 // # What this package must never do
 //

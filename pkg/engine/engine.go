@@ -38,8 +38,13 @@ type Engine struct {
 	slices   map[EndpointRef]*EndpointSlice
 	services map[EndpointRef]*svcRecord
 
-	// scratch is the label view writers reuse (writeView).
-	scratch podView
+	// sets interns the appliedSets by hash (applied.go); nextEntryID numbers policy entries.
+	sets        map[uint64][]*appliedSet
+	nextEntryID uint64
+
+	// scratch is the label view writers reuse (writeView), scratchMembers the member list.
+	scratch        podView
+	scratchMembers []member
 }
 
 // New returns an empty engine.
@@ -56,6 +61,7 @@ func New() *Engine {
 		peers:           newPeerIndex(),
 		slices:          map[EndpointRef]*EndpointSlice{},
 		services:        map[EndpointRef]*svcRecord{},
+		sets:            map[uint64][]*appliedSet{},
 	}
 }
 
@@ -84,7 +90,7 @@ func (e *Engine) UpsertPod(p Endpoint) error {
 	ref := p.Ref()
 	ep := e.pods[ref]
 	if ep == nil {
-		ep = &endpoint{ref: ref, matched: map[*policyEntry]uint8{}}
+		ep = &endpoint{ref: ref}
 		e.pods[ref] = ep
 		m := e.podsByNS[ref.Namespace]
 		if m == nil {
@@ -113,6 +119,7 @@ func (e *Engine) DeletePod(namespace, name string) {
 		return
 	}
 	e.removeIPs(ep)
+	e.releaseSet(ep.set)
 	delete(e.pods, ref)
 	delete(e.podsByNS[namespace], ref)
 	if len(e.podsByNS[namespace]) == 0 {
@@ -280,7 +287,7 @@ func (e *Engine) SelectedEndpoints(key PolicyKey, slot Slot) []EndpointRef {
 	}
 	var out []EndpointRef
 	e.podsInScope(key, func(ep *endpoint) {
-		if ep.matched[pe]&(1<<slot) != 0 {
+		if ep.set.flagsOf(pe)&(1<<slot) != 0 {
 			out = append(out, ep.ref)
 		}
 	})
