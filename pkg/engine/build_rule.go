@@ -209,6 +209,9 @@ func (b *builder) compileSide(path string, er *v1alpha1.EntityRule, namedProto u
 	s.netsSet, s.notNetsSet = len(er.Nets) > 0, len(er.NotNets) > 0
 	s.nets = b.nets(path+".nets", er.Nets)
 	s.notNets = b.nets(path+".notNets", er.NotNets)
+	for f := range 2 {
+		s.netsIdx[f], s.notNetsIdx[f] = newPrefixSet(s.nets[f]), newPrefixSet(s.notNets[f])
+	}
 	s.ports = b.ports(path+".ports", er.Ports)
 	s.notPorts = b.ports(path+".notPorts", er.NotPorts)
 	s.pos, s.neg = b.peers(path, er)

@@ -105,7 +105,7 @@
 // generations that apply to it, and one bit per rule-peer selector it is a member of. Evaluating
 // a flow therefore costs two map lookups plus the rules of the policies that apply to the two
 // pods; policies that select neither pod cost nothing. Peer selectors are matched by a bit test,
-// nets by prefix checks. Updates are incremental: a pod change
+// nets by a binary search in a merged prefix set. Updates are incremental: a pod change
 // re-evaluates that pod against the policies and peer selectors of its namespace and the global
 // ones; a policy change re-evaluates that policy against the pods of its scope (its namespace, or
 // every pod for a global policy); a namespace or service-account label change re-evaluates the

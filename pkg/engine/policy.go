@@ -134,6 +134,9 @@ type side struct {
 	nets, notNets [2][]netip.Prefix
 	// netsSet / notNetsSet: the list was non-empty as written.
 	netsSet, notNetsSet bool
+	// netsIdx / notNetsIdx hold the same prefixes as nets / notNets, per family, merged for a
+	// binary search (prefixset.go); matching reads these, never the slices.
+	netsIdx, notNetsIdx [2]prefixSet
 	// pos is the positive endpoint selector (selector, namespaceSelector, serviceAccounts and
 	// the namespace clause of namespaced policies); nil means no restriction by selector.
 	pos *peerSel
