@@ -26,8 +26,8 @@ func (b *builder) errorf(format string, args ...any) {
 }
 
 // parseSelector parses a selector field; on error it records it and returns All (the caller
-// decides what All means there: for policy subjects it widens the fail-closed policy to its whole
-// scope, for rule peers the policy denies anyway).
+// decides what an error means there: a policy subject then selects no pod, for rule peers the
+// policy fails closed and its rules are never consulted).
 func (b *builder) parseSelector(path, s string) selector.Selector {
 	sel, err := selector.Parse(s)
 	if err != nil {

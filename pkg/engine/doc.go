@@ -22,7 +22,7 @@
 //	e.EvaluateBothInto(&c, flow)       // reuses c's slices; c.WouldDeny() for shadow counting
 //	ok, err := e.Allowed(flow, mode)   // no trace
 //
-// Queries: PolicyError(key, slot), SelectedEndpoints(key, slot), ApplicablePolicies(pod, dir,
+// Queries: PolicyState(key, slot), PolicyError(key, slot), SelectedEndpoints(key, slot), ApplicablePolicies(pod, dir,
 // mode), EndpointsForIP(ip). KubernetesNetworkPolicySpec(knp) shows the Calico spec a Kubernetes
 // policy is evaluated as (pkg/knp's translation, FormCalico).
 //
@@ -80,24 +80,37 @@
 // with default action Deny, as Felix treats a missing tier). An address held by several pods is
 // evaluated with the policies of the first by namespace/name.
 //
-// # Invalid input fails closed
+// # Invalid policies that reach the store
 //
 // The engine does not depend on pkg/validation, and never panics on input. When a policy has
 // anything it cannot interpret (an unparseable selector, CIDR, port or protocol, an unknown
 // action or type, a numeric port without a port protocol, icmp without an ICMP protocol, a
 // combined global(), a service without a name, or a global one without a namespace, http,
 // domains; for a Kubernetes policy, whatever pkg/knp reports, such as an empty peer, a protocol
-// other than TCP/UDP/SCTP or a label value outside Kubernetes' syntax), the Upsert call stores it
-// anyway and returns an *InvalidPolicyError naming every problem. An object that cannot be
-// stored at all (nil, no name or namespace, an unknown slot) is refused with a *NotStoredError
-// and leaves the engine unchanged: a caller must not present a verdict as covering it. Such a policy fails CLOSED: it keeps its
-// position and denies every flow that reaches it in the directions it governs (both when its
-// types are unreadable); an unparseable subject selector (selector, namespaceSelector,
-// serviceAccountSelector, a Kubernetes podSelector) is read as all(), widening the denial to the
-// policy's whole scope. This can deny traffic Calico would allow, never allow traffic that a
-// valid reading of the policy would deny. (Felix instead drops an invalid policy, which can open
-// traffic; Palisade rejects invalid objects at admission, so this path only matters when the
-// webhook was bypassed.)
+// other than TCP/UDP/SCTP or a label value outside Kubernetes' syntax), the Upsert call returns an
+// *InvalidPolicyError naming every problem, and one rule decides what is in force
+// (docs/semantics-decisions.md, "Invalid policies that reach the store"):
+//
+//   - When the slot already holds a valid generation of the policy, that last valid generation
+//     stays in force; the invalid one is rejected (InvalidPolicyError.LastValidKept).
+//   - Otherwise the invalid generation is stored and fails CLOSED: it keeps its position and
+//     denies every flow that reaches it in the directions it governs (both when its types are
+//     unreadable), for the pods its subject selector can be read to select. An unparseable
+//     subject selector (selector, namespaceSelector, serviceAccountSelector, a Kubernetes
+//     podSelector) selects no pod: a typo must not cut off a whole namespace, such as
+//     kube-system, which the webhook does not validate.
+//
+// PolicyState(key, slot) says which case applies, for a status writer. Neither case ever allows a
+// flow that the generation in force before the write denied, nor one that a valid reading of a
+// new policy's readable parts would deny at the pods it selects. (Felix instead drops an invalid
+// policy, which can open traffic; Palisade rejects invalid objects at admission, so this path
+// only matters when the webhook was down or skipped the namespace.) Since what is in force
+// depends on the last valid generation written, a key's history matters; the order in which
+// different objects are inserted does not.
+//
+// An object that cannot be stored at all (nil, no name or namespace, an unknown slot) is refused
+// with a *NotStoredError and leaves the engine unchanged: a caller must not present a verdict as
+// covering it.
 //
 // # Indexing and cost
 //
@@ -129,5 +142,5 @@
 //
 // It is a pure core: no clients, no I/O, no clock, no logging, no global mutable state. It must
 // never panic on any input, never open traffic because of input it cannot interpret, and never
-// let insertion order change a verdict.
+// let the insertion order of different objects change a verdict.
 package engine
