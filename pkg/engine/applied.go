@@ -128,17 +128,9 @@ func (s *appliedSet) buildLists() {
 }
 
 // generationFor returns the generation of the entry a mode evaluates for an endpoint that the
-// generations in flags select, or nil. CandidatesAsEnforced uses the candidate where one exists,
-// else the enforced generation.
+// generations in flags select, or nil (chooser.go, policyEntry.chosen).
 func (pe *policyEntry) generationFor(mode Mode, flags uint8) *compiled {
-	slot := SlotEnforced
-	if mode == CandidatesAsEnforced && pe.slots[SlotCandidate] != nil {
-		slot = SlotCandidate
-	}
-	if c := pe.slots[slot]; c != nil && flags&(1<<slot) != 0 {
-		return c
-	}
-	return nil
+	return pe.chosen(mode.Choose(EndpointRef{}, PolicyKey{}), flags)
 }
 
 // transition returns the interned set of an endpoint that held old and is now selected by the

@@ -17,14 +17,18 @@
 //	e.DeletePod / DeleteNamespace / DeleteServiceAccount / DeleteEndpointSlice / DeletePolicy(key, slot)
 //
 //	v, err := e.Evaluate(engine.Flow{Src, Dst, Protocol, SrcPort, DstPort, ICMP}, engine.EnforcedOnly)
-//	e.EvaluateInto(&v, flow, mode)     // reuses v's slices
+//	e.EvaluateInto(&v, flow, chooser)  // reuses v's slices
 //	c, err := e.EvaluateBoth(flow)     // EnforcedOnly and CandidatesAsEnforced under one lock
 //	e.EvaluateBothInto(&c, flow)       // reuses c's slices; c.WouldDeny() for shadow counting
-//	ok, err := e.Allowed(flow, mode)   // no trace
+//	ok, err := e.Allowed(flow, chooser) // no trace
 //
-// Queries: PolicyState(key, slot), PolicyError(key, slot), SelectedEndpoints(key, slot), ApplicablePolicies(pod, dir,
-// mode), EndpointsForIP(ip). KubernetesNetworkPolicySpec(knp) shows the Calico spec a Kubernetes
-// policy is evaluated as (pkg/knp's translation, FormCalico).
+// The chooser (a Chooser) picks each policy's generation per endpoint: the Modes EnforcedOnly
+// and CandidatesAsEnforced, a Canary{key: {pod: true}} (the candidate on a canary slice), or any
+// ChooserFunc.
+//
+// Queries: PolicyState(key, slot), PolicyError(key, slot), SelectedEndpoints(key, slot),
+// ApplicablePolicies(pod, dir, chooser), EndpointsForIP(ip). KubernetesNetworkPolicySpec(knp)
+// shows the Calico spec a Kubernetes policy is evaluated as (pkg/knp's translation, FormCalico).
 //
 // A Verdict is JSON-serialisable with stable names: {"allowed", "egress", "ingress"}; each
 // direction has "endpoint" (null when the address is not a known pod), "allowed", "decision"
@@ -43,6 +47,12 @@
 // policy in Audit has only a candidate, so it is absent from EnforcedOnly. Both modes are
 // precomputed per pod; when no policy selecting a pod has a candidate, the two lists are shared
 // and EvaluateBoth evaluates that side once.
+//
+// The two modes are the ready-made Choosers. A Chooser decides per (endpoint, policy): SlotEnforced
+// means the enforced generation, SlotCandidate the candidate where there is one, else the
+// enforced generation. Canary enforces a policy's candidate on a set of endpoints only (a Staged
+// rollout's canary slice) and the enforced generation elsewhere. The lists of a chooser that is
+// not a Mode are computed per evaluation from the pod's applicable policies (one sort).
 //
 // # Semantics in one paragraph
 //

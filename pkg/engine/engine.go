@@ -337,17 +337,21 @@ func (e *Engine) SelectedEndpoints(key PolicyKey, slot Slot) []EndpointRef {
 	return out
 }
 
-// ApplicablePolicies returns the keys of the policies that apply to a pod in one direction and
-// mode, in evaluation order (the precomputed list a flow's evaluation walks).
-func (e *Engine) ApplicablePolicies(ref EndpointRef, dir Direction, mode Mode) []PolicyKey {
+// ApplicablePolicies returns the keys of the policies that apply to a pod in one direction under
+// a chooser (a Mode or any Chooser), in evaluation order: the list a flow's evaluation walks.
+func (e *Engine) ApplicablePolicies(ref EndpointRef, dir Direction, ch Chooser) []PolicyKey {
+	if checkChooser(ch) != nil || dir >= numDirections {
+		return nil
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	ep := e.pods[ref]
-	if ep == nil || dir >= numDirections || mode >= numModes {
+	if ep == nil {
 		return nil
 	}
-	out := make([]PolicyKey, 0, len(ep.lists[mode][dir]))
-	for _, c := range ep.lists[mode][dir] {
+	list := listFor(ep, ch, dir)
+	out := make([]PolicyKey, 0, len(list))
+	for _, c := range list {
 		out = append(out, c.key)
 	}
 	return out

@@ -142,10 +142,10 @@ func TestLastValidGeneration(t *testing.T) {
 				}
 			}
 			st := e.PolicyState(tc.key, tc.slot)
-			if (st.Err != nil) != (tc.state.Err != nil) || st.Err != nil && st.Err != error(invalid) {
+			if (st.Err != nil) != (tc.state.Err != nil) || st.Err != nil && !errors.Is(st.Err, invalid) {
 				t.Errorf("PolicyState.Err = %v, want the last write's error %v", st.Err, invalid)
 			}
-			if pe := e.PolicyError(tc.key, tc.slot); pe != st.Err {
+			if pe := e.PolicyError(tc.key, tc.slot); !errors.Is(pe, st.Err) {
 				t.Errorf("PolicyError = %v, want %v", pe, st.Err)
 			}
 			st.Err, tc.state.Err = nil, nil
