@@ -52,15 +52,19 @@ func (s *appliedSet) find(pe *policyEntry) (int, bool) {
 	})
 }
 
-// hashMembers mixes the members' identities (splitmix64 finaliser per word).
+// hashMembers is the sum of the members' hashes: a transition updates it in O(1) by removing
+// one member's hash and adding another's.
 func hashMembers(ms []member) uint64 {
-	h := uint64(len(ms))
+	var h uint64
 	for _, m := range ms {
-		h = mix64(h ^ m.pe.id)
-		h = mix64(h ^ m.ver)
-		h = mix64(h ^ uint64(m.flags))
+		h += m.hash()
 	}
 	return h
+}
+
+// hash mixes a member's identity (splitmix64 finaliser per word).
+func (m member) hash() uint64 {
+	return mix64(mix64(mix64(m.pe.id)^m.ver) ^ uint64(m.flags))
 }
 
 func mix64(x uint64) uint64 {
@@ -139,16 +143,19 @@ func (pe *policyEntry) generationFor(mode Mode, flags uint8) *compiled {
 func (e *Engine) transition(old *appliedSet, pe *policyEntry, flags uint8) *appliedSet {
 	ms := make([]member, 0, len(old.members)+1)
 	i, found := old.find(pe)
+	h := old.hash
 	ms = append(ms, old.members[:i]...)
 	if flags != 0 {
-		ms = append(ms, member{pe: pe, ver: pe.ver, flags: flags})
+		m := member{pe: pe, ver: pe.ver, flags: flags}
+		ms = append(ms, m)
+		h += m.hash()
 	}
 	if found {
+		h -= old.members[i].hash()
 		i++
 	}
 	ms = append(ms, old.members[i:]...)
 
-	h := hashMembers(ms)
 	if s := e.lookupSet(h, ms); s != nil {
 		return s
 	}
