@@ -16,7 +16,12 @@ type prefixSet struct {
 	// ranges are disjoint and sorted; addresses are 128-bit numbers (As16, so IPv4 addresses
 	// are compared in their IPv4-mapped form, consistently within the family).
 	ranges []addrRange
+	// small holds the prefixes themselves when there are at most smallPrefixSet of them: checking
+	// a few prefixes directly is faster than converting the address for a search.
+	small []netip.Prefix
 }
+
+const smallPrefixSet = 4
 
 // addrRange is the inclusive range first..last.
 type addrRange struct{ first, last u128 }
@@ -94,11 +99,27 @@ func newPrefixSet(ps []netip.Prefix) prefixSet {
 		cur = r
 	}
 	s.ranges = append(s.ranges, cur)
+	if len(ps) <= smallPrefixSet {
+		s.small = ps
+	}
 	return s
 }
 
 // contains reports whether ip is in one of the set's prefixes.
 func (s *prefixSet) contains(ip netip.Addr) bool {
+	if s.small != nil {
+		for _, p := range s.small {
+			if p.Contains(ip) {
+				return true
+			}
+		}
+		return false
+	}
+	return s.inRanges(ip)
+}
+
+// inRanges is contains by binary search over the merged ranges.
+func (s *prefixSet) inRanges(ip netip.Addr) bool {
 	rs := s.ranges
 	if len(rs) == 0 {
 		return false

@@ -56,12 +56,12 @@ func TestPrefixSet(t *testing.T) {
 				t.Errorf("%d ranges, want %d", len(s.ranges), tc.ranges)
 			}
 			for _, a := range tc.in {
-				if !s.contains(netip.MustParseAddr(a)) {
+				if !s.contains(netip.MustParseAddr(a)) || !s.inRanges(netip.MustParseAddr(a)) {
 					t.Errorf("%s not contained", a)
 				}
 			}
 			for _, a := range tc.out {
-				if s.contains(netip.MustParseAddr(a)) {
+				if s.contains(netip.MustParseAddr(a)) || s.inRanges(netip.MustParseAddr(a)) {
 					t.Errorf("%s contained", a)
 				}
 			}
@@ -97,8 +97,12 @@ func TestPrefixSetAgreesWithLinearScan(t *testing.T) {
 		s := newPrefixSet(nets)
 		for range 200 {
 			a := randAddr()
-			if got, want := s.contains(a), linearContains(nets, a); got != want {
+			want := linearContains(nets, a)
+			if got := s.contains(a); got != want {
 				t.Fatalf("round %d: %s in %v: set says %v, scan %v", round, a, nets, got, want)
+			}
+			if got := s.inRanges(a); got != want {
+				t.Fatalf("round %d: %s in %v: ranges say %v, scan %v", round, a, nets, got, want)
 			}
 		}
 	}
