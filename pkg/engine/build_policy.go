@@ -23,6 +23,8 @@ type policyInput struct {
 	ingressOrigins, egressOrigins []int
 	// convErrs are errors found before compilation (KNP conversion).
 	convErrs []error
+	// subjectErr: convErrs include an unreadable policy selector (a KNP podSelector).
+	subjectErr bool
 }
 
 // compileInput builds a compiled generation. The result is always usable: when err is non-nil the
@@ -84,11 +86,13 @@ func (b *builder) types(spec *v1alpha1.PolicySpec) [numDirections]bool {
 	return g
 }
 
-// subject compiles the policy selector (semantics doc §5.1). A selector that does not parse is
-// replaced by all(), widening the (fail-closed) policy to its whole scope.
+// subject compiles the policy selector (semantics doc §5.1). A selector that does not parse
+// selects no pod (docs/semantics-decisions.md, "Invalid policies that reach the store"): an
+// unreadable subject must not cut off its whole scope because of a typo.
 func (b *builder) subject(in *policyInput) subject {
 	spec := in.spec
 	s := subject{noPods: in.hostOnly, namespace: in.key.Namespace}
+	before := len(b.errs)
 	s.sel = b.parseSelector("spec.selector", spec.Selector)
 	if in.namespaceSelector != "" {
 		s.nsSel = b.parseSelector("spec.namespaceSelector", in.namespaceSelector)
@@ -99,6 +103,7 @@ func (b *builder) subject(in *policyInput) subject {
 	if in.key.Kind == KindGlobalNetworkPolicy && spec.ServiceAccountSelector != "" {
 		s.saAbsent = felixGlobalSelector(spec.Selector, in.namespaceSelector, spec.ServiceAccountSelector)
 	}
+	s.unreadable = in.subjectErr || len(b.errs) > before
 	return s
 }
 
@@ -142,7 +147,7 @@ func felixGlobalSelector(sel, nsSel, saSel string) selector.Selector {
 
 // matches reports whether the policy generation applies to the pod.
 func (s *subject) matches(v *podView) bool {
-	if s.noPods {
+	if s.noPods || s.unreadable {
 		return false
 	}
 	if s.namespace != "" && v.ep.ref.Namespace != s.namespace {

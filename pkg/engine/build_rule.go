@@ -26,8 +26,8 @@ func (b *builder) errorf(format string, args ...any) {
 }
 
 // parseSelector parses a selector field; on error it records it and returns All (the caller
-// decides what All means there: for policy subjects it widens the fail-closed policy to its whole
-// scope, for rule peers the policy denies anyway).
+// decides what an error means there: a policy subject then selects no pod, for rule peers the
+// policy fails closed and its rules are never consulted).
 func (b *builder) parseSelector(path, s string) selector.Selector {
 	sel, err := selector.Parse(s)
 	if err != nil {
@@ -209,6 +209,9 @@ func (b *builder) compileSide(path string, er *v1alpha1.EntityRule, namedProto u
 	s.netsSet, s.notNetsSet = len(er.Nets) > 0, len(er.NotNets) > 0
 	s.nets = b.nets(path+".nets", er.Nets)
 	s.notNets = b.nets(path+".notNets", er.NotNets)
+	for f := range 2 {
+		s.netsIdx[f], s.notNetsIdx[f] = newPrefixSet(s.nets[f]), newPrefixSet(s.notNets[f])
+	}
 	s.ports = b.ports(path+".ports", er.Ports)
 	s.notPorts = b.ports(path+".notPorts", er.NotPorts)
 	s.pos, s.neg = b.peers(path, er)

@@ -38,6 +38,11 @@ func TestConcurrentReadersAndWriter(t *testing.T) {
 						return
 					}
 					_ = e.ApplicablePolicies(EndpointRef{"ns0", "p0"}, Ingress, EnforcedOnly)
+					// A custom chooser reads the pods' shared sets to build lists on demand.
+					if _, err := e.Allowed(f, ChooserFunc(func(ep EndpointRef, _ PolicyKey) Slot { return Slot(len(ep.Name) % 2) })); err != nil {
+						t.Error(err)
+						return
+					}
 				}
 			}()
 		}

@@ -17,14 +17,18 @@
 //	e.DeletePod / DeleteNamespace / DeleteServiceAccount / DeleteEndpointSlice / DeletePolicy(key, slot)
 //
 //	v, err := e.Evaluate(engine.Flow{Src, Dst, Protocol, SrcPort, DstPort, ICMP}, engine.EnforcedOnly)
-//	e.EvaluateInto(&v, flow, mode)     // reuses v's slices
+//	e.EvaluateInto(&v, flow, chooser)  // reuses v's slices
 //	c, err := e.EvaluateBoth(flow)     // EnforcedOnly and CandidatesAsEnforced under one lock
 //	e.EvaluateBothInto(&c, flow)       // reuses c's slices; c.WouldDeny() for shadow counting
-//	ok, err := e.Allowed(flow, mode)   // no trace
+//	ok, err := e.Allowed(flow, chooser) // no trace
 //
-// Queries: PolicyError(key, slot), SelectedEndpoints(key, slot), ApplicablePolicies(pod, dir,
-// mode), EndpointsForIP(ip). KubernetesNetworkPolicySpec(knp) shows the Calico spec a Kubernetes
-// policy is evaluated as (pkg/knp's translation, FormCalico).
+// The chooser (a Chooser) picks each policy's generation per endpoint: the Modes EnforcedOnly
+// and CandidatesAsEnforced, a Canary{key: {pod: true}} (the candidate on a canary slice), or any
+// ChooserFunc.
+//
+// Queries: PolicyState(key, slot), PolicyError(key, slot), SelectedEndpoints(key, slot),
+// ApplicablePolicies(pod, dir, chooser), EndpointsForIP(ip). KubernetesNetworkPolicySpec(knp)
+// shows the Calico spec a Kubernetes policy is evaluated as (pkg/knp's translation, FormCalico).
 //
 // A Verdict is JSON-serialisable with stable names: {"allowed", "egress", "ingress"}; each
 // direction has "endpoint" (null when the address is not a known pod), "allowed", "decision"
@@ -43,6 +47,12 @@
 // policy in Audit has only a candidate, so it is absent from EnforcedOnly. Both modes are
 // precomputed per pod; when no policy selecting a pod has a candidate, the two lists are shared
 // and EvaluateBoth evaluates that side once.
+//
+// The two modes are the ready-made Choosers. A Chooser decides per (endpoint, policy): SlotEnforced
+// means the enforced generation, SlotCandidate the candidate where there is one, else the
+// enforced generation. Canary enforces a policy's candidate on a set of endpoints only (a Staged
+// rollout's canary slice) and the enforced generation elsewhere. The lists of a chooser that is
+// not a Mode are computed per evaluation from the pod's applicable policies (one sort).
 //
 // # Semantics in one paragraph
 //
@@ -80,45 +90,67 @@
 // with default action Deny, as Felix treats a missing tier). An address held by several pods is
 // evaluated with the policies of the first by namespace/name.
 //
-// # Invalid input fails closed
+// # Invalid policies that reach the store
 //
 // The engine does not depend on pkg/validation, and never panics on input. When a policy has
 // anything it cannot interpret (an unparseable selector, CIDR, port or protocol, an unknown
 // action or type, a numeric port without a port protocol, icmp without an ICMP protocol, a
 // combined global(), a service without a name, or a global one without a namespace, http,
 // domains; for a Kubernetes policy, whatever pkg/knp reports, such as an empty peer, a protocol
-// other than TCP/UDP/SCTP or a label value outside Kubernetes' syntax), the Upsert call stores it
-// anyway and returns an *InvalidPolicyError naming every problem. An object that cannot be
-// stored at all (nil, no name or namespace, an unknown slot) is refused with a *NotStoredError
-// and leaves the engine unchanged: a caller must not present a verdict as covering it. Such a policy fails CLOSED: it keeps its
-// position and denies every flow that reaches it in the directions it governs (both when its
-// types are unreadable); an unparseable subject selector (selector, namespaceSelector,
-// serviceAccountSelector, a Kubernetes podSelector) is read as all(), widening the denial to the
-// policy's whole scope. This can deny traffic Calico would allow, never allow traffic that a
-// valid reading of the policy would deny. (Felix instead drops an invalid policy, which can open
-// traffic; Palisade rejects invalid objects at admission, so this path only matters when the
-// webhook was bypassed.)
+// other than TCP/UDP/SCTP or a label value outside Kubernetes' syntax), the Upsert call returns an
+// *InvalidPolicyError naming every problem, and one rule decides what is in force
+// (docs/semantics-decisions.md, "Invalid policies that reach the store"):
+//
+//   - When the slot already holds a valid generation of the policy, that last valid generation
+//     stays in force; the invalid one is rejected (InvalidPolicyError.LastValidKept).
+//   - Otherwise the invalid generation is stored and fails CLOSED: it keeps its position and
+//     denies every flow that reaches it in the directions it governs (both when its types are
+//     unreadable), for the pods its subject selector can be read to select. An unparseable
+//     subject selector (selector, namespaceSelector, serviceAccountSelector, a Kubernetes
+//     podSelector) selects no pod: a typo must not cut off a whole namespace, such as
+//     kube-system, which the webhook does not validate.
+//
+// PolicyState(key, slot) says which case applies, for a status writer. Neither case ever allows a
+// flow that the generation in force before the write denied, nor one that a valid reading of a
+// new policy's readable parts would deny at the pods it selects. (Felix instead drops an invalid
+// policy, which can open traffic; Palisade rejects invalid objects at admission, so this path
+// only matters when the webhook was down or skipped the namespace.) Since what is in force
+// depends on the last valid generation written, a key's history matters; the order in which
+// different objects are inserted does not.
+//
+// An object that cannot be stored at all (nil, no name or namespace, an unknown slot) is refused
+// with a *NotStoredError and leaves the engine unchanged: a caller must not present a verdict as
+// covering it.
 //
 // # Indexing and cost
 //
-// Pods are looked up by IP. Each pod keeps, per mode and direction, the sorted list of policy
+// Pods are looked up by IP. Each pod holds, per mode and direction, the sorted list of policy
 // generations that apply to it, and one bit per rule-peer selector it is a member of. Evaluating
 // a flow therefore costs two map lookups plus the rules of the policies that apply to the two
 // pods; policies that select neither pod cost nothing. Peer selectors are matched by a bit test,
-// nets by prefix checks. Updates are incremental: a pod change re-evaluates that pod against the
-// policies and peer selectors of its namespace and the global ones; a policy change re-evaluates
-// that policy against the pods of its scope (its namespace, or every pod for a global policy); a
-// namespace or service-account label change re-evaluates the pods that inherit from it. The
-// result does not depend on the order objects are inserted in.
+// nets by a binary search in a merged prefix set. Updates are incremental: a pod change
+// re-evaluates that pod against the policies and peer selectors of its namespace and the global
+// ones; a policy change re-evaluates that policy against the pods of its scope (its namespace, or
+// every pod for a global policy); a namespace or service-account label change re-evaluates the
+// pods that inherit from it.
+//
+// The lists are immutable and shared (applied.go): pods selected by exactly the same policy
+// generations hold one interned set and one copy of its lists. A policy change moves each pod in
+// its scope from its set to the set "the same with this policy's new generations", built once
+// per distinct old set by one binary-search insertion into a copy of the old lists, so loading P
+// policies over N pods costs O(P × N) selector evaluations plus O(P × distinct sets × list
+// length) copying, never a sort per pod per policy. The result does not depend on the order
+// objects are inserted in.
 //
 // # Thread-safety
 //
 // An Engine is safe for concurrent use: writers hold an exclusive lock for the duration of one
-// incremental update, readers a shared lock. Compiled policies are immutable once stored.
+// incremental update, readers a shared lock. Compiled policies and the per-pod lists are immutable
+// once stored: a writer replaces them, never edits them in place.
 //
 // # What this package must never do
 //
 // It is a pure core: no clients, no I/O, no clock, no logging, no global mutable state. It must
 // never panic on any input, never open traffic because of input it cannot interpret, and never
-// let insertion order change a verdict.
+// let the insertion order of different objects change a verdict.
 package engine

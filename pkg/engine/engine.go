@@ -38,8 +38,13 @@ type Engine struct {
 	slices   map[EndpointRef]*EndpointSlice
 	services map[EndpointRef]*svcRecord
 
-	// scratch is the label view writers reuse (writeView).
-	scratch podView
+	// sets interns the appliedSets by hash (applied.go); nextEntryID numbers policy entries.
+	sets        map[uint64][]*appliedSet
+	nextEntryID uint64
+
+	// scratch is the label view writers reuse (writeView), scratchMembers the member list.
+	scratch        podView
+	scratchMembers []member
 }
 
 // New returns an empty engine.
@@ -56,6 +61,7 @@ func New() *Engine {
 		peers:           newPeerIndex(),
 		slices:          map[EndpointRef]*EndpointSlice{},
 		services:        map[EndpointRef]*svcRecord{},
+		sets:            map[uint64][]*appliedSet{},
 	}
 }
 
@@ -84,7 +90,7 @@ func (e *Engine) UpsertPod(p Endpoint) error {
 	ref := p.Ref()
 	ep := e.pods[ref]
 	if ep == nil {
-		ep = &endpoint{ref: ref, matched: map[*policyEntry]uint8{}}
+		ep = &endpoint{ref: ref}
 		e.pods[ref] = ep
 		m := e.podsByNS[ref.Namespace]
 		if m == nil {
@@ -113,6 +119,7 @@ func (e *Engine) DeletePod(namespace, name string) {
 		return
 	}
 	e.removeIPs(ep)
+	e.releaseSet(ep.set)
 	delete(e.pods, ref)
 	delete(e.podsByNS[namespace], ref)
 	if len(e.podsByNS[namespace]) == 0 {
@@ -189,9 +196,11 @@ func (e *Engine) refreshServiceAccountPods(sa EndpointRef) {
 	}
 }
 
-// UpsertNetworkPolicy stores a Palisade NetworkPolicy as the given generation. A non-nil error
-// other than a missing name/namespace means the policy was stored but is invalid and fails
-// closed (doc.go); the error names every problem.
+// UpsertNetworkPolicy stores a Palisade NetworkPolicy as the given generation. A *NotStoredError
+// means nothing was stored (no name or namespace, unknown slot). An *InvalidPolicyError means the
+// generation is invalid (doc.go, "Invalid policies"): when the slot holds a valid generation it
+// stays in force and the new one is rejected (LastValidKept); otherwise the new one is stored
+// failing closed. The error names every problem.
 func (e *Engine) UpsertNetworkPolicy(np *v1alpha1.NetworkPolicy, slot Slot) error {
 	in, err := networkPolicyInput(np)
 	if err != nil {
@@ -230,6 +239,15 @@ func (e *Engine) upsert(in *policyInput, slot Slot) error {
 	c, err := compileInput(in, slot)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	var invalid *InvalidPolicyError
+	if errors.As(err, &invalid) {
+		if pe := e.policies[in.key]; pe != nil && pe.slots[slot] != nil && !pe.slots[slot].failClosed {
+			// The last valid generation stays in force; the index is unchanged.
+			invalid.LastValidKept = true
+			pe.errs[slot] = invalid
+			return invalid
+		}
+	}
 	e.storePolicy(in.key, slot, c, err)
 	return err
 }
@@ -244,17 +262,48 @@ func (e *Engine) DeletePolicy(key PolicyKey, slot Slot) {
 	e.storePolicy(key, slot, nil, nil)
 }
 
-// PolicyError returns the build error of a stored generation: nil when it is valid or absent.
-func (e *Engine) PolicyError(key PolicyKey, slot Slot) error {
+// PolicyState is what the engine did with the generations written to one slot of a policy, for a
+// status writer (semantics-decisions.md, "Invalid policies that reach the store").
+type PolicyState struct {
+	// Stored: a generation is in force in the slot and takes part in evaluations.
+	Stored bool `json:"stored"`
+	// FailsClosed: the generation in force is invalid (the policy never had a valid generation
+	// in this slot); it denies every flow reaching it at its position, for the pods its subject
+	// selector can be read to select (none when the selector itself is unreadable).
+	FailsClosed bool `json:"failsClosed,omitempty"`
+	// LastValidKept: the newest generation written was invalid and was rejected; the last valid
+	// generation stays in force.
+	LastValidKept bool `json:"lastValidKept,omitempty"`
+	// Err is the newest generation's error when it was invalid (FailsClosed or LastValidKept): an
+	// *InvalidPolicyError naming every problem. Nil when the newest generation is valid.
+	Err error `json:"-"`
+}
+
+// PolicyState reports the state of one slot of a policy; the zero PolicyState for an unknown key
+// or slot.
+func (e *Engine) PolicyState(key PolicyKey, slot Slot) PolicyState {
 	if slot >= numSlots {
-		return nil
+		return PolicyState{}
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	if pe := e.policies[key]; pe != nil {
-		return pe.errs[slot]
+	pe := e.policies[key]
+	if pe == nil || pe.slots[slot] == nil {
+		return PolicyState{}
 	}
-	return nil
+	st := PolicyState{Stored: true, FailsClosed: pe.slots[slot].failClosed, Err: pe.errs[slot]}
+	var invalid *InvalidPolicyError
+	if errors.As(st.Err, &invalid) {
+		st.LastValidKept = invalid.LastValidKept
+	}
+	return st
+}
+
+// PolicyError returns the error of the newest generation written to a slot: nil when it is valid
+// or absent; an *InvalidPolicyError when it is invalid, whether it is in force failing closed or
+// was rejected while the last valid generation stays in force (PolicyState tells which).
+func (e *Engine) PolicyError(key PolicyKey, slot Slot) error {
+	return e.PolicyState(key, slot).Err
 }
 
 // EndpointsForIP returns the pods holding ip, sorted by namespace/name (normally at most one).
@@ -280,7 +329,7 @@ func (e *Engine) SelectedEndpoints(key PolicyKey, slot Slot) []EndpointRef {
 	}
 	var out []EndpointRef
 	e.podsInScope(key, func(ep *endpoint) {
-		if ep.matched[pe]&(1<<slot) != 0 {
+		if ep.set.flagsOf(pe)&(1<<slot) != 0 {
 			out = append(out, ep.ref)
 		}
 	})
@@ -288,17 +337,21 @@ func (e *Engine) SelectedEndpoints(key PolicyKey, slot Slot) []EndpointRef {
 	return out
 }
 
-// ApplicablePolicies returns the keys of the policies that apply to a pod in one direction and
-// mode, in evaluation order (the precomputed list a flow's evaluation walks).
-func (e *Engine) ApplicablePolicies(ref EndpointRef, dir Direction, mode Mode) []PolicyKey {
+// ApplicablePolicies returns the keys of the policies that apply to a pod in one direction under
+// a chooser (a Mode or any Chooser), in evaluation order: the list a flow's evaluation walks.
+func (e *Engine) ApplicablePolicies(ref EndpointRef, dir Direction, ch Chooser) []PolicyKey {
+	if checkChooser(ch) != nil || dir >= numDirections {
+		return nil
+	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	ep := e.pods[ref]
-	if ep == nil || dir >= numDirections || mode >= numModes {
+	if ep == nil {
 		return nil
 	}
-	out := make([]PolicyKey, 0, len(ep.lists[mode][dir]))
-	for _, c := range ep.lists[mode][dir] {
+	list := listFor(ep, ch, dir)
+	out := make([]PolicyKey, 0, len(list))
+	for _, c := range list {
 		out = append(out, c.key)
 	}
 	return out

@@ -15,14 +15,22 @@ func (e *NotStoredError) Error() string { return fmt.Sprintf("%s not stored: %v"
 
 func (e *NotStoredError) Unwrap() error { return e.Err }
 
-// InvalidPolicyError reports a policy generation that was stored but could not be interpreted:
-// it fails closed (doc.go, "Invalid input fails closed"). Err names every problem.
+// InvalidPolicyError reports a policy generation that could not be interpreted. Either the slot
+// already held a valid generation, which stays in force while this one is rejected
+// (LastValidKept), or the generation was stored and fails closed for the pods its subject selector
+// can be read to select (doc.go, "Invalid policies that reach the store"). Err names every
+// problem.
 type InvalidPolicyError struct {
 	Key PolicyKey
 	Err error
+	// LastValidKept: the slot's last valid generation stays in force; this one was not stored.
+	LastValidKept bool
 }
 
 func (e *InvalidPolicyError) Error() string {
+	if e.LastValidKept {
+		return fmt.Sprintf("policy %s is invalid and was rejected; its last valid generation stays in force: %v", e.Key, e.Err)
+	}
 	return fmt.Sprintf("policy %s is invalid and fails closed: %v", e.Key, e.Err)
 }
 

@@ -1,24 +1,23 @@
 package engine
 
-import (
-	"fmt"
+import "github.com/palisade-dev/palisade/api/v1alpha1"
 
-	"github.com/palisade-dev/palisade/api/v1alpha1"
-)
-
-// Evaluate answers whether the flow is allowed in the given mode, with a trace of both
-// directions.
-func (e *Engine) Evaluate(f Flow, mode Mode) (Verdict, error) {
+// Evaluate answers whether the flow is allowed, with a trace of both directions. The chooser
+// picks the generation of each policy at each of the two pods (chooser.go): a Mode (EnforcedOnly,
+// CandidatesAsEnforced) uses the precomputed lists, any other chooser (Canary, ChooserFunc) has
+// the two pods' lists computed for this call.
+func (e *Engine) Evaluate(f Flow, ch Chooser) (Verdict, error) {
 	var v Verdict
-	err := e.EvaluateInto(&v, f, mode)
+	err := e.EvaluateInto(&v, f, ch)
 	return v, err
 }
 
 // EvaluateInto is Evaluate writing into v, reusing its slices: a caller evaluating many flows
-// with one Verdict allocates only for Log hits.
-func (e *Engine) EvaluateInto(v *Verdict, f Flow, mode Mode) error {
-	if mode >= numModes {
-		return fmt.Errorf("evaluating flow: unknown mode %d", mode)
+// with one Verdict allocates only for Log hits (and, for a chooser that is not a Mode, the two
+// lists).
+func (e *Engine) EvaluateInto(v *Verdict, f Flow, ch Chooser) error {
+	if err := checkChooser(ch); err != nil {
+		return err
 	}
 	pkt, err := newPacket(f)
 	if err != nil {
@@ -27,8 +26,8 @@ func (e *Engine) EvaluateInto(v *Verdict, f Flow, mode Mode) error {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	e.resolve(&pkt)
-	e.evalSide(&v.Egress, &pkt, pkt.srcEps, mode, Egress)
-	e.evalSide(&v.Ingress, &pkt, pkt.dstEps, mode, Ingress)
+	e.evalSide(&v.Egress, &pkt, pkt.srcEps, ch, Egress)
+	e.evalSide(&v.Ingress, &pkt, pkt.dstEps, ch, Ingress)
 	v.Allowed = v.Egress.Allowed && v.Ingress.Allowed
 	return nil
 }
@@ -71,10 +70,10 @@ func (e *Engine) EvaluateBothInto(c *Comparison, f Flow) error {
 	return nil
 }
 
-// Allowed answers the flow without building a trace (the cheapest form).
-func (e *Engine) Allowed(f Flow, mode Mode) (bool, error) {
-	if mode >= numModes {
-		return false, fmt.Errorf("evaluating flow: unknown mode %d", mode)
+// Allowed answers the flow without building a trace (the cheapest form); ch as for Evaluate.
+func (e *Engine) Allowed(f Flow, ch Chooser) (bool, error) {
+	if err := checkChooser(ch); err != nil {
+		return false, err
 	}
 	pkt, err := newPacket(f)
 	if err != nil {
@@ -83,7 +82,7 @@ func (e *Engine) Allowed(f Flow, mode Mode) (bool, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	e.resolve(&pkt)
-	return e.evalSide(nil, &pkt, pkt.srcEps, mode, Egress) && e.evalSide(nil, &pkt, pkt.dstEps, mode, Ingress), nil
+	return e.evalSide(nil, &pkt, pkt.srcEps, ch, Egress) && e.evalSide(nil, &pkt, pkt.dstEps, ch, Ingress), nil
 }
 
 func (e *Engine) resolve(p *packet) {
@@ -94,7 +93,7 @@ func (e *Engine) resolve(p *packet) {
 
 // evalSide runs semantics doc §5.9 for one direction at the pod holding the side's address (the
 // first by namespace/name if several do). tr may be nil (no trace).
-func (e *Engine) evalSide(tr *DirectionTrace, pkt *packet, eps []*endpoint, mode Mode, dir Direction) bool {
+func (e *Engine) evalSide(tr *DirectionTrace, pkt *packet, eps []*endpoint, ch Chooser, dir Direction) bool {
 	if tr != nil {
 		tr.reset()
 	}
@@ -105,7 +104,7 @@ func (e *Engine) evalSide(tr *DirectionTrace, pkt *packet, eps []*endpoint, mode
 	if tr != nil {
 		tr.Endpoint = &ep.ref
 	}
-	return e.evalList(tr, pkt, ep.lists[mode][dir], dir)
+	return e.evalList(tr, pkt, listFor(ep, ch, dir), dir)
 }
 
 // evalList walks the ordered applicable generations of one endpoint and direction.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"slices"
 )
 
@@ -11,13 +12,18 @@ type endpoint struct {
 	// labels are the pod's own labels with the Calico labels written over them.
 	labels     map[string]string
 	hasSALabel bool
+	// nsRec and saRec are the pod's namespace and service account (nil when unknown), as of the
+	// pod's last refresh (lookupProfiles).
+	nsRec *nsRecord
+	saRec *saRecord
 
-	// matched says, for every policy entry selecting the pod in some generation, which of its
-	// generations select it (bit 1<<SlotEnforced, 1<<SlotCandidate).
-	matched map[*policyEntry]uint8
-	// lists are the applicable generations per mode and direction, in evaluation order. When no
-	// policy touching the pod has a candidate, lists[CandidatesAsEnforced] shares the slices of
-	// lists[EnforcedOnly] and candSame is true.
+	// set is the interned set of policy generations selecting the pod (applied.go), shared with
+	// every pod selected by the same generations; never nil once the pod is stored.
+	set *appliedSet
+	// lists are the applicable generations per mode and direction, in evaluation order: set's
+	// lists, immutable and possibly shared with other pods. When no policy touching the pod has
+	// a candidate, lists[CandidatesAsEnforced] shares the slices of lists[EnforcedOnly] and
+	// candSame is true.
 	lists    [numModes][numDirections][]*compiled
 	candSame bool
 
@@ -26,7 +32,11 @@ type endpoint struct {
 
 // policyEntry holds the generations stored for one policy key.
 type policyEntry struct {
-	key   PolicyKey
+	key PolicyKey
+	// id orders the entry in appliedSet members; unique for the engine's lifetime.
+	id uint64
+	// ver is bumped by every change to the entry's generations (appliedSet.member).
+	ver   uint64
 	slots [numSlots]*compiled
 	// errs are the build errors of each generation (nil when valid).
 	errs [numSlots]error
@@ -67,77 +77,42 @@ func (e *Engine) writeView(ep *endpoint) *podView {
 }
 
 func (e *Engine) fillView(v *podView, ep *endpoint) {
-	*v = podView{ep: ep, ns: e.namespaces[ep.ref.Namespace]}
+	*v = podView{ep: ep, ns: ep.nsRec, sa: ep.saRec}
+}
+
+// lookupProfiles caches the pod's namespace and service-account records in the endpoint (the
+// label view reads them for every selector evaluation). Every change to a namespace or service
+// account refreshes its pods, which calls this again.
+func (e *Engine) lookupProfiles(ep *endpoint) {
+	ep.nsRec, ep.saRec = e.namespaces[ep.ref.Namespace], nil
 	if ep.spec.ServiceAccount != "" {
-		v.sa = e.serviceAccounts[EndpointRef{Namespace: ep.ref.Namespace, Name: ep.spec.ServiceAccount}]
+		ep.saRec = e.serviceAccounts[EndpointRef{Namespace: ep.ref.Namespace, Name: ep.spec.ServiceAccount}]
 	}
 }
 
-// refreshEndpoint recomputes everything derived from a pod's labels: which policies select it,
-// its ordered lists, and its peer-selector bits. Cost: the policies of its namespace plus the
-// global ones, and the peer selectors of its namespace plus the unscoped ones.
+// refreshEndpoint recomputes everything derived from a pod's labels: which policies select it
+// (and so the shared set of lists it holds), and its peer-selector bits. Cost: the policies of its
+// namespace plus the global ones, and the peer selectors of its namespace plus the unscoped ones;
+// the lists are sorted only when no other pod is selected by the same generations.
 func (e *Engine) refreshEndpoint(ep *endpoint) {
+	e.lookupProfiles(ep)
 	v := e.writeView(ep)
-	clear(ep.matched)
+	ms := e.scratchMembers[:0]
 	for _, pe := range e.nsPolicies[ep.ref.Namespace] {
 		if f := pe.flagsFor(v); f != 0 {
-			ep.matched[pe] = f
+			ms = append(ms, member{pe: pe, ver: pe.ver, flags: f})
 		}
 	}
 	for _, pe := range e.globalPolicies {
 		if f := pe.flagsFor(v); f != 0 {
-			ep.matched[pe] = f
+			ms = append(ms, member{pe: pe, ver: pe.ver, flags: f})
 		}
 	}
-	ep.rebuildLists()
+	slices.SortFunc(ms, func(a, b member) int { return cmp.Compare(a.pe.id, b.pe.id) })
+	e.holdSet(ep, e.setFor(ms))
+	clear(ms) // drop the entry pointers held by the scratch
+	e.scratchMembers = ms[:0]
 	e.refreshPeerBits(ep)
-}
-
-// rebuildLists recomputes the ordered applicable lists from ep.matched.
-func (ep *endpoint) rebuildLists() {
-	// Reuse the backing arrays: readers never keep a list beyond one evaluation under the shared
-	// lock. Shared candidate lists must not be appended to, so they are dropped first.
-	if ep.candSame {
-		ep.lists[CandidatesAsEnforced] = [numDirections][]*compiled{}
-	}
-	var lists [numModes][numDirections][]*compiled
-	for m := range numModes {
-		for d := range numDirections {
-			lists[m][d] = ep.lists[m][d][:0]
-		}
-	}
-	candSame := true
-	for pe, f := range ep.matched {
-		enf, cand := pe.slots[SlotEnforced], pe.slots[SlotCandidate]
-		if enf != nil && f&(1<<SlotEnforced) != 0 {
-			for d := range numDirections {
-				if enf.governs[d] {
-					lists[EnforcedOnly][d] = append(lists[EnforcedOnly][d], enf)
-				}
-			}
-		}
-		// The candidate view uses the candidate where one exists, else the enforced generation.
-		view, viewFlag := enf, uint8(1<<SlotEnforced)
-		if cand != nil {
-			view, viewFlag, candSame = cand, 1<<SlotCandidate, false
-		}
-		if view != nil && f&viewFlag != 0 {
-			for d := range numDirections {
-				if view.governs[d] {
-					lists[CandidatesAsEnforced][d] = append(lists[CandidatesAsEnforced][d], view)
-				}
-			}
-		}
-	}
-	for m := range numModes {
-		for d := range numDirections {
-			slices.SortFunc(lists[m][d], comparePolicies)
-		}
-	}
-	if candSame {
-		lists[CandidatesAsEnforced] = lists[EnforcedOnly]
-	}
-	ep.lists, ep.candSame = lists, candSame
 }
 
 // podsInScope iterates the pods a policy entry could select.
@@ -161,7 +136,8 @@ func (e *Engine) storePolicy(key PolicyKey, slot Slot, c *compiled, buildErr err
 		if c == nil {
 			return
 		}
-		pe = &policyEntry{key: key}
+		e.nextEntryID++
+		pe = &policyEntry{key: key, id: e.nextEntryID}
 		e.policies[key] = pe
 		if key.Kind == KindGlobalNetworkPolicy {
 			e.globalPolicies[key] = pe
@@ -192,20 +168,39 @@ func (e *Engine) storePolicy(key PolicyKey, slot Slot, c *compiled, buildErr err
 	}
 	old := pe.slots[slot]
 	pe.slots[slot], pe.errs[slot] = c, buildErr
+	pe.ver++
 
+	// Every pod the entry selected before or selects now moves to the set "its old set with this
+	// entry's new generations": built once per distinct old set and flags (transition), so the
+	// cost is one selector evaluation per pod in scope plus one list copy per distinct set.
+	type move struct {
+		from  *appliedSet
+		flags uint8
+	}
+	moves := map[move]*appliedSet{}
+	var last move
+	var lastTo, lastSet *appliedSet
+	var lastBefore uint8
 	e.podsInScope(key, func(ep *endpoint) {
-		v := e.writeView(ep)
-		before := ep.matched[pe]
-		after := pe.flagsFor(v)
-		if after != 0 {
-			ep.matched[pe] = after
-		} else {
-			delete(ep.matched, pe)
+		if ep.set != lastSet {
+			lastSet, lastBefore = ep.set, ep.set.flagsOf(pe)
 		}
-		// Lists hold generation pointers, so any pod touched before or after is rebuilt.
-		if before != 0 || after != 0 {
-			ep.rebuildLists()
+		before := lastBefore
+		after := pe.flagsFor(e.writeView(ep))
+		// Lists hold generation pointers, so any pod touched before or after moves.
+		if before == 0 && after == 0 {
+			return
 		}
+		mv := move{ep.set, after}
+		if mv != last || lastTo == nil {
+			// Most pods in a row share their set: the map is consulted only on a change.
+			last, lastTo = mv, moves[mv]
+			if lastTo == nil {
+				lastTo = e.transition(ep.set, pe, after)
+				moves[mv] = lastTo
+			}
+		}
+		e.holdSet(ep, lastTo)
 	})
 
 	if old != nil {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 
@@ -45,6 +46,11 @@ func knpInput(knp *networkingv1.NetworkPolicy) *policyInput {
 	}
 	for _, e := range errs {
 		in.convErrs = append(in.convErrs, e)
+		if e.Field == "spec.podSelector" || strings.HasPrefix(e.Field, "spec.podSelector.") {
+			// pkg/knp widens an unreadable podSelector to every pod; the engine reads it as
+			// selecting none (build_policy.go subject).
+			in.subjectErr = true
+		}
 	}
 	return in
 }

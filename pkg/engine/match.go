@@ -85,10 +85,10 @@ func (c *icmpCrit) matches(p *packet) bool {
 
 // matches checks one side: nets, selectors, ports.
 func (s *side) matches(p *packet, ip netip.Addr, eps []*endpoint, port uint16) bool {
-	if s.netsSet && !inAny(s.nets[p.fam], ip) {
+	if s.netsSet && !s.netsIdx[p.fam].contains(ip) {
 		return false
 	}
-	if s.notNetsSet && inAny(s.notNets[p.fam], ip) {
+	if s.notNetsSet && s.notNetsIdx[p.fam].contains(ip) {
 		return false
 	}
 	// Selectors match by IP: the address belongs to some endpoint that is a member.
@@ -110,15 +110,6 @@ func (s *side) matches(p *packet, ip netip.Addr, eps []*endpoint, port uint16) b
 		return false
 	}
 	return true
-}
-
-func inAny(nets []netip.Prefix, ip netip.Addr) bool {
-	for _, n := range nets {
-		if n.Contains(ip) {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *packet) anyMember(eps []*endpoint, ps *peerSel) bool {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -110,6 +111,12 @@ func linearVerdicts(t testing.TB, e *Engine, flows []Flow) string {
 	return b.String()
 }
 
+// invalidPolicy reports whether the engine finds a policy object invalid.
+func invalidPolicy(o any) bool {
+	var invalid *InvalidPolicyError
+	return errors.As(store(New(), o), &invalid)
+}
+
 // noisyBuild inserts w's objects in a random order after noise (other versions of the same
 // objects, extra pods and policies) and then removes the extras: the final state equals w.
 func noisyBuild(r *rand.Rand, w world) *Engine {
@@ -136,9 +143,15 @@ func noisyBuild(r *rand.Rand, w world) *Engine {
 			y.Service = "noise"
 			noise = append(noise, y)
 		case candidate:
-			noise = append(noise, candidate{genPolicyLike(c, x.obj)})
+			if !invalidPolicy(x.obj) {
+				noise = append(noise, candidate{genPolicyLike(c, x.obj)})
+			}
 		default:
-			noise = append(noise, genPolicyLike(c, o))
+			// A valid earlier version of an invalid policy would stay in force (the
+			// last-valid-generation rule, TestLastValidGeneration): no noise for those.
+			if !invalidPolicy(o) {
+				noise = append(noise, genPolicyLike(c, o))
+			}
 		}
 	}
 	for i := range 1 + r.IntN(3) {

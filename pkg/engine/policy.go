@@ -68,7 +68,8 @@ type compiled struct {
 	subject subject
 
 	// failClosed is set when any part of the policy could not be interpreted. The policy then
-	// denies every flow in the directions it governs, at its position (see doc.go).
+	// denies every flow in the directions it governs, at its position, for the pods its subject
+	// can be read to select (see doc.go).
 	failClosed bool
 	errText    string
 
@@ -92,6 +93,8 @@ func comparePolicies(a, b *compiled) int {
 type subject struct {
 	// noPods: doNotTrack / preDNAT global policies apply to host endpoints only.
 	noPods bool
+	// unreadable: a part of the selector could not be parsed; the policy selects no pod.
+	unreadable bool
 	// namespace restricts namespaced policies to their namespace.
 	namespace string
 	// sel is evaluated against the pod's labels (own + Calico + inherited).
@@ -134,6 +137,9 @@ type side struct {
 	nets, notNets [2][]netip.Prefix
 	// netsSet / notNetsSet: the list was non-empty as written.
 	netsSet, notNetsSet bool
+	// netsIdx / notNetsIdx hold the same prefixes as nets / notNets, per family, merged for a
+	// binary search (prefixset.go); matching reads these, never the slices.
+	netsIdx, notNetsIdx [2]prefixSet
 	// pos is the positive endpoint selector (selector, namespaceSelector, serviceAccounts and
 	// the namespace clause of namespaced policies); nil means no restriction by selector.
 	pos *peerSel
