@@ -186,10 +186,10 @@ func (it *ModelInterpreter) inIPPorts(id string, m IPPort) bool {
 }
 
 func (it *ModelInterpreter) sideMatches(s *ModelSide, p *packet, ip netip.Addr, port uint16) bool {
-	if s.HasNets && !inAny(s.Nets[p.fam], ip) {
+	if s.HasNets && !netsContain(s.Nets[p.fam], ip) {
 		return false
 	}
-	if s.HasNotNets && inAny(s.NotNets[p.fam], ip) {
+	if s.HasNotNets && netsContain(s.NotNets[p.fam], ip) {
 		return false
 	}
 	if s.Selector != "" && !it.inIPs(s.Selector, ip) {
@@ -227,4 +227,15 @@ func (it *ModelInterpreter) sideMatches(s *ModelSide, p *packet, ip netip.Addr, 
 		return false
 	}
 	return true
+}
+
+// netsContain is a plain scan: the interpreter is the model's second reading, kept independent of
+// the index's prefix sets so that the two can be held against each other.
+func netsContain(nets []netip.Prefix, ip netip.Addr) bool {
+	for _, n := range nets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
