@@ -60,8 +60,30 @@ type Reconcilers struct {
 // Setup registers the rollout controllers of both policy kinds with the manager. They run only on the
 // elected leader (controller-runtime's default for controllers), so replicas never decide twice.
 func Setup(mgr ctrl.Manager, o Options) (*Reconcilers, error) {
+	rs, revisions, err := newReconcilers(mgr, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := rs.NetworkPolicy.setupWithManager(mgr, revisions, o.MaxConcurrentReconciles); err != nil {
+		return nil, err
+	}
+	if err := rs.GlobalNetworkPolicy.setupWithManager(mgr, revisions, o.MaxConcurrentReconciles); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+// NewReconcilers builds the reconcilers and their revision cache without registering controllers:
+// nothing reconciles until the caller calls Reconcile. For benchmarks and tests that drive reconciles
+// themselves; the manager must still be started (it runs the caches).
+func NewReconcilers(mgr ctrl.Manager, o Options) (*Reconcilers, error) {
+	rs, _, err := newReconcilers(mgr, o)
+	return rs, err
+}
+
+func newReconcilers(mgr ctrl.Manager, o Options) (*Reconcilers, cluster.Cluster, error) {
 	if o.Namespace == "" {
-		return nil, errors.New("rollout controllers: the operator's namespace is required (GlobalNetworkPolicy revisions live there)")
+		return nil, nil, errors.New("rollout controllers: the operator's namespace is required (GlobalNetworkPolicy revisions live there)")
 	}
 	if o.ReportInterval <= 0 {
 		o.ReportInterval = DefaultReportInterval
@@ -74,11 +96,11 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconcilers, error) {
 	}
 	m, err := NewMetrics(o.Registry)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	revisions, err := newRevisionCluster(mgr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	recorder := mgr.GetEventRecorder("palisade-rollout")
 	np := &PolicyReconciler[*v1alpha1.NetworkPolicy]{
@@ -89,13 +111,7 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconcilers, error) {
 		Client: mgr.GetClient(), Revisions: revisions.GetCache(), Clock: o.Clock, Recorder: recorder, Metrics: m,
 		Namespace: o.Namespace, ReportInterval: o.ReportInterval, kind: globalNetworkPolicyKind(),
 	}
-	if err := np.setupWithManager(mgr, revisions, o.MaxConcurrentReconciles); err != nil {
-		return nil, err
-	}
-	if err := gnp.setupWithManager(mgr, revisions, o.MaxConcurrentReconciles); err != nil {
-		return nil, err
-	}
-	return &Reconcilers{NetworkPolicy: np, GlobalNetworkPolicy: gnp}, nil
+	return &Reconcilers{NetworkPolicy: np, GlobalNetworkPolicy: gnp}, revisions, nil
 }
 
 // newRevisionCluster gives the revisions a cache of their own, restricted to Palisade's revisions by
