@@ -131,9 +131,30 @@ func (r *PolicyReconciler[T]) plan(_ context.Context, s *scope[T]) error {
 	})
 	s.planned = s.result.Status
 	if s.planned.Evidence != nil && s.result.Decision.Action != rollout.ActionNone {
-		s.planned.Evidence.TopFlows = topFlows(s.evidence, &s.planned, obj.GetGeneration(), s.now.Add(-rollout.StaleReports*r.ReportInterval))
+		s.planned.Evidence.TopFlows = r.flowsToShow(s)
 	}
 	return nil
+}
+
+// flowsToShow chooses status.evidence.topFlows: the would-deny flows of the current window; when it has
+// none yet, those of the window just closed, then the ones shown before. A window over tolerance starts
+// again as soon as a node reports it, so without this the flows that held the policy back would vanish
+// from status the moment they were seen. Older flows are kept only while the generation and phase are
+// the same: they are about this candidate, and status.evidence's counts say what the current window
+// holds.
+func (r *PolicyReconciler[T]) flowsToShow(s *scope[T]) []v1alpha1.FlowSample {
+	gen := s.policy.GetGeneration()
+	staleBefore := s.now.Add(-rollout.StaleReports * r.ReportInterval)
+	if flows := topFlows(s.evidence, &s.planned, gen, staleBefore); flows != nil {
+		return flows
+	}
+	if s.before.ObservedGeneration != gen || s.before.Phase != s.planned.Phase || s.before.Evidence == nil {
+		return nil
+	}
+	if flows := topFlows(s.evidence, &s.before, gen, staleBefore); flows != nil {
+		return flows
+	}
+	return s.before.Evidence.TopFlows
 }
 
 // revisionPhase keeps the revisions the planned status names; nothing is kept for a policy being
