@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -49,7 +50,15 @@ type Options struct {
 	Registry prometheus.Registerer
 	// MaxConcurrentReconciles per kind; controller-runtime's default (1) when 0.
 	MaxConcurrentReconciles int
+	// ReportBatch is how long node report changes are gathered before the policies they mention are
+	// reconciled (DefaultReportBatch when 0). Every node rewrites its report each interval, and each
+	// rewrite concerns every policy it lists: without batching a policy would be decided, and its
+	// status written, once per node per interval.
+	ReportBatch time.Duration
 }
+
+// DefaultReportBatch is how long node report changes are gathered before a reconcile.
+const DefaultReportBatch = 2 * time.Second
 
 // Reconcilers are the controllers Setup registered, for tests that call Reconcile directly.
 type Reconcilers struct {
@@ -64,10 +73,13 @@ func Setup(mgr ctrl.Manager, o Options) (*Reconcilers, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := rs.NetworkPolicy.setupWithManager(mgr, revisions, o.MaxConcurrentReconciles); err != nil {
+	if o.ReportBatch <= 0 {
+		o.ReportBatch = DefaultReportBatch
+	}
+	if err := rs.NetworkPolicy.setupWithManager(mgr, revisions, o); err != nil {
 		return nil, err
 	}
-	if err := rs.GlobalNetworkPolicy.setupWithManager(mgr, revisions, o.MaxConcurrentReconciles); err != nil {
+	if err := rs.GlobalNetworkPolicy.setupWithManager(mgr, revisions, o); err != nil {
 		return nil, err
 	}
 	return rs, nil
@@ -139,7 +151,7 @@ func newRevisionCluster(mgr ctrl.Manager) (cluster.Cluster, error) {
 	return c, nil
 }
 
-func (r *PolicyReconciler[T]) setupWithManager(mgr ctrl.Manager, revisions cluster.Cluster, workers int) error {
+func (r *PolicyReconciler[T]) setupWithManager(mgr ctrl.Manager, revisions cluster.Cluster, o Options) error {
 	owner := r.kind.newObject()
 	// Status writes (ours) change neither the generation nor the annotations: they do not trigger a
 	// reconcile, or a decision whose message names the time would be written again and again.
@@ -154,12 +166,12 @@ func (r *PolicyReconciler[T]) setupWithManager(mgr ctrl.Manager, revisions clust
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(strings.ToLower(string(r.kind.kind))+"-rollout").
 		For(owner, builder.WithPredicates(policyChanged)).
-		Watches(&v1alpha1.NodeReport{}, handler.EnqueueRequestsFromMapFunc(r.policiesInReport)).
+		Watches(&v1alpha1.NodeReport{}, r.reportHandler(o.ReportBatch)).
 		WatchesRawSource(source.Kind(revisions.GetCache(), &appsv1.ControllerRevision{},
 			handler.TypedEnqueueRequestForOwner[*appsv1.ControllerRevision](mgr.GetScheme(), mgr.GetRESTMapper(), owner, handler.OnlyControllerOwner()),
 			revisionDeleted))
-	if workers > 0 {
-		b = b.WithOptions(controller.Options{MaxConcurrentReconciles: workers})
+	if o.MaxConcurrentReconciles > 0 {
+		b = b.WithOptions(controller.Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles})
 	}
 	if err := b.Complete(r); err != nil {
 		return fmt.Errorf("setting up the %s rollout controller: %w", r.kind.kind, err)
@@ -167,10 +179,34 @@ func (r *PolicyReconciler[T]) setupWithManager(mgr ctrl.Manager, revisions clust
 	return nil
 }
 
-// policiesInReport maps a node report to the policies of this kind it mentions. controller-runtime
-// calls it with the old and the new report on an update, so a policy dropped from a report is
-// reconciled too.
-func (r *PolicyReconciler[T]) policiesInReport(_ context.Context, o client.Object) []reconcile.Request {
+// reportHandler enqueues the policies of this kind a node report mentions, after batch: the queue
+// keeps one entry per policy, so every report change within batch leads to one reconcile. On an update
+// both the old and the new report are read, so a policy dropped from a report is reconciled too.
+func (r *PolicyReconciler[T]) reportHandler(batch time.Duration) handler.EventHandler {
+	enqueue := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		for _, req := range r.policiesInReport(o) {
+			q.AddAfter(req, batch)
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.ObjectOld, q)
+			enqueue(e.ObjectNew, q)
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+		GenericFunc: func(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+	}
+}
+
+// policiesInReport maps a node report to the policies of this kind it mentions.
+func (r *PolicyReconciler[T]) policiesInReport(o client.Object) []reconcile.Request {
 	nr, ok := o.(*v1alpha1.NodeReport)
 	if !ok {
 		return nil

@@ -97,7 +97,7 @@ func startEnvironment(controllersOn bool, workers int) (*environment, error) {
 	}
 	o := controllers.Options{
 		Namespace: operatorNamespace, ReportInterval: reportInterval, Clock: e.clock, Registry: e.registry,
-		MaxConcurrentReconciles: workers,
+		MaxConcurrentReconciles: workers, ReportBatch: 10 * time.Millisecond,
 	}
 	if controllersOn {
 		e.reconcilers, err = controllers.Setup(mgr, o)
