@@ -57,8 +57,11 @@ type Options struct {
 	ReportBatch time.Duration
 }
 
-// DefaultReportBatch is how long node report changes are gathered before a reconcile.
-const DefaultReportBatch = 2 * time.Second
+// DefaultReportBatch is how long node report changes are gathered before a reconcile: half the
+// default report interval, so that a policy is decided at most about twice per interval however many
+// nodes report (its evidence counts change with every report, and so does its status), while a step
+// back still follows a report within seconds.
+const DefaultReportBatch = 5 * time.Second
 
 // Reconcilers are the controllers Setup registered, for tests that call Reconcile directly.
 type Reconcilers struct {
