@@ -11,7 +11,7 @@ ENVTEST_DIR ?= $(LOCALBIN)/k8s/$(KUBE_VERSION)-$(shell go env GOOS)-$(shell go e
 export KUBEBUILDER_ASSETS ?= $(ENVTEST_DIR)
 
 # Packages that carry RBAC and webhook markers (the pure cores carry none and are not scanned).
-MARKER_PATHS ?= ./cmd/...;./webhooks/...
+MARKER_PATHS ?= ./cmd/...;./webhooks/...;./controllers/...
 
 # Nested modules (test oracles, tool wrappers) are tested on their own; hack/kube is only built.
 TEST_MODULES ?= $(shell find . -name go.mod -not -path './hack/kube/*' -not -path './bin/*' -exec dirname {} \; | sort)

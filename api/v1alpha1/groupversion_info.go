@@ -22,6 +22,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion,
 		&NetworkPolicy{}, &NetworkPolicyList{},
 		&GlobalNetworkPolicy{}, &GlobalNetworkPolicyList{},
+		&NodeReport{}, &NodeReportList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

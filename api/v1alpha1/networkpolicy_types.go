@@ -10,7 +10,9 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // +kubebuilder:printcolumn:name="Order",type=number,JSONPath=`.spec.order`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Enforced",type=integer,JSONPath=`.status.enforcedGeneration`,priority=1
+// +kubebuilder:printcolumn:name="Enforced",type=integer,JSONPath=`.status.enforcedGeneration`
+// +kubebuilder:printcolumn:name="Would-Deny",type=integer,JSONPath=`.status.evidence.wouldDeny`
+// +kubebuilder:printcolumn:name="In-Phase",type=date,JSONPath=`.status.phaseSince`
 // +kubebuilder:printcolumn:name="Nodes",type=integer,JSONPath=`.status.nodesProgrammed`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type NetworkPolicy struct {
@@ -41,7 +43,9 @@ type NetworkPolicyList struct {
 // +kubebuilder:printcolumn:name="Order",type=number,JSONPath=`.spec.order`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Enforced",type=integer,JSONPath=`.status.enforcedGeneration`,priority=1
+// +kubebuilder:printcolumn:name="Enforced",type=integer,JSONPath=`.status.enforcedGeneration`
+// +kubebuilder:printcolumn:name="Would-Deny",type=integer,JSONPath=`.status.evidence.wouldDeny`
+// +kubebuilder:printcolumn:name="In-Phase",type=date,JSONPath=`.status.phaseSince`
 // +kubebuilder:printcolumn:name="Nodes",type=integer,JSONPath=`.status.nodesProgrammed`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type GlobalNetworkPolicy struct {

@@ -11,7 +11,7 @@ func TestAddToScheme(t *testing.T) {
 	if err := AddToScheme(s); err != nil {
 		t.Fatal(err)
 	}
-	for _, kind := range []string{"NetworkPolicy", "NetworkPolicyList", "GlobalNetworkPolicy", "GlobalNetworkPolicyList"} {
+	for _, kind := range []string{"NetworkPolicy", "NetworkPolicyList", "GlobalNetworkPolicy", "GlobalNetworkPolicyList", "NodeReport", "NodeReportList"} {
 		if !s.Recognizes(GroupVersion.WithKind(kind)) {
 			t.Errorf("scheme does not recognise %s", kind)
 		}

@@ -124,6 +124,9 @@ func run(o options) error {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 
+	if err := setupControllers(mgr, o); err != nil {
+		return err
+	}
 	certsReady, err := certs.Setup(mgr, certs.Options{
 		Source:                         certs.Source(o.certSource),
 		Namespace:                      o.namespace,
