@@ -54,14 +54,9 @@ const genericValidatingPath = "/bench-generic-validate"
 // genericValidatingName names its ValidatingWebhookConfiguration.
 const genericValidatingName = "palisade-bench-generic-webhook"
 
-// emptyWebhookConfiguration is Palisade's validating webhook for NetworkPolicies, as envtest
-// registered it (same rules, selectors, timeout and failure policy), pointed at the empty webhook.
-func (e *environment) emptyWebhookConfiguration() (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
-	return e.diagnosticWebhookConfiguration(emptyWebhookName, emptyWebhookPath)
-}
-
 // diagnosticWebhookConfiguration is Palisade's validating webhook for NetworkPolicies, as envtest
-// registered it, named name and pointed at path of this process.
+// registered it (same rules, selectors, timeout and failure policy), named name and pointed at path
+// of this process: the empty webhook, or the controller-runtime handler.
 func (e *environment) diagnosticWebhookConfiguration(name, path string) (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
 	for _, cfg := range e.env.WebhookInstallOptions.ValidatingWebhooks {
 		for _, wh := range cfg.Webhooks {
