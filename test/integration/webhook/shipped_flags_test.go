@@ -116,7 +116,7 @@ var _ = Describe("The palisade-controller binary with the Deployment's flags", O
 		DeferCleanup(func() {
 			if cmd.ProcessState == nil {
 				_ = cmd.Process.Kill()
-				_ = <-exited
+				Eventually(exited).WithTimeout(10 * time.Second).Should(Receive())
 			}
 		})
 	})
