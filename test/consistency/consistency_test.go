@@ -41,7 +41,7 @@ func trackedFiles(t *testing.T, exts ...string) []string {
 }
 
 // pendingCitations are files, owned by work in progress elsewhere, that still cite the semantics
-// reference that is not in the repository (docs/policy-semantics.md, "semantics doc §", or a bare
+// reference that is not in the repository (policy-semantics.md under docs, "semantics doc §", or a bare
 // "semantics §"). TODO(issue 12): replace their citations with docs/semantics.md and drop them here.
 var pendingCitations = map[string]bool{}
 

@@ -164,4 +164,3 @@ func portName(dst *corev1.Pod, pp PortProto) string {
 	return ""
 }
 
-func itoa(i int) string { return strconv.Itoa(i) }
