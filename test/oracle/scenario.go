@@ -162,4 +162,3 @@ func portName(dst *corev1.Pod, pp PortProto) string {
 	}
 	return ""
 }
-
