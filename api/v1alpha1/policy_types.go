@@ -54,6 +54,7 @@ type PolicySpec struct {
 	// PerformanceHints never change verdicts.
 	// +optional
 	// +listType=set
+	// +kubebuilder:validation:MaxItems=8
 	PerformanceHints []PolicyPerformanceHint `json:"performanceHints,omitempty"`
 
 	// Rollout says how a new generation of this policy reaches enforcement. It is a Palisade

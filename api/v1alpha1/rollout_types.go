@@ -48,6 +48,8 @@ type PhaseSpec struct {
 	// MinDuration is the least time spent in the phase; it is also the evidence window.
 	// +optional
 	// +kubebuilder:default="10m0s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
 	MinDuration *metav1.Duration `json:"minDuration,omitempty"`
 
 	// MaxDenials is the most denied (or would-be-denied) flows in the evidence window that still

@@ -82,6 +82,7 @@ type EntityRule struct {
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=64
 	Nets []string `json:"nets,omitempty"`
 
 	// Selector matches endpoints (and network sets) whose labels satisfy this selector expression.
@@ -108,6 +109,7 @@ type EntityRule struct {
 	// NotNets excludes IPs in any of these CIDRs.
 	// +optional
 	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=64
 	NotNets []string `json:"notNets,omitempty"`
 
 	// NotSelector excludes endpoints matching this selector. It is not scoped to a namespace.
@@ -128,6 +130,7 @@ type EntityRule struct {
 	// does not implement yet; admission rejects it until then rather than ignoring it.
 	// +optional
 	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=253
 	Domains []string `json:"domains,omitempty"`
 }
 
@@ -136,6 +139,8 @@ type ServiceAccountMatch struct {
 	// Names matches service accounts with any of these names.
 	// +optional
 	// +listType=set
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=253
 	Names []string `json:"names,omitempty"`
 
 	// Selector matches service accounts whose labels satisfy it.
@@ -178,6 +183,7 @@ type HTTPMatch struct {
 	// Methods are HTTP methods.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=64
 	Methods []string `json:"methods,omitempty"`
 
 	// Paths are HTTP path matches.
@@ -198,7 +204,9 @@ type HTTPPath struct {
 
 // RuleMetadata is carried to the dataplane with the rule.
 type RuleMetadata struct {
-	// Annotations are rendered as rule comments.
+	// Annotations are rendered as rule comments. Their total size is bounded by validation, as
+	// Kubernetes bounds an object's annotations.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=64
 	Annotations map[string]string `json:"annotations,omitempty"`
 }

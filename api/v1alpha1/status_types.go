@@ -74,6 +74,7 @@ type PolicyStatus struct {
 	// +listMapKey=type
 	// +patchStrategy=merge
 	// +patchMergeKey=type
+	// +kubebuilder:validation:MaxItems=16
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 
 	// Evidence is what was observed in the current evidence window.
@@ -145,11 +146,14 @@ type Evidence struct {
 // FlowSample describes one observed flow and how often it was seen.
 type FlowSample struct {
 	// Source is "namespace/pod" or an IP.
+	// +kubebuilder:validation:MaxLength=320
 	Source string `json:"source"`
 	// Destination is "namespace/pod" or an IP.
+	// +kubebuilder:validation:MaxLength=320
 	Destination string `json:"destination"`
 	// Protocol is the IP protocol name or number.
 	// +optional
+	// +kubebuilder:validation:MaxLength=16
 	Protocol string `json:"protocol,omitempty"`
 	// Port is the destination port, 0 when the protocol has none.
 	// +optional

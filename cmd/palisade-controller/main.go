@@ -5,27 +5,39 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/uuid"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/webhooks/certs"
 	"github.com/palisade-dev/palisade/webhooks/policy"
+	"github.com/palisade-dev/palisade/webhooks/serving"
 )
+
+// leaseName is the Lease the replicas elect a leader with, in the manager's namespace.
+const leaseName = "palisade-controller.policy.palisade.dev"
+
+// drainTimeout bounds the manager's graceful shutdown: the webhook server drains in-flight
+// requests (serving.DefaultShutdownTimeout), the elected controllers stop, then the lease is
+// released. The Deployment's terminationGracePeriodSeconds must exceed it plus the preStop delay
+// (manifests_test.go checks it).
+const drainTimeout = 20 * time.Second
 
 // Leader election holds a Lease; its events are recorded in the manager's namespace. Secure metrics
 // ask the API server who is scraping and whether they may (TokenReview, SubjectAccessReview).
@@ -106,27 +118,46 @@ func run(o options) error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
+	drain := drainTimeout
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                  scheme,
-		Metrics:                 metricsOpts,
-		HealthProbeBindAddress:  o.probeAddr,
-		LeaderElection:          o.leaderElect,
-		LeaderElectionID:        "palisade-controller.policy.palisade.dev",
-		LeaderElectionNamespace: o.namespace,
-		// The webhooks are the only readers of the cache today; see policy.CacheByObject for what
-		// is kept of a pod.
-		Cache: cache.Options{ByObject: policy.CacheByObject()},
-		WebhookServer: webhook.NewServer(webhook.Options{
-			Port: o.webhookPort, CertDir: o.certDir, TLSOpts: tlsOpts,
+		Scheme:                 scheme,
+		Metrics:                metricsOpts,
+		HealthProbeBindAddress: o.probeAddr,
+		// The manager's own leader election would stop the whole process, webhooks included, when
+		// the lease is lost; the elected group below holds the lease instead.
+		LeaderElection:          false,
+		GracefulShutdownTimeout: &drain,
+		Cache:                   policy.CacheOptions(),
+		// Every read of a webhook request is bounded (webhooks/serving); controller-runtime's
+		// server waits for a request body as long as the client likes.
+		WebhookServer: serving.NewServer(serving.Options{
+			Port: o.webhookPort, CertDir: o.certDir, TLSOpts: tlsOpts, ShutdownTimeout: serving.DefaultShutdownTimeout,
+			Log: ctrl.Log.WithName("webhook-server"),
 		}),
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 
-	if err := setupControllers(mgr, o); err != nil {
+	var controllerMgr ctrl.Manager = mgr
+	if o.leaderElect {
+		lock, err := resourcelock.NewFromKubeconfig(resourcelock.LeasesResourceLock, o.namespace, leaseName,
+			resourcelock.ResourceLockConfig{Identity: identity()}, cfg, 10*time.Second)
+		if err != nil {
+			return fmt.Errorf("configuring leader election: %w", err)
+		}
+		elected := &electedGroup{lock: lock, log: ctrl.Log.WithName("leader-election")}
+		if err := mgr.Add(elected); err != nil {
+			return fmt.Errorf("adding leader election: %w", err)
+		}
+		// The rollout controllers are added to the elected group, not to the manager: they run on
+		// the replica holding the lease only, while every replica serves admission.
+		controllerMgr = electedManager{Manager: mgr, group: elected}
+	}
+	if err := setupControllers(controllerMgr, o); err != nil {
 		return err
 	}
+
 	certsReady, err := certs.Setup(mgr, certs.Options{
 		Source:                         certs.Source(o.certSource),
 		Namespace:                      o.namespace,
@@ -150,17 +181,23 @@ func run(o options) error {
 
 	// The webhook server reads its certificate when it starts, so it is created (by registering
 	// the webhooks) only once the certificate is in place; until then the pod is not ready and
-	// receives no admission traffic.
+	// receives no admission traffic. A runnable, not a goroutine: an error stops the manager
+	// cleanly, and shutdown before the certificate arrives ends the wait.
 	registered := make(chan struct{})
-	setupErr := make(chan error, 1)
-	go func() {
-		<-certsReady
+	if err := mgr.Add(unelected(func(ctx context.Context) error {
+		select {
+		case <-certsReady:
+		case <-ctx.Done():
+			return nil
+		}
 		if err := policy.Setup(mgr, view); err != nil {
-			setupErr <- err
-			return
+			return fmt.Errorf("registering the webhooks: %w", err)
 		}
 		close(registered)
-	}()
+		return nil
+	})); err != nil {
+		return fmt.Errorf("adding the webhook registration: %w", err)
+	}
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return fmt.Errorf("adding the health check: %w", err)
@@ -184,17 +221,27 @@ func run(o options) error {
 		}
 	}
 
-	go func() {
-		if err := <-setupErr; err != nil {
-			ctrl.Log.Error(err, "registering webhooks failed")
-			os.Exit(1)
-		}
-	}()
-	ctrl.Log.Info("starting manager", "namespace", o.namespace, "certSource", o.certSource)
+	ctrl.Log.Info("starting manager", "namespace", o.namespace, "certSource", o.certSource, "leaderElect", o.leaderElect)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running the manager: %w", err)
 	}
 	return nil
+}
+
+// unelected is a runnable that runs on every replica, outside leader election.
+type unelected func(ctx context.Context) error
+
+func (f unelected) Start(ctx context.Context) error { return f(ctx) }
+func (unelected) NeedLeaderElection() bool          { return false }
+
+// identity names this replica in the Lease: the pod's name (the hostname) and a random suffix, as
+// controller-runtime does, so that a restarted pod is a new holder.
+func identity() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "palisade-controller"
+	}
+	return host + "_" + string(uuid.NewUUID())
 }
 
 func envOr(key, fallback string) string {

@@ -77,7 +77,7 @@ func TestPolicySpec(t *testing.T) {
 		in   v1alpha1.PolicySpec
 		want v1alpha1.PolicySpec
 	}{
-		// types (section 2 table, Go len(rules) > 0 semantics).
+		// types (docs/semantics.md §2 table, Go len(rules) > 0 semantics).
 		{name: "no rules", in: makeSpec(),
 			want: makeSpec(withTypes(ing), withTier("default"), withRollout(defaultRollout()))},
 		{name: "ingress only", in: makeSpec(withIngress(2)),

@@ -2,7 +2,7 @@
 // validation, so that what is stored is explicit: the directions a policy governs (types), its tier and
 // a fully filled rollout spec.
 //
-// The rules follow Calico's Go defaulting (docs/policy-semantics.md section 2): types are derived with
+// The rules follow Calico's Go defaulting (docs/semantics.md section 2): types are derived with
 // len(rules) > 0, so an explicit empty list counts as absent (Calico's CEL admission policy differs on
 // that edge; Palisade follows the Go client). Explicit values are never changed, and defaulting is
 // idempotent: defaulting a defaulted object changes nothing.

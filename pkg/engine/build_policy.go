@@ -87,7 +87,7 @@ func (b *builder) types(spec *v1alpha1.PolicySpec) [numDirections]bool {
 }
 
 // subject compiles the policy selector (semantics doc §5.1). A selector that does not parse
-// selects no pod (docs/semantics-decisions.md, "Invalid policies that reach the store"): an
+// selects no pod (docs/semantics.md, "Invalid policies that reach the store"): an
 // unreadable subject must not cut off its whole scope because of a typo.
 func (b *builder) subject(in *policyInput) subject {
 	spec := in.spec

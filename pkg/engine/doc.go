@@ -99,7 +99,7 @@
 // domains; for a Kubernetes policy, whatever pkg/knp reports, such as an empty peer, a protocol
 // other than TCP/UDP/SCTP or a label value outside Kubernetes' syntax), the Upsert call returns an
 // *InvalidPolicyError naming every problem, and one rule decides what is in force
-// (docs/semantics-decisions.md, "Invalid policies that reach the store"):
+// (docs/semantics.md, "Invalid policies that reach the store"):
 //
 //   - When the slot already holds a valid generation of the policy, that last valid generation
 //     stays in force; the invalid one is rejected (InvalidPolicyError.LastValidKept).

@@ -263,7 +263,7 @@ func (e *Engine) DeletePolicy(key PolicyKey, slot Slot) {
 }
 
 // PolicyState is what the engine did with the generations written to one slot of a policy, for a
-// status writer (semantics-decisions.md, "Invalid policies that reach the store").
+// status writer (docs/semantics.md, "Invalid policies that reach the store").
 type PolicyState struct {
 	// Stored: a generation is in force in the slot and takes part in evaluations.
 	Stored bool `json:"stored"`

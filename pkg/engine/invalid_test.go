@@ -13,7 +13,7 @@ type step struct {
 }
 
 // TestLastValidGeneration pins the rule for invalid policies that reach the store
-// (docs/semantics-decisions.md): an invalid generation written over a valid one in the same slot
+// (docs/semantics.md): an invalid generation written over a valid one in the same slot
 // is rejected and the valid one stays in force; a policy that never had a valid generation fails
 // closed only for the pods its subject selector can be read to select.
 func TestLastValidGeneration(t *testing.T) {

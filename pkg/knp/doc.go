@@ -1,6 +1,6 @@
 // Package knp translates Kubernetes NetworkPolicy (networking.k8s.io/v1) into the Calico policy
 // model Palisade evaluates, the way Calico's K8sNetworkPolicyToCalico does
-// (docs/policy-semantics.md section 7.2): order 1000, the policy selector from podSelector, one
+// (docs/semantics.md section 7.2): order 1000, the policy selector from podSelector, one
 // Allow rule per protocol x peer of each Kubernetes rule, ports grouped by protocol (TCP when
 // unset) and merged into ranges, ipBlock as masked nets/notNets, namespaceSelector {} as all(),
 // and policyTypes defaulted as the API server does (Ingress, plus Egress iff there are egress

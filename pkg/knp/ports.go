@@ -105,7 +105,7 @@ func (t *translator) port(in *networkingv1.NetworkPolicyPort, p *field.Path) (r 
 		t.errorf(p.Child("port"), "invalid value %d: must be between 1 and 65535", n)
 		return r, false, false
 	}
-	r = v1alpha1.PortRange{Min: uint16(n), Max: uint16(n)} //nolint:gosec // n is within [1, 65535], checked above
+	r = v1alpha1.PortRange{Min: uint16(n), Max: uint16(n)}
 	if in.EndPort != nil {
 		end := *in.EndPort
 		if end < n || end > 65535 {

@@ -42,8 +42,8 @@ type Policy struct {
 	IngressOrigins, EgressOrigins []int
 }
 
-// Translate translates a Kubernetes NetworkPolicy spec (section 7.2 of the semantics
-// reference). The Policy is always usable; the errors name every field that could not be
+// Translate translates a Kubernetes NetworkPolicy spec (docs/semantics.md
+// §7.2). The Policy is always usable; the errors name every field that could not be
 // translated, with paths under "spec". A nil spec translates as an empty one, with an error.
 func Translate(spec *networkingv1.NetworkPolicySpec, form Form) (Policy, ErrorList) {
 	t := &translator{form: form}

@@ -40,7 +40,7 @@ func parseSpec(t *testing.T, in string) *networkingv1.NetworkPolicySpec {
 	return &spec
 }
 
-// TestTranslate pins the translation of valid specs (section 7.2 of the semantics reference),
+// TestTranslate pins the translation of valid specs (docs/semantics.md §7.2),
 // each row a whole input spec and the whole result, in both forms where they differ.
 func TestTranslate(t *testing.T) {
 	tests := []translateCase{

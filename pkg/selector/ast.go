@@ -134,7 +134,7 @@ func (n globalNode) withPrefix(string) node        { return n }
 // globalNode is global(). It matches everything at this level: its special
 // meaning (endpoints without a namespace) exists only in an EntityRule
 // namespaceSelector and is implemented by the engine through textual
-// rewriting (semantics doc §5.2).
+// rewriting (docs/semantics.md §5.2).
 type globalNode struct{}
 
 // notNode is !x. The parser never builds notNode{notNode{...}}: see negate.

@@ -6,7 +6,7 @@ import (
 )
 
 // evalCases evaluates selectors over label maps. Rows marked "doc" are the
-// examples table of docs/policy-semantics.md §4.5 and the rules of §4.3.
+// examples table of docs/semantics.md §4.5 and the rules of §4.3.
 var evalCases = []struct {
 	sel    string
 	labels Set

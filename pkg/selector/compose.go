@@ -4,8 +4,8 @@ import "fmt"
 
 // And returns the conjunction of a and b. Its String() is "(" + a + " && " +
 // b + ")" with both operands in canonical form, which is what Calico's parser
-// produces from the text "(a) && (b)" used by its policy converters (semantics
-// doc §5.1, §5.2). Operands that are themselves groups stay nested; use AndAll
+// produces from the text "(a) && (b)" used by its policy converters (docs/semantics.md
+// §5.1, §5.2). Operands that are themselves groups stay nested; use AndAll
 // for the flat form "(a) && (b) && (c)".
 //
 // And does not simplify all(): Calico's NP conversion uses the namespace

@@ -2,7 +2,7 @@
 // Palisade policies: parsing, validation, canonical form, unique IDs and
 // evaluation against label sets.
 //
-// The language is specified in docs/policy-semantics.md section 4 (mirroring
+// The language is specified in docs/semantics.md section 4 (mirroring
 // libcalico-go/lib/selector). In short:
 //
 //	a == "x"   a != 'x'   a in {"x", "y"}   a not in {}   has(a)   all()   global()
@@ -23,7 +23,7 @@
 // String returns the canonical form Calico produces, and UniqueID hashes it the
 // way Calico does, so ipset names derived from it agree with Felix's.
 //
-// The policy converters of semantics doc §5.1/§5.2 are built from And,
+// The policy converters of docs/semantics.md §5.1/§5.2 are built from And,
 // AndAll (conjunctions whose text equals Calico's "(a) && (b)"), PrefixKeys
 // ("pcns."/"pcsa." forms), IsGlobal and ContainsGlobal. The textual
 // all()/global() rewrites of §5.2 are plain string replacement on String()

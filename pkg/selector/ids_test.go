@@ -9,7 +9,7 @@ import (
 
 func TestUniqueID(t *testing.T) {
 	// Vectors from Calico's parser_test.go (the first is quoted in the
-	// semantics doc §4.3); they pin the hashing scheme byte for byte.
+	// docs/semantics.md §4.3); they pin the hashing scheme byte for byte.
 	cases := []struct{ in, canon, id string }{
 		{"", "all()", "s:5y5I3VdRZfDU01O--xXAPx2yxCQQqMf0M6IWug"},
 		{" all() ", "all()", "s:5y5I3VdRZfDU01O--xXAPx2yxCQQqMf0M6IWug"},

@@ -9,7 +9,7 @@ import "strconv"
 // nest a handful of levels.
 const MaxNesting = 1000
 
-// parser is a recursive-descent parser over the grammar of semantics doc §4.2
+// parser is a recursive-descent parser over the grammar of docs/semantics.md §4.2
 // with one token of lookahead:
 //
 //	selector := <empty> | or EOF

@@ -12,7 +12,7 @@ var (
 )
 
 // parseOKCases pairs valid selectors with their canonical form. Rows marked
-// "doc" come from docs/policy-semantics.md §4 (4.1-4.5) or Calico's
+// "doc" come from docs/semantics.md §4 (4.1-4.5) or Calico's
 // parser_test.go as quoted there; the rest are Palisade's own corpus.
 var parseOKCases = []struct {
 	in, canon string

@@ -27,7 +27,7 @@ type Selector interface {
 	// Matches reports whether the labels satisfy the selector. It does not
 	// allocate. A nil Labels is treated as the empty label set.
 	Matches(l Labels) bool
-	// String returns the canonical form (semantics doc §4.3): and/or groups
+	// String returns the canonical form (docs/semantics.md §4.3): and/or groups
 	// parenthesised, literals double-quoted unless they contain '"', set
 	// members sorted and de-duplicated, "" rendered as all().
 	String() string

@@ -3,11 +3,11 @@
 // warnings for risky but legal objects.
 //
 // It covers Palisade's NetworkPolicy and GlobalNetworkPolicy (the Calico v3 checklist of
-// docs/policy-semantics.md section 3.1: N1-N3, N6, S1-S10, R1-R12, plus the rollout spec) and the
+// docs/semantics.md section 3.1: N1-N3, N6, S1-S10, R1-R12, plus the rollout spec) and the
 // Kubernetes networking.k8s.io/v1 NetworkPolicy (upstream rules, re-implemented so that Palisade never
 // imports k8s.io/kubernetes).
 //
-// Where Palisade deliberately differs from Calico (section 0 of the semantics reference):
+// Where Palisade deliberately differs from Calico (docs/semantics.md §0):
 //   - Any rule with http is rejected: the iptables dataplane cannot enforce L7 criteria, and ignoring
 //     them would silently widen an Allow. This subsumes Calico's http checks (R11, S8 for http, the
 //     http length limits of R12): a rule carrying http gets that one error and no finer ones.

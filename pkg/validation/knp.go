@@ -20,7 +20,7 @@ var (
 // ValidateKubernetesNetworkPolicy validates a networking.k8s.io/v1 NetworkPolicy with the upstream rules
 // (k8s.io/kubernetes pkg/apis/networking/validation, re-implemented: same field paths and error types,
 // messages extended with what is allowed), strict CIDR validation as upstream has it by default since
-// 1.36, plus warnings for the policyTypes traps of docs/policy-semantics.md section 7.3.
+// 1.36, plus warnings for the policyTypes traps of docs/semantics.md section 7.3.
 func ValidateKubernetesNetworkPolicy(p *networkingv1.NetworkPolicy) (field.ErrorList, []Warning) {
 	if p == nil {
 		return field.ErrorList{field.InternalError(nil, errors.New("no NetworkPolicy given"))}, nil

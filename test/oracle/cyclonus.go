@@ -68,7 +68,7 @@ func (c *Cyclonus) Verdict(f Flow) Verdict {
 		Destination: c.peer(f.To),
 		// Named ports are resolved against the destination pod, which is
 		// what both upstream and Calico do for pod destinations (§5.3 of
-		// docs/policy-semantics.md); for an IP destination no name exists.
+		// docs/semantics.md); for an IP destination no name exists.
 		ResolvedPort:     int(f.Port.Port),
 		ResolvedPortName: portName(f.To.Pod, f.Port),
 		Protocol:         f.Port.Protocol,

@@ -11,7 +11,7 @@ import (
 // evaluator (pkg/kube/labelselector.go IsMatchExpressionMatchForLabels)
 // treats `key NotIn [...]` as false when the key is absent, whereas upstream
 // (k8s.io/apimachinery/pkg/labels, Requirement.Matches) and Calico
-// (`key not in {...}`, docs/policy-semantics.md §4.3) both match objects
+// (`key not in {...}`, docs/semantics.md §4.3) both match objects
 // without the key. Palisade follows upstream, so rather than exclude NotIn
 // from the comparison we hand cyclonus an equivalent policy set in which no
 // NotIn has to match an absent key:

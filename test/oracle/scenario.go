@@ -3,7 +3,6 @@ package oracle
 import (
 	"bytes"
 	"fmt"
-	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -163,5 +162,3 @@ func portName(dst *corev1.Pod, pp PortProto) string {
 	}
 	return ""
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -39,6 +39,13 @@ func StartInformers(ctx context.Context, c cache.Cache) error {
 	return nil
 }
 
+// CacheOptions returns the manager's cache options: managed fields are dropped from every cached
+// object (nothing in Palisade reads them, and they are often the larger part of an object), and
+// pods are cut down further (CacheByObject).
+func CacheOptions() cache.Options {
+	return cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: CacheByObject()}
+}
+
 // CacheByObject returns cache options that keep only what Palisade reads of a pod. Pods are the bulk
 // of a cluster's objects and a webhook replica caches all of them; dropping managed fields,
 // annotations, volumes, env and status details divides that memory several times. What is kept:

@@ -50,7 +50,7 @@ func FuzzAdmissionHandlers(f *testing.F) {
 			// As controller-runtime reads it: case-sensitively.
 			readableReview := sigsjson.UnmarshalCaseSensitivePreserveInts(body, &readable) == nil && readable.Request != nil
 			for _, h := range hooks {
-				resp := serveReview(t, h.h, "application/json", body)
+				resp := serveReview(t, h.h, body)
 				if resp.Result != nil && resp.Result.Code >= http.StatusInternalServerError {
 					t.Fatalf("%s: server error %d: %s", h.name, resp.Result.Code, resp.Result.Message)
 				}

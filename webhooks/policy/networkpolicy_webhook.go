@@ -12,9 +12,9 @@ import (
 )
 
 // The webhook configurations below are generated into config/webhook/manifests.yaml by controller-gen.
-// failurePolicy=fail: an invalid policy must never be stored (Felix would silently drop it, semantics
-// §0). The namespaceSelector keeps the webhooks off the namespaces needed to repair a cluster whose
-// Palisade webhook is down: kube-system, kube-node-lease, kube-public and palisade-system.
+// failurePolicy=fail: an invalid policy must never be stored (Felix would silently drop it,
+// docs/semantics.md §0). The namespaceSelector keeps the webhooks off the namespaces needed to repair
+// a cluster whose Palisade webhook is down, ExcludedNamespaces.
 //
 // The mutating webhooks are registered only on clusters without the MutatingAdmissionPolicy of
 // config/admissionpolicy (before Kubernetes 1.36, or without the beta feature gate): where it is,

@@ -184,8 +184,10 @@ func (h *validatingReview[T, PT]) handle(ctx context.Context, req *reviewRequest
 	return admission.Allowed("").WithWarnings(warnings...)
 }
 
-// readReview returns the request body of an admission call: JSON, at most maxReviewSize bytes, read
-// into one buffer of the announced length.
+// readReview returns the request body of an admission call: JSON, at most maxReviewSize bytes. It
+// allocates only for what has arrived, never for the length the request announces: a client that
+// announces megabytes and sends nothing must cost a stalled read, not the megabytes (the server's
+// read deadline, webhooks/serving, ends such a read).
 func readReview(r *http.Request) ([]byte, int32, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, http.StatusBadRequest, errors.New("request body is empty")
@@ -196,13 +198,6 @@ func readReview(r *http.Request) ([]byte, int32, error) {
 	}
 	if r.ContentLength > maxReviewSize {
 		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request entity is too large; limit is %d bytes", maxReviewSize)
-	}
-	if r.ContentLength > 0 {
-		body := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
-			return nil, http.StatusBadRequest, fmt.Errorf("reading the request body: %w", err)
-		}
-		return body, 0, nil
 	}
 	limited := &io.LimitedReader{R: r.Body, N: maxReviewSize + 1}
 	body, err := io.ReadAll(limited)

@@ -43,9 +43,9 @@ func reviewBody(t testing.TB, op admissionv1.Operation, obj, old []byte) []byte 
 }
 
 // serveReview posts body to h as the API server would and returns the response of the review.
-func serveReview(t testing.TB, h http.Handler, contentType string, body []byte) admissionv1.AdmissionResponse {
+func serveReview(t testing.TB, h http.Handler, body []byte) admissionv1.AdmissionResponse {
 	t.Helper()
-	return *serveFullReview(t, h, contentType, body).Response
+	return *serveFullReview(t, h, "application/json", body).Response
 }
 
 // serveFullReview is serveReview returning the whole review. controller-runtime's handler answers a
@@ -179,7 +179,7 @@ func TestValidatingReviewAnswersAsControllerRuntime(t *testing.T) {
 						t.Errorf("answered with apiVersion %q, kind %q", rev.APIVersion, rev.Kind)
 					}
 					ours := *rev.Response
-					theirs := serveReview(t, h.theirs, "application/json", body)
+					theirs := serveReview(t, h.theirs, body)
 					if ours.UID != "r-1" {
 						t.Errorf("UID %q; want the request's", ours.UID)
 					}
@@ -269,7 +269,7 @@ func TestValidatingReviewRefusesBadReviews(t *testing.T) {
 		})
 	}
 	// And it still answers a good review.
-	if resp := serveReview(t, np, "application/json", reviewBody(t, admissionv1.Create, valid, nil)); !resp.Allowed {
+	if resp := serveReview(t, np, reviewBody(t, admissionv1.Create, valid, nil)); !resp.Allowed {
 		t.Errorf("valid policy after bad reviews: %+v", resp.Result)
 	}
 }
@@ -280,7 +280,7 @@ func TestKubernetesNetworkPolicyReviewNeverDenies(t *testing.T) {
 	knp := mustReview[networkingv1.NetworkPolicy](t, &KubernetesNetworkPolicyWebhook{View: view(t)})
 	knp.finish = neverDeny
 	for _, body := range [][]byte{nil, []byte("not json"), reviewBody(t, admissionv1.Create, []byte(`{"spec":{"podSelector":"all"}}`), nil)} {
-		resp := serveReview(t, knp, "application/json", body)
+		resp := serveReview(t, knp, body)
 		if !resp.Allowed || len(resp.Warnings) != 1 || !strings.HasPrefix(resp.Warnings[0], "Palisade could not check this NetworkPolicy: ") {
 			t.Errorf("body %q: allowed %v, warnings %q; want allowed with one warning", body, resp.Allowed, resp.Warnings)
 		}

@@ -20,6 +20,13 @@ const (
 	KubernetesNetworkPolicyPath     = "/validate-networking-k8s-io-v1-networkpolicy"
 )
 
+// ExcludedNamespaces are the namespaces the webhooks leave alone, so that a cluster whose Palisade
+// webhook is down can still be repaired there: the Kubernetes system namespaces and Palisade's own.
+// This is the one list. The kubebuilder:webhook markers repeat it, since controller-gen cannot read a
+// Go value, and TestExcludedNamespacesHaveOneSource checks config/webhook/manifests.yaml (what the
+// markers generate) and docs/admission.md against it.
+var ExcludedNamespaces = []string{"kube-system", "kube-node-lease", "kube-public", "palisade-system"}
+
 // Setup registers the five webhooks with the manager's webhook server. view may be nil to run
 // without cluster findings. The manager's scheme must hold the Palisade and networking/v1 types.
 //

@@ -346,7 +346,7 @@ func TestHandlersSurviveBadInput(t *testing.T) {
 		for _, o := range objects {
 			for _, op := range []admissionv1.Operation{admissionv1.Create, admissionv1.Update} {
 				t.Run(fmt.Sprintf("%s/%s/%s", hn, o.name, op), func(t *testing.T) {
-					resp := serveReview(t, h, "application/json", reviewBody(t, op, o.raw, o.raw))
+					resp := serveReview(t, h, reviewBody(t, op, o.raw, o.raw))
 					switch {
 					case hn == "mutate" && o.undecoding:
 						if !resp.Allowed || len(resp.Patch) != 0 {

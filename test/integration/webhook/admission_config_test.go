@@ -24,9 +24,12 @@ type admission struct {
 	mutating, validating, admissionPolicy bool
 	// empty is the benchmark's empty webhook (empty_webhook_test.go), not Palisade's.
 	empty bool
+	// generic is Palisade's NetworkPolicy validation served by controller-runtime's generic
+	// handler (empty_webhook_test.go), for the benchmark to compare with Palisade's own handler.
+	generic bool
 }
 
-func (a admission) webhooks() bool { return a.mutating || a.validating || a.empty }
+func (a admission) webhooks() bool { return a.mutating || a.validating || a.empty || a.generic }
 
 var (
 	// asInstalled is what config/default registers (Kubernetes 1.36 and later): the validating
@@ -59,7 +62,12 @@ func (e *environment) use(a admission) error {
 		}
 	}
 	if a.empty != e.admission.empty {
-		return e.setEmptyWebhook(a.empty)
+		if err := e.setEmptyWebhook(a.empty); err != nil {
+			return err
+		}
+	}
+	if a.generic != e.admission.generic {
+		return e.setGenericValidating(a.generic)
 	}
 	return nil
 }

@@ -29,12 +29,15 @@ type rawResponse struct {
 	status metav1.Status
 }
 
-// postPolicy sends body as-is to the NetworkPolicy collection of ns.
-func postPolicy(ns, query string, body []byte) rawResponse {
+// badInputNamespace holds the bad-input specs' policies.
+const badInputNamespace = "bad-input"
+
+// postPolicy sends body as-is to the NetworkPolicy collection of the bad-input namespace.
+func postPolicy(query string, body []byte) rawResponse {
 	GinkgoHelper()
 	hc, err := rest.HTTPClientFor(env.cfg)
 	Expect(err).NotTo(HaveOccurred())
-	url := fmt.Sprintf("%s/apis/policy.palisade.dev/v1alpha1/namespaces/%s/networkpolicies%s", strings.TrimSuffix(env.cfg.Host, "/"), ns, query)
+	url := fmt.Sprintf("%s/apis/policy.palisade.dev/v1alpha1/namespaces/%s/networkpolicies%s", strings.TrimSuffix(env.cfg.Host, "/"), badInputNamespace, query)
 	resp, err := hc.Post(url, "application/json", bytes.NewReader(body))
 	Expect(err).NotTo(HaveOccurred())
 	defer resp.Body.Close()
@@ -69,10 +72,10 @@ func policyJSON(name string, mutate func(map[string]any)) []byte {
 func spec(obj map[string]any) map[string]any { return obj["spec"].(map[string]any) }
 
 // webhookStillServes creates a valid policy (defaulted on read-back) and an invalid one (refused by
-// the validating webhook by name).
-func webhookStillServes(ns string) {
+// the validating webhook by name) in the bad-input namespace.
+func webhookStillServes() {
 	GinkgoHelper()
-	ok := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "after-"}}
+	ok := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: badInputNamespace, GenerateName: "after-"}}
 	ok.Spec.Order = ptr.To(1.0)
 	Expect(env.client.Create(ctx, ok)).To(Succeed())
 	Expect(ok.Spec.Tier).To(Equal("default"), "the policy was not defaulted")
@@ -85,19 +88,19 @@ func webhookStillServes(ns string) {
 }
 
 var _ = Describe("Bad input", func() {
-	const ns = "bad-input"
+	const ns = badInputNamespace
 	BeforeEach(func() { createNamespace(ns, nil) })
 
 	It("refuses malformed JSON with a 400", func() {
-		r := postPolicy(ns, "", []byte(`{"apiVersion":"policy.palisade.dev/v1alpha1","kind":"NetworkPolicy","metadata":{"name":`))
+		r := postPolicy("", []byte(`{"apiVersion":"policy.palisade.dev/v1alpha1","kind":"NetworkPolicy","metadata":{"name":`))
 		Expect(r.code).To(Equal(http.StatusBadRequest))
 		Expect(r.status.Reason).To(Equal(metav1.StatusReasonBadRequest))
-		webhookStillServes(ns)
+		webhookStillServes()
 	})
 
 	It("refuses a 2 MiB selector with a field error", func() {
 		huge := "app == '" + strings.Repeat("a", 2<<20) + "'"
-		r := postPolicy(ns, "", policyJSON("huge-selector", func(o map[string]any) { spec(o)["selector"] = huge }))
+		r := postPolicy("", policyJSON("huge-selector", func(o map[string]any) { spec(o)["selector"] = huge }))
 		Expect(r.code).To(Equal(http.StatusUnprocessableEntity))
 		Expect(r.status.Details).NotTo(BeNil())
 		var fields []string
@@ -105,21 +108,21 @@ var _ = Describe("Bad input", func() {
 			fields = append(fields, c.Field)
 		}
 		Expect(fields).To(ContainElement("spec.selector"))
-		webhookStillServes(ns)
+		webhookStillServes()
 	})
 
 	It("handles the most deeply nested selector the schema's length limit allows", func() {
 		deep := strings.Repeat("(", 500) + "a == 'b'" + strings.Repeat(")", 500)
-		r := postPolicy(ns, "", policyJSON("deep-selector", func(o map[string]any) { spec(o)["selector"] = deep }))
+		r := postPolicy("", policyJSON("deep-selector", func(o map[string]any) { spec(o)["selector"] = deep }))
 		Expect(r.code).To(Equal(http.StatusCreated), "status %+v", r.status)
-		webhookStillServes(ns)
+		webhookStillServes()
 	})
 
 	It("refuses unknown fields under fieldValidation=Strict", func() {
-		r := postPolicy(ns, "?fieldValidation=Strict", policyJSON("unknown-field", func(o map[string]any) { spec(o)["bogus"] = true }))
+		r := postPolicy("?fieldValidation=Strict", policyJSON("unknown-field", func(o map[string]any) { spec(o)["bogus"] = true }))
 		Expect(r.code).To(Equal(http.StatusBadRequest))
 		Expect(r.status.Message).To(Equal(`NetworkPolicy in version "v1alpha1" cannot be handled as a NetworkPolicy: strict decoding error: unknown field "spec.bogus"`))
-		webhookStillServes(ns)
+		webhookStillServes()
 	})
 
 	It("accepts the largest policy the schema allows and stays fast enough to answer", func() {
@@ -134,9 +137,9 @@ var _ = Describe("Bad input", func() {
 		for i := range rules {
 			rules[i] = rule
 		}
-		r := postPolicy(ns, "", policyJSON("largest", func(o map[string]any) { spec(o)["ingress"] = rules }))
+		r := postPolicy("", policyJSON("largest", func(o map[string]any) { spec(o)["ingress"] = rules }))
 		Expect(r.code).To(Equal(http.StatusCreated), "status %+v", r.status)
-		webhookStillServes(ns)
+		webhookStillServes()
 	})
 
 	It("answers garbage sent straight to the webhook server with an error review", func() {
@@ -170,6 +173,6 @@ var _ = Describe("Bad input", func() {
 				Expect(review.Response.Result.Code).To(BeNumerically("==", http.StatusBadRequest), "%s %q: %+v", path, body, review.Response.Result)
 			}
 		}
-		webhookStillServes(ns)
+		webhookStillServes()
 	})
 })

@@ -22,5 +22,12 @@ var (
 	// emptyWebhook is not Palisade's at all: a webhook that admits without looking, to measure what
 	// any webhook call costs this API server on this machine.
 	emptyWebhook = setup{"empty webhook (diagnostic)", admission{empty: true}}
-	setups       = []setup{installed, fallback, validationOnly, emptyWebhook, baseline}
+	// genericValidation is validationOnly with the review decoded by controller-runtime's generic
+	// handler instead of Palisade's one-pass handler: whether that handler earns its keep end to
+	// end. Not in the default set; pick it with -setups.
+	genericValidation = setup{"validating webhook alone, controller-runtime's handler (diagnostic)", admission{generic: true}}
+	setups            = []setup{installed, fallback, validationOnly, emptyWebhook, baseline}
+	// allSetups are the setups -setups can pick, by their short names.
+	allSetups = map[string]setup{"installed": installed, "fallback": fallback, "validating": validationOnly,
+		"empty": emptyWebhook, "baseline": baseline, "generic": genericValidation}
 )

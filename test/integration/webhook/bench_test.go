@@ -74,6 +74,10 @@ func (l load) perSecond() int {
 // benchLoadNames picks loads from benchLoads by name, for a quicker run while investigating.
 var benchLoadNames = flag.String("loads", "paced,light,saturated", "comma-separated loads to run: paced, light, saturated")
 
+// benchSetupNames picks the setups by short name (bench_setup_test.go's allSetups) instead of the
+// default set, for a comparison of a few; the report is written only for the default set.
+var benchSetupNames = flag.String("setups", "", "comma-separated setups to run instead of the default set: installed, fallback, validating, empty, baseline, generic")
+
 // BenchmarkWebhookLatency measures what Palisade's admission adds to creating a policy through the
 // real API server: 100 clients, each on its own connection, create policies concurrently, in rounds
 // that cycle through the setups (bench_setup_test.go: as installed, the fallback and the diagnostic
@@ -87,6 +91,19 @@ var benchLoadNames = flag.String("loads", "paced,light,saturated", "comma-separa
 //	    -bench-report ../../../docs/benchmarks-webhook.md
 func BenchmarkWebhookLatency(b *testing.B) {
 	logf.SetLogger(logr.Discard())
+	if *benchSetupNames != "" {
+		setups = nil
+		for _, n := range strings.Split(*benchSetupNames, ",") {
+			su, ok := allSetups[n]
+			if !ok {
+				b.Fatalf("-setups: unknown setup %q", n)
+			}
+			setups = append(setups, su)
+		}
+		if *benchReport != "" {
+			b.Fatal("-bench-report needs the default set of setups")
+		}
+	}
 	dir := b.TempDir()
 	loadgen := filepath.Join(dir, "loadgen")
 	build := exec.Command("go", "build", "-o", loadgen, "./test/integration/webhook/loadgen")
@@ -130,6 +147,11 @@ func BenchmarkWebhookLatency(b *testing.B) {
 				b.Fatal(err)
 			}
 			results = append(results, res)
+			for _, su := range setups {
+				a := res.arms[su.name]
+				b.Logf("%s load, %s: p50 %s ms, p99 %s ms, median round p99 %s ms; CPU per request: API server %s ms, webhook server %s ms",
+					l.name, su.name, ms(a.latency.p50), ms(a.latency.p99), ms(median(a.roundP99)), ms(a.cpu.apiserver), ms(a.cpu.self))
+			}
 			added := res.arms[installed.name].latency.p99 - res.arms[baseline.name].latency.p99
 			b.ReportMetric(float64(added.Microseconds())/1000, "p99-ms-added-"+l.name)
 		}

@@ -164,23 +164,7 @@ var _ = Describe("Self-managed certificates", func() {
 		const ns, secretName = "palisade-system", "rotator-test-cert"
 		createNamespace(ns, nil)
 		Expect(env.client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: secretName}})).To(Succeed())
-		// Webhook configurations for a group that does not exist, so they intercept nothing.
-		rules := []admissionregistrationv1.RuleWithOperations{{
-			Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
-			Rule:       admissionregistrationv1.Rule{APIGroups: []string{"rotator.test.invalid"}, APIVersions: []string{"v1"}, Resources: []string{"things"}},
-		}}
-		cc := admissionregistrationv1.WebhookClientConfig{URL: ptr.To("https://127.0.0.1:1/never")}
-		none := ptr.To(admissionregistrationv1.SideEffectClassNone)
-		mutating := &admissionregistrationv1.MutatingWebhookConfiguration{
-			ObjectMeta: metav1.ObjectMeta{Name: "rotator-test-mutating"},
-			Webhooks:   []admissionregistrationv1.MutatingWebhook{{Name: "m.rotator.test", ClientConfig: cc, Rules: rules, SideEffects: none, AdmissionReviewVersions: []string{"v1"}}},
-		}
-		validating := &admissionregistrationv1.ValidatingWebhookConfiguration{
-			ObjectMeta: metav1.ObjectMeta{Name: "rotator-test-validating"},
-			Webhooks:   []admissionregistrationv1.ValidatingWebhook{{Name: "v.rotator.test", ClientConfig: cc, Rules: rules, SideEffects: none, AdmissionReviewVersions: []string{"v1"}}},
-		}
-		Expect(env.client.Create(ctx, mutating)).To(Succeed())
-		Expect(env.client.Create(ctx, validating)).To(Succeed())
+		mutating, validating := rotatorTargets("rotator-test")
 
 		mgr, err := ctrl.NewManager(env.cfg, ctrl.Options{Scheme: env.scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
 		Expect(err).NotTo(HaveOccurred())
@@ -224,3 +208,28 @@ var _ = Describe("Self-managed certificates", func() {
 		Expect(err).NotTo(HaveOccurred(), fmt.Sprintf("the serving certificate does not chain to the injected CA: %v", err))
 	})
 })
+
+// rotatorTargets creates a mutating and a validating webhook configuration, named prefix-mutating
+// and prefix-validating, for a certificate rotator to inject its CA into. They are for a group that
+// does not exist, so they intercept nothing.
+func rotatorTargets(prefix string) (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration) {
+	GinkgoHelper()
+	rules := []admissionregistrationv1.RuleWithOperations{{
+		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+		Rule:       admissionregistrationv1.Rule{APIGroups: []string{"rotator.test.invalid"}, APIVersions: []string{"v1"}, Resources: []string{"things"}},
+	}}
+	cc := admissionregistrationv1.WebhookClientConfig{URL: ptr.To("https://127.0.0.1:1/never")}
+	none := ptr.To(admissionregistrationv1.SideEffectClassNone)
+	mutating := &admissionregistrationv1.MutatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: prefix + "-mutating"},
+		Webhooks:   []admissionregistrationv1.MutatingWebhook{{Name: "m." + prefix + ".test", ClientConfig: cc, Rules: rules, SideEffects: none, AdmissionReviewVersions: []string{"v1"}}},
+	}
+	validating := &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: prefix + "-validating"},
+		Webhooks:   []admissionregistrationv1.ValidatingWebhook{{Name: "v." + prefix + ".test", ClientConfig: cc, Rules: rules, SideEffects: none, AdmissionReviewVersions: []string{"v1"}}},
+	}
+	Expect(env.client.Create(ctx, mutating)).To(Succeed())
+	Expect(env.client.Create(ctx, validating)).To(Succeed())
+
+	return mutating, validating
+}

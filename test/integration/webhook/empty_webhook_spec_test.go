@@ -43,3 +43,21 @@ var _ = Describe("The benchmark's empty webhook", Serial, func() {
 		Expect(env.server.callsTo(emptyWebhookPath)).To(Equal(before), "removed, it is not called")
 	})
 })
+
+// The benchmark compares Palisade's validating handler with controller-runtime's end to end; the
+// comparison means something only if controller-runtime's handler refuses and admits the same.
+var _ = Describe("The benchmark's controller-runtime handler", Serial, func() {
+	It("refuses an invalid policy and admits a valid one, alone", func() {
+		ns := createNamespace("generic-webhook", nil)
+		Expect(env.use(genericValidation.admission)).To(Succeed())
+		DeferCleanup(func() { Expect(env.use(asInstalled)).To(Succeed()) })
+
+		before := env.server.callsTo(genericValidatingPath)
+		Expect(env.client.Create(ctx, benchload.Policy(ns, "valid", 1, 0), client.DryRunAll)).To(Succeed())
+		Expect(env.server.callsTo(genericValidatingPath)).To(Equal(before+1), "one create, one call")
+		invalid := benchload.Policy(ns, "invalid", 1, 0)
+		invalid.Spec.Ingress[0].Protocol = ptr.To(v1alpha1.ProtocolFromString("tcp"))
+		err := env.client.Create(ctx, invalid, client.DryRunAll)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+	})
+})

@@ -46,9 +46,18 @@ func admitAll(w http.ResponseWriter, r *http.Request) {
 	_, _ = fmt.Fprintf(w, `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":%s,"allowed":true}}`, uid)
 }
 
-// emptyWebhookConfiguration is Palisade's validating webhook for NetworkPolicies, as envtest
-// registered it (same rules, selectors, timeout and failure policy), pointed at the empty webhook.
-func (e *environment) emptyWebhookConfiguration() (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+// genericValidatingPath is where this process serves Palisade's NetworkPolicy validation through
+// controller-runtime's generic handler (admission.WithValidator) instead of Palisade's one-pass
+// handler: the benchmark compares the two end to end.
+const genericValidatingPath = "/bench-generic-validate"
+
+// genericValidatingName names its ValidatingWebhookConfiguration.
+const genericValidatingName = "palisade-bench-generic-webhook"
+
+// diagnosticWebhookConfiguration is Palisade's validating webhook for NetworkPolicies, as envtest
+// registered it (same rules, selectors, timeout and failure policy), named name and pointed at path
+// of this process: the empty webhook, or the controller-runtime handler.
+func (e *environment) diagnosticWebhookConfiguration(name, path string) (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
 	for _, cfg := range e.env.WebhookInstallOptions.ValidatingWebhooks {
 		for _, wh := range cfg.Webhooks {
 			if wh.ClientConfig.URL == nil {
@@ -62,11 +71,11 @@ func (e *environment) emptyWebhookConfiguration() (*admissionregistrationv1.Vali
 			if strings.TrimLeft(u.Path, "/") != strings.TrimLeft(policy.ValidateNetworkPolicyPath, "/") {
 				continue
 			}
-			u.Path = emptyWebhookPath
+			u.Path = path
 			out := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-			out.Name = emptyWebhookName
+			out.Name = name
 			empty := *wh.DeepCopy()
-			empty.Name = "empty.bench.palisade.dev"
+			empty.Name = name + ".bench.palisade.dev"
 			empty.ClientConfig.URL = ptr.To(u.String())
 			out.Webhooks = []admissionregistrationv1.ValidatingWebhook{empty}
 			return out, nil
@@ -78,29 +87,46 @@ func (e *environment) emptyWebhookConfiguration() (*admissionregistrationv1.Vali
 // setEmptyWebhook registers or removes the empty webhook and waits until the API server acts on
 // the change: a dry-run create reaches the webhook exactly when it is registered.
 func (e *environment) setEmptyWebhook(on bool) error {
+	if err := e.setDiagnosticWebhook(emptyWebhookName, emptyWebhookPath, on); err != nil {
+		return err
+	}
+	e.admission.empty = on
+	return nil
+}
+
+// setGenericValidating registers or removes Palisade's validation served by controller-runtime's
+// handler, as setEmptyWebhook does the empty webhook.
+func (e *environment) setGenericValidating(on bool) error {
+	if err := e.setDiagnosticWebhook(genericValidatingName, genericValidatingPath, on); err != nil {
+		return err
+	}
+	e.admission.generic = on
+	return nil
+}
+
+func (e *environment) setDiagnosticWebhook(name, path string, on bool) error {
 	ctx := context.Background()
-	cfg, err := e.emptyWebhookConfiguration()
+	cfg, err := e.diagnosticWebhookConfiguration(name, path)
 	if err != nil {
 		return err
 	}
 	if err := toggle(ctx, e.client, cfg, on); err != nil {
-		return fmt.Errorf("empty webhook: %w", err)
+		return fmt.Errorf("webhook %s: %w", name, err)
 	}
-	e.admission.empty = on
 	deadline := time.Now().Add(time.Minute)
 	for {
-		before := e.server.callsTo(emptyWebhookPath)
-		probe := benchload.Policy("default", "empty-webhook-probe", 1, 0)
+		before := e.server.callsTo(path)
+		probe := benchload.Policy("default", "diagnostic-webhook-probe", 1, 0)
 		if err := e.client.Create(ctx, probe, client.DryRunAll); err != nil {
-			return fmt.Errorf("empty webhook on=%v: probing: %w", on, err)
+			return fmt.Errorf("webhook %s on=%v: probing: %w", name, on, err)
 		}
-		if reached := e.server.callsTo(emptyWebhookPath) > before; reached == on {
+		if reached := e.server.callsTo(path) > before; reached == on {
 			// Give the API server's other goroutines the same view before measuring.
 			time.Sleep(time.Second)
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("empty webhook on=%v: the API server did not act on the change", on)
+			return fmt.Errorf("webhook %s on=%v: the API server did not act on the change", name, on)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

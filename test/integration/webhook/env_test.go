@@ -27,11 +27,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	cradmission "sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	"sigs.k8s.io/yaml"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/test/assets"
 	"github.com/palisade-dev/palisade/webhooks/policy"
+	"github.com/palisade-dev/palisade/webhooks/serving"
 )
 
 // repoRoot is the repository root, relative to this package.
@@ -113,7 +115,8 @@ func startEnvironment() (*environment, error) {
 	countHandshakes := func(c *tls.Config) {
 		c.VerifyConnection = func(tls.ConnectionState) error { e.server.handshakes.Add(1); return nil }
 	}
-	e.server.Server = webhook.NewServer(webhook.Options{
+	// The server cmd/palisade-controller runs, with its read deadlines and body cap.
+	e.server.Server = serving.NewServer(serving.Options{
 		Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
 		TLSOpts: []func(*tls.Config){http1, countHandshakes},
 	})
@@ -124,7 +127,7 @@ func startEnvironment() (*environment, error) {
 		Scheme:        scheme,
 		WebhookServer: e.server,
 		Metrics:       metricsserver.Options{BindAddress: "0"},
-		Cache:         cache.Options{ByObject: policy.CacheByObject()},
+		Cache:         policy.CacheOptions(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
@@ -135,17 +138,19 @@ func startEnvironment() (*environment, error) {
 	if err := policy.StartInformers(ctx, mgr.GetCache()); err != nil {
 		return nil, err
 	}
-	if err := policy.Setup(mgr, &policy.ClusterView{Reader: mgr.GetCache()}); err != nil {
+	view := &policy.ClusterView{Reader: mgr.GetCache()}
+	if err := policy.Setup(mgr, view); err != nil {
 		return nil, err
 	}
 	e.server.Register(emptyWebhookPath, http.HandlerFunc(admitAll))
+	e.server.Register(genericValidatingPath, cradmission.WithValidator[*v1alpha1.NetworkPolicy](scheme, &policy.NetworkPolicyWebhook{View: view}))
 	e.done = make(chan error, 1)
 	go func() { e.done <- mgr.Start(ctx) }()
 
 	addr := net.JoinHostPort(wio.LocalServingHost, strconv.Itoa(wio.LocalServingPort))
 	deadline := time.Now().Add(time.Minute)
 	for {
-		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // only probing that the port answers
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
 		if err == nil {
 			conn.Close()
 			break
