@@ -89,3 +89,68 @@ func ownLabels(ep *Endpoint) map[string]string {
 	}
 	return out
 }
+
+// The exported views below serve callers that hold their own copy of the cluster instead of an
+// Engine (the admission checks, pkg/clustercheck): they evaluate selectors through the very podView
+// the engine uses, so the two cannot disagree about what a label lookup returns.
+
+// NamespaceProfile is what a namespace gives its pods to inherit (kns.<name>: pcns.<key> and
+// pcns.projectcalico.org/name), as UpsertNamespace stores it. It is immutable.
+type NamespaceProfile struct{ rec nsRecord }
+
+// NewNamespaceProfile returns the profile of ns, adding kubernetes.io/metadata.name=<name> as
+// UpsertNamespace does. ns.Labels is copied.
+func NewNamespaceProfile(ns Namespace) *NamespaceProfile {
+	labels := make(map[string]string, len(ns.Labels)+1)
+	for k, v := range ns.Labels {
+		labels[k] = v
+	}
+	labels[LabelMetadataName] = ns.Name
+	return &NamespaceProfile{rec: nsRecord{name: ns.Name, labels: labels}}
+}
+
+// ServiceAccountProfile is what a service account gives its pods to inherit (ksa.<ns>.<name>:
+// pcsa.<key> and pcsa.projectcalico.org/name), as UpsertServiceAccount stores it. It is immutable.
+type ServiceAccountProfile struct {
+	namespace string
+	rec       saRecord
+}
+
+// NewServiceAccountProfile returns the profile of sa. sa.Labels is not copied: it must not change
+// while the profile is in use.
+func NewServiceAccountProfile(sa ServiceAccount) *ServiceAccountProfile {
+	return &ServiceAccountProfile{namespace: sa.Namespace, rec: saRecord{name: sa.Name, labels: sa.Labels}}
+}
+
+// PodView is the label set Felix evaluates selectors on for one pod (the pod's labels, the Calico
+// labels written over them, then the labels inherited from its namespace and service account),
+// built without an Engine. It implements selector.Labels and is what Selection.Matches takes. It
+// is immutable and safe for concurrent reads.
+type PodView struct {
+	ep   endpoint
+	view podView
+}
+
+// NewPodView returns the view of ep. ns is the profile of ep's namespace, nil when no Namespace
+// object is known (the pod then inherits no pcns. label at all, as in the engine and in Felix,
+// whose kns. profile does not exist); sa is the profile of ep's service account, nil when it is
+// unknown or unset. A profile of another namespace or service account is ignored. ep's maps and
+// slices are not copied: they must not change while the view is in use.
+func NewPodView(ep Endpoint, ns *NamespaceProfile, sa *ServiceAccountProfile) *PodView {
+	p := &PodView{ep: endpoint{ref: ep.Ref(), spec: ep, labels: ownLabels(&ep)}}
+	_, p.ep.hasSALabel = p.ep.labels[LabelServiceAccount]
+	p.view.ep = &p.ep
+	if ns != nil && ns.rec.name == ep.Namespace {
+		p.view.ns = &ns.rec
+	}
+	if sa != nil && ep.ServiceAccount != "" && sa.namespace == ep.Namespace && sa.rec.name == ep.ServiceAccount {
+		p.view.sa = &sa.rec
+	}
+	return p
+}
+
+// Get implements selector.Labels.
+func (p *PodView) Get(k string) (string, bool) { return p.view.Get(k) }
+
+// Endpoint returns the pod the view was built from. Callers must not modify it.
+func (p *PodView) Endpoint() *Endpoint { return &p.ep.spec }

@@ -11,7 +11,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
-	"github.com/palisade-dev/palisade/webhooks/clustercheck"
+	"github.com/palisade-dev/palisade/pkg/clustercheck"
+	"github.com/palisade-dev/palisade/pkg/engine"
 )
 
 // ClusterView is what the webhooks read the cluster through: the manager's informer cache, never the
@@ -108,74 +109,51 @@ func (l cacheLister) list(obj client.ObjectList, namespace string) error {
 	return nil
 }
 
-// Pods returns the pods that are policy endpoints: not host-networked (semantics §7.3.6) and not
-// finished (Felix removes the endpoints of pods that have terminated).
-func (l cacheLister) Pods(namespace string) ([]clustercheck.Pod, error) {
+// Pods returns the pods that are policy endpoints, converted by engine.FromPod, the one place where
+// a pod's container ports become named ports: it leaves out host-networked and finished pods
+// (engine.ErrNotWorkload), and so does this view. A pod FromPod cannot convert otherwise (an address
+// that does not parse, which the API server does not let through) is left out too, as the engine
+// leaves it out.
+func (l cacheLister) Pods(namespace string) ([]engine.Endpoint, error) {
 	pods, err := read(l, namespace, &corev1.PodList{}, func(l *corev1.PodList) []corev1.Pod { return l.Items })
 	if err != nil {
 		return nil, err
 	}
-	out := make([]clustercheck.Pod, 0, len(pods))
+	out := make([]engine.Endpoint, 0, len(pods))
 	for _, p := range pods {
-		if p.Spec.HostNetwork || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		ep, err := engine.FromPod(p)
+		if err != nil {
 			continue
 		}
-		out = append(out, clustercheck.Pod{
-			Namespace:      p.Namespace,
-			Name:           p.Name,
-			ServiceAccount: p.Spec.ServiceAccountName,
-			Labels:         p.Labels,
-			Ports:          namedPorts(&p.Spec),
-		})
+		out = append(out, ep)
 	}
 	return out, nil
 }
 
-// namedPorts lists a pod's container ports the way Calico turns them into endpoint ports (semantics
-// §1.7): every container and init container port with a number, a name and a protocol of TCP, UDP or
-// SCTP (empty meaning TCP).
-func namedPorts(spec *corev1.PodSpec) []clustercheck.NamedPort {
-	var out []clustercheck.NamedPort
-	for _, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
-		for _, c := range cs {
-			for _, p := range c.Ports {
-				if p.ContainerPort == 0 || p.Name == "" {
-					continue
-				}
-				proto := p.Protocol
-				if proto == "" {
-					proto = corev1.ProtocolTCP
-				}
-				switch proto {
-				case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
-					out = append(out, clustercheck.NamedPort{Name: p.Name, Protocol: string(proto), Port: p.ContainerPort})
-				}
-			}
-		}
-	}
-	return out
-}
-
-func (l cacheLister) Namespaces() ([]clustercheck.Namespace, error) {
+func (l cacheLister) Namespaces() ([]engine.Namespace, error) {
 	nss, err := read(l, "", &corev1.NamespaceList{}, func(l *corev1.NamespaceList) []corev1.Namespace { return l.Items })
 	if err != nil {
 		return nil, err
 	}
-	out := make([]clustercheck.Namespace, len(nss))
-	for i, ns := range nss {
-		out[i] = clustercheck.Namespace{Name: ns.Name, Labels: ns.Labels}
+	out := make([]engine.Namespace, 0, len(nss))
+	for _, ns := range nss {
+		if n, err := engine.FromNamespace(ns); err == nil {
+			out = append(out, n)
+		}
 	}
 	return out, nil
 }
 
-func (l cacheLister) ServiceAccounts(namespace string) ([]clustercheck.ServiceAccount, error) {
+func (l cacheLister) ServiceAccounts(namespace string) ([]engine.ServiceAccount, error) {
 	sas, err := read(l, namespace, &corev1.ServiceAccountList{}, func(l *corev1.ServiceAccountList) []corev1.ServiceAccount { return l.Items })
 	if err != nil {
 		return nil, err
 	}
-	out := make([]clustercheck.ServiceAccount, len(sas))
-	for i, sa := range sas {
-		out[i] = clustercheck.ServiceAccount{Namespace: sa.Namespace, Name: sa.Name, Labels: sa.Labels}
+	out := make([]engine.ServiceAccount, 0, len(sas))
+	for _, sa := range sas {
+		if a, err := engine.FromServiceAccount(sa); err == nil {
+			out = append(out, a)
+		}
 	}
 	return out, nil
 }

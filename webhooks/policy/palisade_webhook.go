@@ -11,8 +11,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/pkg/clustercheck"
 	"github.com/palisade-dev/palisade/pkg/validation"
-	"github.com/palisade-dev/palisade/webhooks/clustercheck"
 )
 
 // palisadeKind is what the defaulting and validating webhooks of one Palisade policy kind need to

@@ -102,7 +102,7 @@ func (w *world) namedPorts(p *checked, selected []*endpoint) ([]validation.Warni
 							cands = append(cands, e)
 						}
 					}
-				case peer.none:
+				case peer.none():
 					// Host endpoints and global network sets, which this view does not hold.
 					continue
 				default:

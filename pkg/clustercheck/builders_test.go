@@ -10,6 +10,15 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/pkg/engine"
+)
+
+// The checks read pods, namespaces and service accounts in the engine's model.
+type (
+	Pod            = engine.Endpoint
+	NamedPort      = engine.NamedPort
+	Namespace      = engine.Namespace
+	ServiceAccount = engine.ServiceAccount
 )
 
 // cluster is a Lister over slices. A non-nil err fails every call.
@@ -56,8 +65,12 @@ func pod(ns, name string, labels map[string]string, ports ...NamedPort) Pod {
 	return Pod{Namespace: ns, Name: name, ServiceAccount: "default", Labels: labels, Ports: ports}
 }
 
-func tcp(name string, port int32) NamedPort { return NamedPort{name, "TCP", port} }
-func udp(name string, port int32) NamedPort { return NamedPort{name, "UDP", port} }
+func tcp(name string, port uint16) NamedPort {
+	return NamedPort{Name: name, Protocol: engine.ProtoTCP, Port: port}
+}
+func udp(name string, port uint16) NamedPort {
+	return NamedPort{Name: name, Protocol: engine.ProtoUDP, Port: port}
+}
 
 func withSA(sa string, p Pod) Pod { p.ServiceAccount = sa; return p }
 

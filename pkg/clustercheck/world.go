@@ -1,22 +1,8 @@
 package clustercheck
 
 import (
-	"strings"
-
 	"github.com/palisade-dev/palisade/api/v1alpha1"
-)
-
-// Label keys Calico gives every workload endpoint, and the prefixes under which an endpoint inherits
-// its namespace's and service account's labels (semantics §1.6, §1.7).
-const (
-	labelNamespace      = "projectcalico.org/namespace"
-	labelOrchestrator   = "projectcalico.org/orchestrator"
-	labelServiceAccount = "projectcalico.org/serviceaccount"
-	labelName           = "projectcalico.org/name"
-	prefixNamespace     = "pcns."
-	prefixSA            = "pcsa."
-	// maxSALabelLength: Calico sets the service-account label only for names shorter than this.
-	maxSALabelLength = 63
+	"github.com/palisade-dev/palisade/pkg/engine"
 )
 
 // world memoizes what one check reads from the Lister, so that every list is read once per admission
@@ -30,8 +16,9 @@ type world struct {
 	err          error
 
 	podsByNS   map[string][]*endpoint
-	namespaces map[string]map[string]string
-	sas        map[string]map[string]map[string]string // namespace → name → labels
+	namespaces map[string]*engine.NamespaceProfile
+	sas        map[string]map[string]*engine.ServiceAccountProfile // namespace → name → profile
+	allSAs     bool                                                // sas holds every namespace
 	nps        map[string][]*v1alpha1.NetworkPolicy
 	gnps       []*v1alpha1.GlobalNetworkPolicy
 	gnpsLoaded bool
@@ -44,7 +31,7 @@ func newWorld(c *Checker) *world {
 		sel:          c.Selectors,
 		translations: c.Translations,
 		podsByNS:     map[string][]*endpoint{},
-		sas:          map[string]map[string]map[string]string{},
+		sas:          map[string]map[string]*engine.ServiceAccountProfile{},
 		nps:          map[string][]*v1alpha1.NetworkPolicy{},
 		knps:         map[string][]*kubernetesPolicy{},
 	}
@@ -57,7 +44,7 @@ func (w *world) fail(err error) bool {
 	return w.err != nil
 }
 
-// endpoints returns the pods of namespace ("" for all) as endpoints whose labels selectors can test.
+// endpoints returns the pods of namespace ("" for all) seen through the engine's label view.
 func (w *world) endpoints(namespace string) []*endpoint {
 	if w.err != nil {
 		return nil
@@ -69,16 +56,24 @@ func (w *world) endpoints(namespace string) []*endpoint {
 	if w.fail(err) {
 		return nil
 	}
+	if namespace == "" {
+		w.loadAllServiceAccounts()
+	}
 	eps := make([]*endpoint, len(pods))
 	for i := range pods {
-		eps[i] = &endpoint{w: w, pod: &pods[i]}
+		p := &pods[i]
+		eps[i] = &endpoint{view: engine.NewPodView(*p, w.namespaceProfile(p.Namespace), w.saProfile(p.Namespace, p.ServiceAccount))}
+	}
+	if w.err != nil {
+		return nil
 	}
 	w.podsByNS[namespace] = eps
 	return eps
 }
 
-// namespaceLabels returns the labels of a namespace; nil when it is unknown.
-func (w *world) namespaceLabels(name string) map[string]string {
+// namespaceProfile returns what a namespace gives its pods; nil when no Namespace object is known,
+// and the pods then inherit no namespace label, as in the engine.
+func (w *world) namespaceProfile(name string) *engine.NamespaceProfile {
 	if w.err != nil {
 		return nil
 	}
@@ -87,33 +82,52 @@ func (w *world) namespaceLabels(name string) map[string]string {
 		if w.fail(err) {
 			return nil
 		}
-		w.namespaces = make(map[string]map[string]string, len(nss))
+		w.namespaces = make(map[string]*engine.NamespaceProfile, len(nss))
 		for _, ns := range nss {
-			w.namespaces[ns.Name] = ns.Labels
+			w.namespaces[ns.Name] = engine.NewNamespaceProfile(ns)
 		}
 	}
 	return w.namespaces[name]
 }
 
-// saLabels returns the labels of a service account and whether it exists.
-func (w *world) saLabels(namespace, name string) (map[string]string, bool) {
-	if w.err != nil {
-		return nil, false
+// saProfile returns what a service account gives its pods; nil when it is unset or unknown.
+func (w *world) saProfile(namespace, name string) *engine.ServiceAccountProfile {
+	if w.err != nil || name == "" {
+		return nil
 	}
 	byName, ok := w.sas[namespace]
-	if !ok {
+	if !ok && !w.allSAs {
 		sas, err := w.l.ServiceAccounts(namespace)
 		if w.fail(err) {
-			return nil, false
+			return nil
 		}
-		byName = make(map[string]map[string]string, len(sas))
+		byName = make(map[string]*engine.ServiceAccountProfile, len(sas))
 		for _, sa := range sas {
-			byName[sa.Name] = sa.Labels
+			byName[sa.Name] = engine.NewServiceAccountProfile(sa)
 		}
 		w.sas[namespace] = byName
 	}
-	l, ok := byName[name]
-	return l, ok
+	return byName[name]
+}
+
+// loadAllServiceAccounts reads the service accounts of every namespace at once, for a view of the
+// pods of every namespace.
+func (w *world) loadAllServiceAccounts() {
+	if w.allSAs || w.err != nil {
+		return
+	}
+	sas, err := w.l.ServiceAccounts("")
+	if w.fail(err) {
+		return
+	}
+	byNS := map[string]map[string]*engine.ServiceAccountProfile{}
+	for _, sa := range sas {
+		if byNS[sa.Namespace] == nil {
+			byNS[sa.Namespace] = map[string]*engine.ServiceAccountProfile{}
+		}
+		byNS[sa.Namespace][sa.Name] = engine.NewServiceAccountProfile(sa)
+	}
+	w.sas, w.allSAs = byNS, true
 }
 
 func (w *world) networkPolicies(namespace string) []*v1alpha1.NetworkPolicy {
@@ -167,57 +181,32 @@ func (w *world) kubernetesNetworkPolicies(namespace string) []*kubernetesPolicy 
 	return knps
 }
 
-// endpoint is a pod seen through Calico's label model, so that policy selectors written against
-// projectcalico.org/* labels and pcns./pcsa. inheritance evaluate as Felix evaluates them. It
-// implements selector.Labels.
+// endpoint is a pod seen through the engine's label view (engine.PodView), so that policy selectors
+// written against projectcalico.org/* labels and pcns./pcsa. inheritance evaluate as the engine, and
+// Felix, evaluate them.
 type endpoint struct {
-	w   *world
-	pod *Pod
+	view *engine.PodView
 }
 
-// Get looks a key up as Felix does: the labels Calico sets win over the pod's own labels (Calico
-// writes them last), the pod's labels win over inherited profile labels (semantics §1.7).
-func (e *endpoint) Get(key string) (string, bool) {
-	switch key {
-	case labelNamespace:
-		return e.pod.Namespace, true
-	case labelOrchestrator:
-		return "k8s", true
-	case labelServiceAccount:
-		if sa := e.pod.ServiceAccount; sa != "" && len(sa) < maxSALabelLength {
-			return sa, true
-		}
-	}
-	if v, ok := e.pod.Labels[key]; ok {
-		return v, true
-	}
-	if k, ok := strings.CutPrefix(key, prefixNamespace); ok {
-		if k == labelName {
-			return e.pod.Namespace, true
-		}
-		v, ok := e.w.namespaceLabels(e.pod.Namespace)[k]
-		return v, ok
-	}
-	if k, ok := strings.CutPrefix(key, prefixSA); ok && e.pod.ServiceAccount != "" {
-		labels, exists := e.w.saLabels(e.pod.Namespace, e.pod.ServiceAccount)
-		if !exists {
-			return "", false
-		}
-		if k == labelName {
-			return e.pod.ServiceAccount, true
-		}
-		v, ok := labels[k]
-		return v, ok
-	}
-	return "", false
-}
+func (e *endpoint) pod() *engine.Endpoint { return e.view.Endpoint() }
 
 // declares reports whether the pod has a container port named name for protocol proto ("" = any).
 func (e *endpoint) declares(name, proto string) bool {
-	for _, p := range e.pod.Ports {
-		if p.Name == name && (proto == "" || p.Protocol == proto) {
+	for _, p := range e.pod().Ports {
+		if p.Name == name && (proto == "" || protocolName(p.Protocol) == proto) {
 			return true
 		}
 	}
 	return false
+}
+
+// protocolName names the protocol of a named port as a rule's protocol names it.
+func protocolName(p uint8) string {
+	switch p {
+	case engine.ProtoUDP:
+		return "UDP"
+	case engine.ProtoSCTP:
+		return "SCTP"
+	}
+	return "TCP"
 }

@@ -6,12 +6,15 @@
 // is admitted (pods come later, a DNS policy is applied next).
 //
 // The checks are pure functions over a Lister, a read-only view of pods, namespaces, service accounts
-// and policies. The webhooks back it with the manager's informer cache; tests back it with slices.
-// Selectors are evaluated with Calico's endpoint labels (docs/policy-semantics.md §1.7, §5.1, §5.2):
-// a pod's own labels plus projectcalico.org/namespace, /orchestrator and /serviceaccount, with its
-// namespace's labels under "pcns." and its service account's under "pcsa.". A Kubernetes
-// NetworkPolicy is read in its pkg/knp translation, as Felix reads it, by the same checks as a
-// Palisade policy; its findings name the fields and the label selectors of the object as written.
+// and policies in the engine's model (engine.FromPod and its siblings convert them). The webhooks
+// back it with the manager's informer cache; tests back it with slices. Who a policy selects, which
+// pods a named port resolves against and which of two policies applies first are the engine's
+// answers, not a second implementation of them: pods are seen through engine.PodView (Calico's
+// endpoint labels and pcns./pcsa. inheritance, docs/policy-semantics.md §1.7), selections are
+// compiled by the engine (engine.Selection, §5.1-§5.3) and policies ordered by engine.Position
+// (§5.5). A Kubernetes NetworkPolicy is read in its pkg/knp translation, as the engine reads it, by
+// the same checks as a Palisade policy; its findings name the fields and the label selectors of the
+// object as written.
 //
 // The checks aim for no false alarms rather than for completeness: where a question can only be
 // answered by evaluating flows (an earlier Deny shadowing a later Allow, a named port that might be

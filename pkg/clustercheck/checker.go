@@ -5,6 +5,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/pkg/engine"
 	"github.com/palisade-dev/palisade/pkg/validation"
 )
 
@@ -19,15 +20,22 @@ type Checker struct {
 
 // Kinds as Felix names them in its tie-break key (semantics §5.5).
 const (
-	kindNP  = "NetworkPolicy"
-	kindGNP = "GlobalNetworkPolicy"
-	kindKNP = "KubernetesNetworkPolicy"
+	kindNP  = string(engine.KindNetworkPolicy)
+	kindGNP = string(engine.KindGlobalNetworkPolicy)
+	kindKNP = string(engine.KindKubernetesNetworkPolicy)
 )
 
-// policyID identifies a policy in Felix's order: same order, then byte-wise name/namespace/kind.
+// policyID identifies a policy.
 type policyID struct{ kind, namespace, name string }
 
-func (id policyID) key() string { return id.name + "/" + id.namespace + "/" + id.kind }
+// position is where the policy with spec sits in the engine's evaluation order (semantics §5.5).
+func (id policyID) position(spec *v1alpha1.PolicySpec) engine.Position {
+	return engine.Position{
+		Key:   engine.PolicyKey{Kind: engine.PolicyKind(id.kind), Namespace: id.namespace, Name: id.name},
+		Tier:  spec.Tier,
+		Order: spec.Order,
+	}
+}
 
 // String names the policy in a warning: `NetworkPolicy shop/web`, `GlobalNetworkPolicy base`.
 func (id policyID) String() string {
@@ -59,7 +67,7 @@ func (c *Checker) GlobalNetworkPolicy(p *v1alpha1.GlobalNetworkPolicy) ([]valida
 	if err != nil {
 		return nil, err
 	}
-	if subject.none {
+	if subject.none() {
 		// doNotTrack and preDNAT policies apply to host endpoints, which this view does not hold:
 		// every pod-based finding would be a false alarm.
 		return nil, nil
