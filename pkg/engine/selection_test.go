@@ -57,7 +57,9 @@ func TestPodViewAgreesWithEngine(t *testing.T) {
 // them in.
 func TestPositionIsTheEngineOrder(t *testing.T) {
 	withTier := func(tier string) func(*v1alpha1.PolicySpec) { return func(s *v1alpha1.PolicySpec) { s.Tier = tier } }
-	withOrder := func(o float64) func(*v1alpha1.PolicySpec) { return func(s *v1alpha1.PolicySpec) { s.Order = ptr.To(o) } }
+	withOrder := func(o float64) func(*v1alpha1.PolicySpec) {
+		return func(s *v1alpha1.PolicySpec) { s.Order = ptr.To(o) }
+	}
 	nps := []*v1alpha1.NetworkPolicy{
 		np("shop", "a", withOrder(5)), np("shop", "a.b", withOrder(5)), np("shop", "a-b", withOrder(5)),
 		np("shop", "z", withOrder(1)), np("shop", "none"), np("shop", "admin", withTier("kube-admin"), withOrder(100)),
