@@ -1,6 +1,7 @@
 package clustercheck
 
 import (
+	"context"
 	"errors"
 
 	corev1 "k8s.io/api/core/v1"
@@ -34,6 +35,9 @@ type cluster struct {
 
 var errList = errors.New("cache not synced")
 
+// ctx is the context of every check in the tests: it never ends.
+var ctx = context.Background()
+
 func inNS[T any](items []T, ns string, nsOf func(T) string) []T {
 	var out []T
 	for _, it := range items {
@@ -44,8 +48,14 @@ func inNS[T any](items []T, ns string, nsOf func(T) string) []T {
 	return out
 }
 
-func (c *cluster) Pods(ns string) ([]Pod, error) {
-	return inNS(c.pods, ns, func(p Pod) string { return p.Namespace }), c.err
+func (c *cluster) Pods(ns string) ([]*Pod, error) {
+	var out []*Pod
+	for i := range c.pods {
+		if ns == "" || c.pods[i].Namespace == ns {
+			out = append(out, &c.pods[i])
+		}
+	}
+	return out, c.err
 }
 func (c *cluster) Namespaces() ([]Namespace, error) { return c.namespaces, c.err }
 func (c *cluster) ServiceAccounts(ns string) ([]ServiceAccount, error) {

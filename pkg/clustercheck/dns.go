@@ -27,11 +27,14 @@ func (w *world) dns(p *checked, selected []*endpoint) *validation.Warning {
 	providers := w.dnsProviders(p.id, selected)
 	var lacking []*endpoint
 	for _, e := range selected {
+		if !w.spend(len(providers)) {
+			return nil
+		}
 		if !slices.ContainsFunc(providers, func(f *podFilter) bool { return f.matches(e) }) {
 			lacking = append(lacking, e)
 		}
 	}
-	if len(lacking) == 0 || w.err != nil {
+	if len(lacking) == 0 || w.stopped() {
 		return nil
 	}
 	return &validation.Warning{

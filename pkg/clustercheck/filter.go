@@ -14,6 +14,8 @@ import (
 // NetworkPolicy is read in its pkg/knp translation, as the engine reads it.
 type podFilter struct {
 	sel *engine.Selection
+	// key names the selection by everything it is compiled from (selectors.go).
+	key string
 	// namespace is the one namespace the selection can hold pods of; "" means any.
 	namespace string
 
@@ -62,54 +64,68 @@ func shorten(s string) string {
 // namespacedSubject returns the pods a namespaced policy (a NetworkPolicy, or a Kubernetes
 // NetworkPolicy's translation) applies to (semantics §5.1).
 func (w *world) namespacedSubject(namespace string, spec *v1alpha1.PolicySpec) (*podFilter, error) {
-	sel, err := w.sel.get(namespacedSubjectKey(namespace, spec), func() (*engine.Selection, error) {
+	key := namespacedSubjectKey(namespace, spec)
+	sel, err := w.sel.get(key, func() (*engine.Selection, error) {
 		return engine.NamespacedPolicySubject(namespace, spec)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &podFilter{sel: sel, namespace: sel.Namespace(), selText: spec.Selector}, nil
+	return &podFilter{sel: sel, key: key, namespace: sel.Namespace(), selText: spec.Selector}, nil
 }
 
 // gnpSubject returns the pods a GlobalNetworkPolicy applies to. Policies that only apply to host
 // endpoints (doNotTrack, preDNAT) choose no pod.
 func (w *world) gnpSubject(p *v1alpha1.GlobalNetworkPolicy) (*podFilter, error) {
-	sel, err := w.sel.get(gnpSubjectKey(p), func() (*engine.Selection, error) {
+	key := gnpSubjectKey(p)
+	sel, err := w.sel.get(key, func() (*engine.Selection, error) {
 		return engine.GlobalNetworkPolicySubject(p)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &podFilter{sel: sel, selText: p.Spec.Selector, nsText: p.Spec.NamespaceSelector}, nil
+	return &podFilter{sel: sel, key: key, selText: p.Spec.Selector, nsText: p.Spec.NamespaceSelector}, nil
 }
 
 // peerFilter returns the pods a named port on side e of a rule resolves against, as the engine
 // resolves it (engine.NamedPortPeers, semantics §5.2, §5.3): the members of the side's positive
 // selector, with its notSelector folded in, or every pod when it has none.
 func (w *world) peerFilter(policyNS string, e *v1alpha1.EntityRule) (*podFilter, error) {
-	sel, err := w.sel.get(peerKey(policyNS, e), func() (*engine.Selection, error) {
+	key := peerKey(policyNS, e)
+	sel, err := w.sel.get(key, func() (*engine.Selection, error) {
 		return engine.NamedPortPeers(policyNS, e)
 	})
 	if err != nil {
 		return nil, err
 	}
-	f := &podFilter{sel: sel, namespace: sel.Namespace(), selText: e.Selector}
+	f := &podFilter{sel: sel, key: key, namespace: sel.Namespace(), selText: e.Selector}
 	if f.namespace == "" {
 		f.nsText = e.NamespaceSelector
 	}
 	return f, nil
 }
 
-// pods returns the pods the filter matches.
+// pods returns the pods the filter matches, once per check for each selection: rules that share a
+// selector share its members.
 func (w *world) pods(f *podFilter) []*endpoint {
 	if f.none() {
 		return nil
 	}
+	if eps, ok := w.members[f.key]; ok {
+		return eps
+	}
 	var out []*endpoint
 	for _, e := range w.endpoints(f.namespace) {
+		if !w.spend(1) {
+			return nil
+		}
 		if f.matches(e) {
 			out = append(out, e)
 		}
 	}
+	if w.stopped() {
+		return nil
+	}
+	w.members[f.key] = out
 	return out
 }

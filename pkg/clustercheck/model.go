@@ -15,7 +15,7 @@ import (
 // out. Returned objects may be shared with a cache: callers must not modify them. Implementations
 // must be safe for concurrent use; the checks call them from concurrent admission requests.
 type Lister interface {
-	Pods(namespace string) ([]engine.Endpoint, error)
+	Pods(namespace string) ([]*engine.Endpoint, error)
 	Namespaces() ([]engine.Namespace, error)
 	ServiceAccounts(namespace string) ([]engine.ServiceAccount, error)
 	NetworkPolicies(namespace string) ([]*v1alpha1.NetworkPolicy, error)

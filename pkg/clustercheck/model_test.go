@@ -20,7 +20,7 @@ import (
 func TestUnknownNamespaceInheritsNoLabels(t *testing.T) {
 	cl := &cluster{pods: []Pod{pod("x", "p", web)}}
 	policy := gnp("g", func(s *v1alpha1.GlobalNetworkPolicySpec) { s.NamespaceSelector = "projectcalico.org/name == 'x'" })
-	got, err := (&Checker{Lister: cl}).GlobalNetworkPolicy(policy)
+	got, err := (&Checker{Lister: cl}).GlobalNetworkPolicy(ctx, policy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestSelectionAgreesWithEngine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w := newWorld(&Checker{Lister: &cluster{pods: pods, namespaces: namespaces, sas: sas}})
+	w := newWorld(ctx, &Checker{Lister: &cluster{pods: pods, namespaces: namespaces, sas: sas}})
 	refs := func(eps []*endpoint) []engine.EndpointRef {
 		out := []engine.EndpointRef{}
 		for _, ep := range eps {
@@ -161,7 +161,7 @@ func TestNamedPortPeersFoldNotSelector(t *testing.T) {
 		allowDNS(),
 		rule(v1alpha1.Allow, proto("TCP"), dst(entity(eSel("app == 'web'"), func(e *v1alpha1.EntityRule) { e.NotSelector = "track == 'canary'" }, ports("debug", "http")))),
 	))
-	got, err := (&Checker{Lister: cl}).NetworkPolicy(policy)
+	got, err := (&Checker{Lister: cl}).NetworkPolicy(ctx, policy)
 	if err != nil {
 		t.Fatal(err)
 	}

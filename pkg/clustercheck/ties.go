@@ -77,6 +77,9 @@ func (w *world) ties(id policyID, spec *v1alpha1.PolicySpec, selected []*endpoin
 		}
 		shared := 0
 		for _, e := range selected {
+			if !w.spend(1) {
+				return nil, nil
+			}
 			if r.filter.matches(e) {
 				shared++
 			}

@@ -37,7 +37,12 @@ type podView struct {
 
 // Get implements selector.Labels.
 func (v *podView) Get(k string) (string, bool) {
-	if val, ok := v.ep.labels[k]; ok {
+	if v.ep.labels != nil {
+		if val, ok := v.ep.labels[k]; ok {
+			return val, true
+		}
+	} else if val, ok := ownLabel(&v.ep.spec, k); ok {
+		// A PodView (below) answers the pod's own labels without the merged map.
 		return val, true
 	}
 	if rest, ok := strings.CutPrefix(k, namespaceLabelPrefix); ok {
@@ -75,17 +80,48 @@ type saView struct{ p *podView }
 // Get implements selector.Labels.
 func (v saView) Get(k string) (string, bool) { return v.p.Get(serviceAccountLabelPrefix + k) }
 
+// calicoLabelKeys are the labels Calico writes over a pod's own (semantics doc §1.7,
+// workload_endpoint_default.go); calicoLabel gives their values.
+var calicoLabelKeys = [...]string{LabelNamespace, LabelOrchestrator, LabelServiceAccount}
+
+// calicoLabel returns the value Calico gives label k of a pod, and false for a label Calico does
+// not set: projectcalico.org/serviceaccount only for a service account name shorter than 63
+// characters.
+func calicoLabel(ep *Endpoint, k string) (string, bool) {
+	switch k {
+	case LabelNamespace:
+		return ep.Namespace, true
+	case LabelOrchestrator:
+		return "k8s", true
+	case LabelServiceAccount:
+		if ep.ServiceAccount != "" && len(ep.ServiceAccount) < maxServiceAccountLabelLen {
+			return ep.ServiceAccount, true
+		}
+	}
+	return "", false
+}
+
+// ownLabel looks label k up among the pod's labels with the Calico labels written over them,
+// without building the map ownLabels builds.
+func ownLabel(ep *Endpoint, k string) (string, bool) {
+	if v, ok := calicoLabel(ep, k); ok {
+		return v, true
+	}
+	v, ok := ep.Labels[k]
+	return v, ok
+}
+
 // ownLabels returns the pod's labels with the Calico labels written over them (semantics doc
 // §1.7, workload_endpoint_default.go).
 func ownLabels(ep *Endpoint) map[string]string {
-	out := make(map[string]string, len(ep.Labels)+3)
+	out := make(map[string]string, len(ep.Labels)+len(calicoLabelKeys))
 	for k, v := range ep.Labels {
 		out[k] = v
 	}
-	out[LabelNamespace] = ep.Namespace
-	out[LabelOrchestrator] = "k8s"
-	if ep.ServiceAccount != "" && len(ep.ServiceAccount) < maxServiceAccountLabelLen {
-		out[LabelServiceAccount] = ep.ServiceAccount
+	for _, k := range calicoLabelKeys {
+		if v, ok := calicoLabel(ep, k); ok {
+			out[k] = v
+		}
 	}
 	return out
 }
@@ -137,8 +173,10 @@ type PodView struct {
 // unknown or unset. A profile of another namespace or service account is ignored. ep's maps and
 // slices are not copied: they must not change while the view is in use.
 func NewPodView(ep Endpoint, ns *NamespaceProfile, sa *ServiceAccountProfile) *PodView {
-	p := &PodView{ep: endpoint{ref: ep.Ref(), spec: ep, labels: ownLabels(&ep)}}
-	_, p.ep.hasSALabel = p.ep.labels[LabelServiceAccount]
+	// labels stays nil: the view looks the pod's own labels up with ownLabel, which saves building
+	// a map per pod for callers that build a view of every pod on every request.
+	p := &PodView{ep: endpoint{ref: ep.Ref(), spec: ep}}
+	_, p.ep.hasSALabel = ownLabel(&ep, LabelServiceAccount)
 	p.view.ep = &p.ep
 	if ns != nil && ns.rec.name == ep.Namespace {
 		p.view.ns = &ns.rec

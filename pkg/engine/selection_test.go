@@ -43,6 +43,9 @@ func TestPodViewAgreesWithEngine(t *testing.T) {
 		}
 		got := NewPodView(p, nsp, profiles[p.ServiceAccount])
 		want := e.view(e.pods[p.Ref()])
+		if got.ep.hasSALabel != want.ep.hasSALabel {
+			t.Errorf("%s: has the service-account label: %v; engine %v", p.Ref(), got.ep.hasSALabel, want.ep.hasSALabel)
+		}
 		for _, k := range keys {
 			gv, gok := got.Get(k)
 			wv, wok := want.Get(k)
