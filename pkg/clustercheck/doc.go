@@ -16,10 +16,16 @@
 // the same checks as a Palisade policy; its findings name the fields and the label selectors of the
 // object as written.
 //
+// Every check is bounded: it charges its work in units (a pod seen or tested, a stored policy read)
+// to Checker.MaxWork and looks at its context as it goes, and when either runs out it returns the
+// findings of the checks that finished with a *CutShortError. The members of a selection and the
+// named ports they declare are computed once per check, so rules sharing a selector share the work.
+//
 // The checks aim for no false alarms rather than for completeness: where a question can only be
 // answered by evaluating flows (an earlier Deny shadowing a later Allow, a named port that might be
 // 53), they assume the benign answer.
 //
 // This package must never import a client, perform I/O, read a clock or log: it is called on the
-// admission path, which must answer in milliseconds and must not fail because of a finding.
+// admission path, which must answer in milliseconds and must not fail because of a finding, and its
+// deadline is the caller's context.
 package clustercheck
