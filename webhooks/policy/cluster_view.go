@@ -112,7 +112,7 @@ func findings[T any](ctx context.Context, view *ClusterView, check checkFunc[T],
 	}
 	release, err := view.acquire(ctx)
 	if err != nil {
-		log.FromContext(ctx).V(1).Info("cluster checks skipped", "reason", err.Error())
+		log.FromContext(ctx).Info("cluster checks skipped", "reason", err.Error())
 		return []validation.Warning{cutShortNotice("none ran: too many checks were running")}
 	}
 	defer release()
@@ -120,7 +120,7 @@ func findings[T any](ctx context.Context, view *ClusterView, check checkFunc[T],
 	var cut *clustercheck.CutShortError
 	switch {
 	case errors.As(err, &cut):
-		log.FromContext(ctx).V(1).Info("cluster checks cut short", "done", cut.Done, "work", cut.Work, "reason", cut.Cause.Error())
+		log.FromContext(ctx).Info("cluster checks cut short", "done", cut.Done, "work", cut.Work, "reason", cut.Cause.Error())
 		return append([]validation.Warning{cutShortNotice(cutShortReason(cut))}, found...)
 	case err != nil:
 		log.FromContext(ctx).Error(err, "cluster checks skipped")
