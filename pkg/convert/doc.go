@@ -1,7 +1,7 @@
 // Package convert turns Calico projectcalico.org/v3 policies into Palisade policies.
 //
 // Palisade's spec is Calico's, field for field, so most of a conversion is a change of apiVersion;
-// the work is in the kinds Palisade deliberately does not have (docs/policy-semantics.md section 0):
+// the work is in the kinds Palisade deliberately does not have (docs/semantics.md section 0):
 //
 //   - NetworkPolicy, GlobalNetworkPolicy: apiVersion policy.palisade.dev/v1alpha1, everything else
 //     kept as written (metadata that the API server fills in is dropped, see below). Nothing is

@@ -62,7 +62,7 @@ func compileInput(in *policyInput, slot Slot) (*compiled, error) {
 }
 
 // types returns the governed directions. Empty types are defaulted as the mutating webhook does
-// (semantics doc §2): Egress only when there are egress rules and no ingress rules, both when
+// (docs/semantics.md §2): Egress only when there are egress rules and no ingress rules, both when
 // both are present, Ingress otherwise. An unknown type fails closed governing both directions.
 func (b *builder) types(spec *v1alpha1.PolicySpec) [numDirections]bool {
 	var g [numDirections]bool
@@ -86,7 +86,7 @@ func (b *builder) types(spec *v1alpha1.PolicySpec) [numDirections]bool {
 	return g
 }
 
-// subject compiles the policy selector (semantics doc §5.1). A selector that does not parse
+// subject compiles the policy selector (docs/semantics.md §5.1). A selector that does not parse
 // selects no pod (docs/semantics.md, "Invalid policies that reach the store"): an
 // unreadable subject must not cut off its whole scope because of a typo.
 func (b *builder) subject(in *policyInput) subject {

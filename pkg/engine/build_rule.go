@@ -219,7 +219,7 @@ func (b *builder) compileSide(path string, er *v1alpha1.EntityRule, namedProto u
 }
 
 // services compiles a services criterion. An empty namespace means the policy's namespace, as
-// the API documents (semantics doc §9.1: Felix itself would look up "/<name>" and never match);
+// the API documents (docs/semantics.md §9, item 1: Felix itself would look up "/<name>" and never match);
 // a global policy must name the namespace.
 func (b *builder) services(path string, m *v1alpha1.ServiceMatch, destination bool) *svcMatch {
 	ns := m.Namespace
@@ -277,7 +277,7 @@ func (b *builder) ports(path string, in []v1alpha1.Port) []portCrit {
 }
 
 // peers builds the positive and negative endpoint selectors of an EntityRule exactly as Calico's
-// getEndpointSelector combines them (semantics doc §5.2): the namespace clause (namespaceSelector,
+// getEndpointSelector combines them (docs/semantics.md §5.2): the namespace clause (namespaceSelector,
 // or the policy's own namespace for a namespaced policy) is added as soon as any of selector,
 // serviceAccounts, notSelector or namespaceSelector is set; notSelector stays unscoped.
 func (b *builder) peers(path string, er *v1alpha1.EntityRule) (pos, neg *peerSel) {

@@ -9,7 +9,7 @@ import (
 )
 
 // ModelInterpreter evaluates flows over a NodeModel alone, with the semantics of evalList
-// (semantics doc §5.9): a second reading of the same model the renderer spells out, so that the
+// (docs/semantics.md §5.9): a second reading of the same model the renderer spells out, so that the
 // engine's evaluator, this interpreter and the kernel's rules (through pkg/render's tracer) can be
 // held against each other. It only knows the node's pods: a side whose address is not a local
 // pod's is reported as not local.

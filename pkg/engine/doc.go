@@ -3,7 +3,7 @@
 // policies) and upstream Kubernetes (for networking.k8s.io/v1 NetworkPolicy, converted the way
 // Calico converts it) would. The webhook (impact warnings), the CLI (trace, matrix), the enforcer
 // (shadow evaluation of candidates), the rollout operator and the end-to-end tests all use it.
-// The specification is docs/policy-semantics.md sections 1.7, 5, 6 and 7.
+// The specification is docs/semantics.md sections 1.7, 5, 6 and 7.
 //
 // # API
 //
@@ -81,7 +81,7 @@
 // Services: destination.services matches (dstIP, protocol, dstPort) against the addresses x
 // ports of the Service's EndpointSlices (UpsertEndpointSlice), source.services the source address
 // only, as Felix does. An empty services.namespace in a namespaced policy means the policy's
-// namespace, as the API documents (Felix would look up "/<name>" and match nothing; semantics doc
+// namespace, as the API documents (Felix would look up "/<name>" and match nothing; docs/semantics.md
 // §9.1). When a rule side has a positive selector, its notSelector is folded into it as Felix
 // does ((pos) && !(neg) per endpoint), which matters only for addresses shared by several pods.
 //

@@ -91,7 +91,7 @@ func (e *Engine) resolve(p *packet) {
 	p.dstEps = e.byIP[p.dst]
 }
 
-// evalSide runs semantics doc §5.9 for one direction at the pod holding the side's address (the
+// evalSide runs docs/semantics.md §5.9 for one direction at the pod holding the side's address (the
 // first by namespace/name if several do). tr may be nil (no trace).
 func (e *Engine) evalSide(tr *DirectionTrace, pkt *packet, eps []*endpoint, ch Chooser, dir Direction) bool {
 	if tr != nil {

@@ -11,11 +11,11 @@ import (
 	k8snp "github.com/palisade-dev/palisade/pkg/knp"
 )
 
-// knpOrder is the order Calico gives every Kubernetes NetworkPolicy (semantics doc §7.2).
+// knpOrder is the order Calico gives every Kubernetes NetworkPolicy (docs/semantics.md §7.2).
 var knpOrder = k8snp.Order
 
 // KubernetesNetworkPolicySpec converts a Kubernetes NetworkPolicy into the Calico policy spec Felix
-// evaluates for it (libcalico-go K8sNetworkPolicyToCalico, semantics doc §7.2; pkg/knp's
+// evaluates for it (libcalico-go K8sNetworkPolicyToCalico, docs/semantics.md §7.2; pkg/knp's
 // FormCalico): tier default, order 1000, one Allow rule per (protocol x peer) of each k8s rule.
 // Two deliberate differences:
 //   - an empty policyTypes is defaulted as the API server does (Ingress, plus Egress iff there are

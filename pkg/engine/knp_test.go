@@ -8,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// TestKubernetesNetworkPolicySpec pins the conversion (semantics doc §7.2) as a whole JSON
+// TestKubernetesNetworkPolicySpec pins the conversion (docs/semantics.md §7.2) as a whole JSON
 // document: selector rendering, one Allow rule per protocol x peer, protocol groups in sorted
 // order, port merging, ipBlock masking, {} namespace selector as all(), and an empty rule.
 func TestKubernetesNetworkPolicySpec(t *testing.T) {
@@ -159,7 +159,7 @@ func TestKubernetesNetworkPolicySpec(t *testing.T) {
 	}
 }
 
-// TestKubernetesNetworkPolicySharpEdges covers semantics doc §7.3 on the base cluster.
+// TestKubernetesNetworkPolicySharpEdges covers docs/semantics.md §7.3 on the base cluster.
 func TestKubernetesNetworkPolicySharpEdges(t *testing.T) {
 	const kP = "KubernetesNetworkPolicy/prod/k"
 	webKNP := func(tweaks ...func(*networkingv1.NetworkPolicySpec)) *networkingv1.NetworkPolicy {

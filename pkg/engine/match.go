@@ -129,7 +129,7 @@ func (p *packet) member(ep *endpoint, ps *peerSel) bool {
 }
 
 // portIn reports whether the packet's port on this side is in the list: numerically, or as a
-// named port (semantics doc §5.3): (ip, protocol, port) equals the named port of some endpoint at
+// named port (docs/semantics.md §5.3): (ip, protocol, port) equals the named port of some endpoint at
 // ip that matches this side's positive selector (every endpoint when there is none), filtered by
 // the rule's protocol.
 func (s *side) portIn(list []portCrit, p *packet, eps []*endpoint, port uint16) bool {

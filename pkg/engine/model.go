@@ -5,7 +5,7 @@ import (
 	"net/netip"
 )
 
-// Calico label keys the engine reproduces (semantics doc §1.6, §1.7).
+// Calico label keys the engine reproduces (docs/semantics.md §1.6, §1.7).
 const (
 	// LabelNamespace is added to every pod with the pod's namespace.
 	LabelNamespace = "projectcalico.org/namespace"
@@ -95,7 +95,7 @@ type ServiceAccount struct {
 // PolicyKind is the Felix kind name of a policy; it takes part in the order tie-break.
 type PolicyKind string
 
-// Policy kinds, spelled as Felix spells them (semantics doc §5.5).
+// Policy kinds, spelled as Felix spells them (docs/semantics.md §5.5).
 const (
 	KindNetworkPolicy           PolicyKind = "NetworkPolicy"
 	KindGlobalNetworkPolicy     PolicyKind = "GlobalNetworkPolicy"
@@ -205,7 +205,7 @@ func (d Direction) String() string {
 }
 
 // Flow is the first packet of a connection as the filter table sees it (after DNAT).
-// Established/related packets are not modelled: they are always allowed (semantics doc §5.7).
+// Established/related packets are not modelled: they are always allowed (docs/semantics.md §5.7).
 type Flow struct {
 	Src, Dst netip.Addr
 	// Protocol is the IP protocol number (6 TCP, 17 UDP, 132 SCTP, 1 ICMP, 58 ICMPv6, ...).

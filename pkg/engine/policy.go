@@ -116,7 +116,7 @@ type rule struct {
 	// origin is the index of the rule as written (for KNPs: the k8s rule it came from).
 	origin int
 	// fam[0] / fam[1]: whether the rule can match IPv4 / IPv6 packets at all (ipVersion, the
-	// ICMP/ICMPv6 protocol names, and the CIDR family rule of semantics doc §5.3).
+	// ICMP/ICMPv6 protocol names, and the CIDR family rule of docs/semantics.md §5.3).
 	fam [2]bool
 
 	proto, notProto uint8 // 0 = unset

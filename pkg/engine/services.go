@@ -9,7 +9,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
-// Services matching (semantics doc §5.3, felix/serviceindex): a rule's destination.services
+// Services matching (docs/semantics.md §5.3, felix/serviceindex): a rule's destination.services
 // matches (dstIP, protocol, dstPort) against every address x port of the Service's
 // EndpointSlices (the backends after DNAT, never the ClusterIP); source.services matches the
 // source IP against the addresses only. Every address of every endpoint counts, whatever its

@@ -247,7 +247,7 @@ func (b *builder) build() (*Program, error) {
 
 // endpointChain is one local pod's chain for one direction: the tiers in the model's order, each
 // policy called while no earlier policy of the tier passed, the tier's default action at its end,
-// and the kns profile's allow after the last tier (semantics doc §5.8; engine evalList).
+// and the kns profile's allow after the last tier (docs/semantics.md §5.8; engine evalList).
 func (b *builder) endpointChain(ep *engine.ModelEndpoint, dir engine.Direction) (Chain, error) {
 	o := b.opts
 	d := strings.ToLower(dir.String())

@@ -45,21 +45,6 @@ func trackedFiles(t *testing.T, exts ...string) []string {
 // "semantics §"). TODO(issue 12): replace their citations with docs/semantics.md and drop them here.
 var pendingCitations = map[string]bool{}
 
-func init() {
-	for _, f := range []string{
-		"pkg/convert/doc.go",
-		"pkg/engine/build_policy.go", "pkg/engine/build_rule.go", "pkg/engine/doc.go", "pkg/engine/evaluate.go",
-		"pkg/engine/knp.go", "pkg/engine/knp_test.go", "pkg/engine/labels.go", "pkg/engine/match.go",
-		"pkg/engine/model.go", "pkg/engine/policy.go", "pkg/engine/services.go",
-		"webhooks/clustercheck/checker.go", "webhooks/clustercheck/doc.go", "webhooks/clustercheck/filter.go",
-		"webhooks/clustercheck/model.go", "webhooks/clustercheck/namedports.go", "webhooks/clustercheck/rules.go",
-		"webhooks/clustercheck/selectors.go", "webhooks/clustercheck/ties.go", "webhooks/clustercheck/world.go",
-		"webhooks/policy/cluster_view.go",
-	} {
-		pendingCitations[f] = true
-	}
-}
-
 var (
 	// missingReference is a citation of a document that is not in the repository.
 	missingReference = regexp.MustCompile(`policy-semantics\.md|semantics doc\b|semantics reference|(^|[^/.\w])semantics §`)

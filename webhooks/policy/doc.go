@@ -5,7 +5,7 @@
 // The webhooks are thin adapters. Defaulting is pkg/defaulting; validation is pkg/validation, whose
 // field errors become one apierrors.NewInvalid (so kubectl prints `The NetworkPolicy "x" is invalid:`
 // with exact field paths) and whose soft findings become admission warnings; the cluster-aware
-// findings come from webhooks/clustercheck over a view of the manager's informer cache.
+// findings come from pkg/clustercheck over a view of the manager's informer cache.
 //
 // What the webhooks must never do: call out of the process (no API request, no DNS, nothing that can
 // block) — they read only the informer cache, so that they answer in milliseconds; deny a Kubernetes

@@ -6,9 +6,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/pkg/clustercheck"
 	"github.com/palisade-dev/palisade/pkg/defaulting"
 	"github.com/palisade-dev/palisade/pkg/validation"
-	"github.com/palisade-dev/palisade/webhooks/clustercheck"
 )
 
 // A GlobalNetworkPolicy is cluster-scoped, so no namespaceSelector applies to it; it is not excluded

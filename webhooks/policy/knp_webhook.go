@@ -7,8 +7,8 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/palisade-dev/palisade/pkg/clustercheck"
 	"github.com/palisade-dev/palisade/pkg/validation"
-	"github.com/palisade-dev/palisade/webhooks/clustercheck"
 )
 
 // The Kubernetes NetworkPolicy webhook only ever warns, so failurePolicy=ignore and a short timeout:

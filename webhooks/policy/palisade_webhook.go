@@ -7,12 +7,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/validation"
-	"github.com/palisade-dev/palisade/webhooks/clustercheck"
 )
 
 // palisadeKind is what the defaulting and validating webhooks of one Palisade policy kind need to
@@ -22,7 +20,7 @@ type palisadeKind[T client.Object] struct {
 	name     string
 	defaults func(T)
 	validate func(T) (field.ErrorList, []validation.Warning)
-	check    func(*clustercheck.Checker, T) ([]validation.Warning, error)
+	check    checkFunc[T]
 	// spec returns the object's spec, which decides whether an update changes anything.
 	spec func(T) any
 }
@@ -53,18 +51,4 @@ func (k *palisadeKind[T]) validateUpdate(ctx context.Context, view *ClusterView,
 		return nil, nil
 	}
 	return k.validateCreate(ctx, view, p)
-}
-
-// findings returns the cluster findings for p; none without a view. A failed check is logged and
-// yields none: findings are advice, and a cache that is not synced yet must not make policies
-// unwritable.
-func findings[T any](ctx context.Context, view *ClusterView, check func(*clustercheck.Checker, T) ([]validation.Warning, error), p T) []validation.Warning {
-	if view == nil {
-		return nil
-	}
-	found, err := check(view.checker(ctx), p)
-	if err != nil {
-		log.FromContext(ctx).Error(err, "cluster checks skipped")
-	}
-	return found
 }

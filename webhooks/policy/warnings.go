@@ -17,21 +17,45 @@ const (
 	maxWarningRunes = 256
 )
 
-// toWarnings renders findings as admission warnings ("FIELD: message"), in the order given, bounded
-// in number and length. When some are dropped the last warning says how many.
+// toWarnings renders findings as admission warnings ("FIELD: message"), bounded in number and length.
+// Notices (findings without a field, such as the checks being cut short) come first and are never
+// dropped; then the findings in the order given. When some are dropped the last warning says how
+// many.
 func toWarnings(ws []validation.Warning) admission.Warnings {
 	if len(ws) == 0 {
 		return nil
 	}
-	out := make(admission.Warnings, 0, min(len(ws), maxWarnings))
-	for i, w := range ws {
-		if i == maxWarnings-1 && len(ws) > maxWarnings {
-			out = append(out, fmt.Sprintf("%d more warnings not shown", len(ws)-i))
+	ordered := make([]validation.Warning, 0, len(ws))
+	for _, w := range ws {
+		if w.Field == "" {
+			ordered = append(ordered, w)
+		}
+	}
+	for _, w := range ws {
+		if w.Field != "" {
+			ordered = append(ordered, w)
+		}
+	}
+	out := make(admission.Warnings, 0, min(len(ordered), maxWarnings))
+	for i, w := range ordered {
+		if i >= maxWarnings-1 && len(ordered) > maxWarnings && w.Field != "" {
+			out = append(out, fmt.Sprintf("%d more warnings not shown", len(ordered)-i))
 			break
+		}
+		if w.Field == "" {
+			out = append(out, truncate(w.Message))
+			continue
 		}
 		out = append(out, truncate(w.String()))
 	}
 	return out
+}
+
+// cutShortNotice says that the cluster checks did not all run, so that an absent finding is not read
+// as a clean bill: the policy is admitted all the same.
+func cutShortNotice(reason string) validation.Warning {
+	return validation.Warning{Message: "Palisade's cluster checks were cut short (" + reason +
+		"); the findings of the others are unknown, and the policy is admitted"}
 }
 
 // errorsAsWarnings turns field errors into warnings, for the Kubernetes NetworkPolicy webhook, which

@@ -274,7 +274,7 @@ func TestCacheListerPods(t *testing.T) {
 	if len(pods) != 1 || pods[0].Name != "web" {
 		t.Fatalf("Pods(shop) = %+v; want only shop/web", pods)
 	}
-	want := "[{setup SCTP 9} {http TCP 80} {dns UDP 53}]"
+	want := "[{setup 132 9} {http 6 80} {dns 17 53}]" // engine.FromPod: protocol numbers, the unnamed port left out
 	if got := fmt.Sprint(pods[0].Ports); got != want {
 		t.Errorf("ports = %s; want %s", got, want)
 	}

@@ -34,8 +34,8 @@ func FuzzNetworkPolicy(f *testing.F) {
 			tweaks = append(tweaks, types(v1alpha1.PolicyTypeEgress))
 		}
 		c := &Checker{Lister: cl, Selectors: &SelectorCache{}}
-		_, _ = c.NetworkPolicy(np("shop", "p", tweaks...))
-		_, _ = c.GlobalNetworkPolicy(gnp("g", spec(sel(selector)), func(s *v1alpha1.GlobalNetworkPolicySpec) { s.NamespaceSelector = nsSelector }))
+		_, _ = c.NetworkPolicy(ctx, np("shop", "p", tweaks...))
+		_, _ = c.GlobalNetworkPolicy(ctx, gnp("g", spec(sel(selector)), func(s *v1alpha1.GlobalNetworkPolicySpec) { s.NamespaceSelector = nsSelector }))
 	})
 }
 
@@ -49,7 +49,7 @@ func TestOrderIndependence(t *testing.T) {
 	}
 	policy := np("shop", "p", order(5), types(v1alpha1.PolicyTypeIngress, v1alpha1.PolicyTypeEgress),
 		egress(rule(v1alpha1.Allow, proto("TCP"), dst(ports("pg", "nope")))))
-	base, err := (&Checker{Lister: &cluster{pods: pods, namespaces: []Namespace{shop, db}, nps: nps}}).NetworkPolicy(policy)
+	base, err := (&Checker{Lister: &cluster{pods: pods, namespaces: []Namespace{shop, db}, nps: nps}}).NetworkPolicy(ctx, policy)
 	if err != nil || len(base) != 5 {
 		t.Fatalf("baseline: %v, err %v; want 5 warnings", base, err)
 	}
@@ -60,7 +60,7 @@ func TestOrderIndependence(t *testing.T) {
 			return append(s[k%len(s):], s[:k%len(s)]...)
 		}
 		n = rotate(n, i+1)
-		got, err := (&Checker{Lister: &cluster{pods: p, namespaces: []Namespace{db, shop}, nps: n}}).NetworkPolicy(policy)
+		got, err := (&Checker{Lister: &cluster{pods: p, namespaces: []Namespace{db, shop}, nps: n}}).NetworkPolicy(ctx, policy)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +97,7 @@ func FuzzKubernetesNetworkPolicy(f *testing.F) {
 			knps:       []*networkingv1.NetworkPolicy{knp("shop", "stored", tweaks...)},
 		}
 		c := &Checker{Lister: cl, Selectors: &SelectorCache{}}
-		_, _ = c.KubernetesNetworkPolicy(knp("shop", "k", tweaks...))
-		_, _ = c.NetworkPolicy(np("shop", "p", order(1000), types(v1alpha1.PolicyTypeEgress)))
+		_, _ = c.KubernetesNetworkPolicy(ctx, knp("shop", "k", tweaks...))
+		_, _ = c.NetworkPolicy(ctx, np("shop", "p", order(1000), types(v1alpha1.PolicyTypeEgress)))
 	})
 }

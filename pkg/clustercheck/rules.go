@@ -11,7 +11,7 @@ import (
 const dnsPort = 53
 
 // governs returns the directions a Palisade policy governs: its types, or when they are empty the
-// defaults the mutating webhook would have written (semantics §2), for policies stored without it.
+// defaults the mutating webhook would have written (docs/semantics.md §2), for policies stored without it.
 func governs(spec *v1alpha1.PolicySpec) (ingress, egress bool) {
 	for _, t := range defaulting.PolicyTypes(spec) {
 		switch t {
@@ -25,7 +25,7 @@ func governs(spec *v1alpha1.PolicySpec) (ingress, egress bool) {
 }
 
 // namedPortProtocol returns the protocol whose named ports a rule's named port resolves against,
-// as Felix builds named-port sets (semantics §5.3): UDP and SCTP for those protocols, TCP for any
+// as Felix builds named-port sets (docs/semantics.md §5.3): UDP and SCTP for those protocols, TCP for any
 // other protocol, and any protocol ("") when the rule sets none.
 func namedPortProtocol(r *v1alpha1.Rule) string {
 	if r.Protocol == nil {

@@ -159,7 +159,7 @@ func TestNetworkPolicy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &Checker{Lister: &tt.cluster, Selectors: &SelectorCache{}}
-			got, err := c.NetworkPolicy(tt.policy)
+			got, err := c.NetworkPolicy(ctx, tt.policy)
 			if err != nil {
 				t.Fatalf("NetworkPolicy: %v", err)
 			}
@@ -243,7 +243,7 @@ func TestTies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cl := &cluster{pods: webOK, namespaces: []Namespace{shop}, nps: tt.nps, gnps: tt.gnps, knps: tt.knps}
-			got, err := (&Checker{Lister: cl}).NetworkPolicy(tt.policy)
+			got, err := (&Checker{Lister: cl}).NetworkPolicy(ctx, tt.policy)
 			if err != nil {
 				t.Fatalf("NetworkPolicy: %v", err)
 			}
@@ -328,7 +328,7 @@ func TestDNS(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cl := &cluster{pods: webOK, namespaces: []Namespace{shop, kube}, nps: tt.nps, gnps: tt.gnps, knps: tt.knps}
-			got, err := (&Checker{Lister: cl}).NetworkPolicy(tt.policy)
+			got, err := (&Checker{Lister: cl}).NetworkPolicy(ctx, tt.policy)
 			if err != nil {
 				t.Fatalf("NetworkPolicy: %v", err)
 			}
@@ -375,7 +375,7 @@ func TestGlobalNetworkPolicy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cl := &cluster{pods: pods, namespaces: []Namespace{shop, db}}
-			got, err := (&Checker{Lister: cl}).GlobalNetworkPolicy(tt.policy)
+			got, err := (&Checker{Lister: cl}).GlobalNetworkPolicy(ctx, tt.policy)
 			if err != nil {
 				t.Fatalf("GlobalNetworkPolicy: %v", err)
 			}
@@ -482,7 +482,7 @@ func TestKubernetesNetworkPolicy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cl := &cluster{pods: pods, namespaces: []Namespace{shop, db}, knps: tt.knps}
-			got, err := (&Checker{Lister: cl}).KubernetesNetworkPolicy(tt.policy)
+			got, err := (&Checker{Lister: cl}).KubernetesNetworkPolicy(ctx, tt.policy)
 			if err != nil {
 				t.Fatalf("KubernetesNetworkPolicy: %v", err)
 			}
@@ -495,20 +495,20 @@ func TestKubernetesNetworkPolicy(t *testing.T) {
 
 func TestListerErrorIsReported(t *testing.T) {
 	c := &Checker{Lister: &cluster{pods: webOK, err: errList}}
-	if got, err := c.NetworkPolicy(np("shop", "p")); !errors.Is(err, errList) || got != nil {
+	if got, err := c.NetworkPolicy(ctx, np("shop", "p")); !errors.Is(err, errList) || got != nil {
 		t.Errorf("NetworkPolicy = %v, %v; want nil, %v", got, err, errList)
 	}
-	if got, err := c.GlobalNetworkPolicy(gnp("g")); !errors.Is(err, errList) || got != nil {
+	if got, err := c.GlobalNetworkPolicy(ctx, gnp("g")); !errors.Is(err, errList) || got != nil {
 		t.Errorf("GlobalNetworkPolicy = %v, %v; want nil, %v", got, err, errList)
 	}
-	if got, err := c.KubernetesNetworkPolicy(knp("shop", "k")); !errors.Is(err, errList) || got != nil {
+	if got, err := c.KubernetesNetworkPolicy(ctx, knp("shop", "k")); !errors.Is(err, errList) || got != nil {
 		t.Errorf("KubernetesNetworkPolicy = %v, %v; want nil, %v", got, err, errList)
 	}
 }
 
 func TestInvalidSelectorIsAnError(t *testing.T) {
 	c := &Checker{Lister: &cluster{pods: webOK}}
-	if _, err := c.NetworkPolicy(np("shop", "p", sel("app ==="))); err == nil {
+	if _, err := c.NetworkPolicy(ctx, np("shop", "p", sel("app ==="))); err == nil {
 		t.Error("NetworkPolicy with an unparsable selector: want an error")
 	}
 }

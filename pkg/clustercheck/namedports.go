@@ -71,7 +71,7 @@ type namedPortUse struct {
 }
 
 // namedPorts warns about every named port of a policy's rules that no pod it could resolve against
-// declares (semantics §5.3): for the side of the rule that is the policy's own endpoint (ingress
+// declares (docs/semantics.md §5.3): for the side of the rule that is the policy's own endpoint (ingress
 // destination, egress source) the pods the policy selects, narrowed by that side's selectors; for
 // the peer side the pods the peer's selectors match. A port written once may be read in several
 // rules (pkg/knp makes one rule per protocol and peer of a Kubernetes rule); it is reported once, when
@@ -93,21 +93,21 @@ func (w *world) namedPorts(p *checked, selected []*endpoint) ([]validation.Warni
 					return nil, err
 				}
 				var cands []*endpoint
-				var pods string
+				var set, pods string
 				switch {
 				case (dir == dirIngress) == (side == sideDestination): // the policy's own endpoint
-					pods = p.subject.describe()
-					for _, e := range selected {
-						if !peer.restricts() || peer.matches(e) {
-							cands = append(cands, e)
-						}
-					}
-				case peer.none:
+					set, pods = "own\x00"+peer.key, p.subject.describe()
+					cands = w.narrow(set, selected, peer)
+				case peer.none():
 					// Host endpoints and global network sets, which this view does not hold.
 					continue
 				default:
-					cands, pods = w.pods(peer), p.peerPods(dir, i, peer)
+					set, cands, pods = peer.key, w.pods(peer), p.peerPods(dir, i, peer)
 				}
+				if w.stopped() {
+					return nil, nil
+				}
+				declared := w.declaredPorts(set, cands)
 				for _, n := range named {
 					for _, site := range p.portSites(portSite{dir, i, side, n.list, n.index}, n.name, proto) {
 						u := bySite[site]
@@ -116,7 +116,7 @@ func (w *world) namedPorts(p *checked, selected []*endpoint) ([]validation.Warni
 							bySite[site] = u
 							uses = append(uses, u)
 						}
-						u.declared = u.declared || anyDeclares(cands, n.name, proto)
+						u.declared = u.declared || declared[declaredPort{n.name, proto}]
 					}
 				}
 			}
@@ -132,13 +132,51 @@ func (w *world) namedPorts(p *checked, selected []*endpoint) ([]validation.Warni
 	return warns, nil
 }
 
-func anyDeclares(eps []*endpoint, name, proto string) bool {
-	for _, e := range eps {
-		if e.declares(name, proto) {
-			return true
+// narrow returns the pods of selected that peer matches (all of them when it restricts nothing),
+// once per check for each selection.
+func (w *world) narrow(set string, selected []*endpoint, peer *podFilter) []*endpoint {
+	if !peer.restricts() {
+		return selected
+	}
+	if eps, ok := w.members[set]; ok {
+		return eps
+	}
+	var out []*endpoint
+	for _, e := range selected {
+		if !w.spend(1) {
+			return nil
+		}
+		if peer.matches(e) {
+			out = append(out, e)
 		}
 	}
-	return false
+	w.members[set] = out
+	return out
+}
+
+// declaredPort is a named port a pod declares, for one protocol or, with proto "", for any.
+type declaredPort struct{ name, proto string }
+
+// declaredPorts returns the named ports some pod of a set declares, computed once per check for each
+// set of candidates: a policy with many named ports over the same pods reads their ports once.
+func (w *world) declaredPorts(set string, eps []*endpoint) map[declaredPort]bool {
+	if d, ok := w.declared[set]; ok {
+		return d
+	}
+	d := map[declaredPort]bool{}
+	for _, e := range eps {
+		if !w.spend(1) {
+			return nil
+		}
+		for _, p := range e.pod().Ports {
+			if p.Name != "" {
+				d[declaredPort{p.Name, protocolName(p.Protocol)}] = true
+				d[declaredPort{p.Name, ""}] = true
+			}
+		}
+	}
+	w.declared[set] = d
+	return d
 }
 
 func namedPortWarning(path *field.Path, pods, name, proto string) validation.Warning {

@@ -1,6 +1,7 @@
 package clustercheck
 
 import (
+	"context"
 	"errors"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +11,15 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/pkg/engine"
+)
+
+// The checks read pods, namespaces and service accounts in the engine's model.
+type (
+	Pod            = engine.Endpoint
+	NamedPort      = engine.NamedPort
+	Namespace      = engine.Namespace
+	ServiceAccount = engine.ServiceAccount
 )
 
 // cluster is a Lister over slices. A non-nil err fails every call.
@@ -25,6 +35,9 @@ type cluster struct {
 
 var errList = errors.New("cache not synced")
 
+// ctx is the context of every check in the tests: it never ends.
+var ctx = context.Background()
+
 func inNS[T any](items []T, ns string, nsOf func(T) string) []T {
 	var out []T
 	for _, it := range items {
@@ -35,8 +48,14 @@ func inNS[T any](items []T, ns string, nsOf func(T) string) []T {
 	return out
 }
 
-func (c *cluster) Pods(ns string) ([]Pod, error) {
-	return inNS(c.pods, ns, func(p Pod) string { return p.Namespace }), c.err
+func (c *cluster) Pods(ns string) ([]*Pod, error) {
+	var out []*Pod
+	for i := range c.pods {
+		if ns == "" || c.pods[i].Namespace == ns {
+			out = append(out, &c.pods[i])
+		}
+	}
+	return out, c.err
 }
 func (c *cluster) Namespaces() ([]Namespace, error) { return c.namespaces, c.err }
 func (c *cluster) ServiceAccounts(ns string) ([]ServiceAccount, error) {
@@ -56,8 +75,12 @@ func pod(ns, name string, labels map[string]string, ports ...NamedPort) Pod {
 	return Pod{Namespace: ns, Name: name, ServiceAccount: "default", Labels: labels, Ports: ports}
 }
 
-func tcp(name string, port int32) NamedPort { return NamedPort{name, "TCP", port} }
-func udp(name string, port int32) NamedPort { return NamedPort{name, "UDP", port} }
+func tcp(name string, port uint16) NamedPort {
+	return NamedPort{Name: name, Protocol: engine.ProtoTCP, Port: port}
+}
+func udp(name string, port uint16) NamedPort {
+	return NamedPort{Name: name, Protocol: engine.ProtoUDP, Port: port}
+}
 
 func withSA(sa string, p Pod) Pod { p.ServiceAccount = sa; return p }
 

@@ -27,11 +27,14 @@ func (w *world) dns(p *checked, selected []*endpoint) *validation.Warning {
 	providers := w.dnsProviders(p.id, selected)
 	var lacking []*endpoint
 	for _, e := range selected {
+		if !w.spend(len(providers)) {
+			return nil
+		}
 		if !slices.ContainsFunc(providers, func(f *podFilter) bool { return f.matches(e) }) {
 			lacking = append(lacking, e)
 		}
 	}
-	if len(lacking) == 0 || w.err != nil {
+	if len(lacking) == 0 || w.stopped() {
 		return nil
 	}
 	return &validation.Warning{
@@ -47,8 +50,8 @@ func (w *world) dns(p *checked, selected []*endpoint) *validation.Warning {
 func (w *world) dnsProviders(self policyID, selected []*endpoint) []*podFilter {
 	var namespaces []string
 	for _, e := range selected {
-		if !slices.Contains(namespaces, e.pod.Namespace) {
-			namespaces = append(namespaces, e.pod.Namespace)
+		if !slices.Contains(namespaces, e.pod().Namespace) {
+			namespaces = append(namespaces, e.pod().Namespace)
 		}
 	}
 	var providers []*podFilter
@@ -67,7 +70,7 @@ func (w *world) dnsProviders(self policyID, selected []*endpoint) []*podFilter {
 		if _, egress := governs(&gnp.Spec.PolicySpec); !egress || !policyAllowsDNS(&gnp.Spec.PolicySpec) {
 			continue
 		}
-		if f, err := w.gnpSubject(gnp); err == nil && !f.none {
+		if f, err := w.gnpSubject(gnp); err == nil && !f.none() {
 			providers = append(providers, f)
 		}
 	}
@@ -92,8 +95,8 @@ func (w *world) appendProvider(providers []*podFilter, self, id policyID, spec *
 func inNamespaces(eps []*endpoint) string {
 	var names []string
 	for _, e := range eps {
-		if !slices.Contains(names, e.pod.Namespace) {
-			names = append(names, e.pod.Namespace)
+		if !slices.Contains(names, e.pod().Namespace) {
+			names = append(names, e.pod().Namespace)
 		}
 	}
 	slices.Sort(names)

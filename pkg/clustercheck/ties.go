@@ -3,9 +3,9 @@ package clustercheck
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/pkg/engine"
 	// Aliased: the tests build Kubernetes policies with a helper named knp.
 	k8snp "github.com/palisade-dev/palisade/pkg/knp"
 	"github.com/palisade-dev/palisade/pkg/validation"
@@ -17,23 +17,23 @@ const maxTieWarnings = 3
 // rival is another policy that might tie with the one being admitted.
 type rival struct {
 	id              policyID
+	position        engine.Position
 	filter          *podFilter
 	ingress, egress bool
 }
 
 // ties warns about every other policy with the same explicit order, in the same tier, that governs a
 // direction this one governs and selects at least one of the same pods: Felix then orders the two by
-// name/namespace/kind (semantics §5.5), which is rarely what the author meant. Policies without an
+// name/namespace/kind (docs/semantics.md §5.5), which is rarely what the author meant. Policies without an
 // order all sit at +∞ and are ordered by name by design; they are not reported.
 func (w *world) ties(id policyID, spec *v1alpha1.PolicySpec, selected []*endpoint) ([]validation.Warning, error) {
 	if spec.Order == nil || len(selected) == 0 {
 		return nil, nil
 	}
+	self := id.position(spec)
 	order, tier := *spec.Order, tierOf(spec.Tier)
 	ingress, egress := governs(spec)
-	same := func(s *v1alpha1.PolicySpec) bool {
-		return s.Order != nil && *s.Order == order && tierOf(s.Tier) == tier
-	}
+	same := func(s *v1alpha1.PolicySpec) bool { return self.TiesWith(policyID{}.position(s)) }
 	var rivals []rival
 	// The order comparison comes first: it rejects nearly every policy, and this loop runs over
 	// every policy of the namespace on every admission request.
@@ -55,7 +55,7 @@ func (w *world) ties(id policyID, spec *v1alpha1.PolicySpec, selected []*endpoin
 			continue
 		}
 		i, e := governs(&gnp.Spec.PolicySpec)
-		rivals = append(rivals, rival{rid, f, i, e})
+		rivals = append(rivals, rival{rid, rid.position(&gnp.Spec.PolicySpec), f, i, e})
 	}
 	// Every Kubernetes NetworkPolicy translates at k8snp.Order in the default tier; translating them
 	// is only worth it for a policy there.
@@ -66,7 +66,7 @@ func (w *world) ties(id policyID, spec *v1alpha1.PolicySpec, selected []*endpoin
 			}
 		}
 	}
-	slices.SortFunc(rivals, func(a, b rival) int { return strings.Compare(a.id.key(), b.id.key()) })
+	slices.SortFunc(rivals, func(a, b rival) int { return a.position.Compare(b.position) })
 
 	var warns []validation.Warning
 	extra := 0
@@ -77,6 +77,9 @@ func (w *world) ties(id policyID, spec *v1alpha1.PolicySpec, selected []*endpoin
 		}
 		shared := 0
 		for _, e := range selected {
+			if !w.spend(1) {
+				return nil, nil
+			}
 			if r.filter.matches(e) {
 				shared++
 			}
@@ -89,7 +92,7 @@ func (w *world) ties(id policyID, spec *v1alpha1.PolicySpec, selected []*endpoin
 			continue
 		}
 		first := id
-		if r.id.key() < id.key() {
+		if r.position.Compare(self) < 0 {
 			first = r.id
 		}
 		warns = append(warns, validation.Warning{
@@ -117,10 +120,10 @@ func (w *world) appendRival(rivals []rival, id, rid policyID, spec *v1alpha1.Pol
 		return rivals // an invalid stored policy is reported by its own status, not here
 	}
 	i, e := governs(spec)
-	return append(rivals, rival{rid, f, i, e})
+	return append(rivals, rival{rid, rid.position(spec), f, i, e})
 }
 
-// tierOf returns a policy's effective tier: empty means default (semantics §2).
+// tierOf returns a policy's effective tier: empty means default (docs/semantics.md §2).
 func tierOf(t string) string {
 	if t == "" {
 		return v1alpha1.DefaultTier

@@ -72,13 +72,13 @@ func TestCachedTranslationsGiveTheSameFindings(t *testing.T) {
 	rival := stored(knp("shop", "rival", podSel(web)), "u-rival", "3")
 	cl := &cluster{pods: webOK, namespaces: []Namespace{shop}, knps: []*networkingv1.NetworkPolicy{dns, rival}}
 	policy := np("shop", "p", order(1000), types(v1alpha1.PolicyTypeIngress, v1alpha1.PolicyTypeEgress))
-	want, err := (&Checker{Lister: cl}).NetworkPolicy(policy)
+	want, err := (&Checker{Lister: cl}).NetworkPolicy(ctx, policy)
 	if err != nil || len(want) != 2 {
 		t.Fatalf("uncached: %v, %v; want the two ties and no DNS warning", want, err)
 	}
 	c := &Checker{Lister: cl, Selectors: &SelectorCache{}, Translations: &TranslationCache{}}
 	for range 2 {
-		got, err := c.NetworkPolicy(policy)
+		got, err := c.NetworkPolicy(ctx, policy)
 		if err != nil {
 			t.Fatal(err)
 		}
