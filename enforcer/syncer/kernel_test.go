@@ -67,7 +67,9 @@ func (k *kernel) syncer(rs *desired.Ruleset) *Syncer {
 	}
 }
 
-func (k *kernel) save() string { return enforcertest.Save(k.t, k.ns, string(iptables.ToolsFor(k.b, desired.IPv4).Save)) }
+func (k *kernel) save() string {
+	return enforcertest.Save(k.t, k.ns, string(iptables.ToolsFor(k.b, desired.IPv4).Save))
+}
 
 func (k *kernel) sets() string { return enforcertest.Save(k.t, k.ns, "ipset", "save") }
 
