@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/go-logr/logr"
 
@@ -55,11 +56,12 @@ type Syncer struct {
 	Families     []Family
 	Sets         *ipsets.Applier
 
-	synced bool
+	synced atomic.Bool
 }
 
-// Synced reports whether a complete sync has succeeded (the enforcer is ready).
-func (s *Syncer) Synced() bool { return s.synced }
+// Synced reports whether a complete sync has succeeded (the enforcer is ready). It is safe to call
+// from any goroutine, such as a readiness probe's.
+func (s *Syncer) Synced() bool { return s.synced.Load() }
 
 // Sync makes the kernel hold the desired state. With resync it reads the kernel's state first
 // instead of trusting what it last wrote, which is how drift (a rule deleted by hand) is repaired.
@@ -72,15 +74,15 @@ func (s *Syncer) Sync(ctx context.Context, resync bool) (Stats, error) {
 	if err := rs.Validate(); err != nil {
 		return st, &StepError{StepDesired, fmt.Errorf("validating the desired state: %w", err)}
 	}
-	if err := s.apply(ctx, &rs, resync, s.synced, &st); err != nil {
+	if err := s.apply(ctx, &rs, resync, s.synced.Load(), &st); err != nil {
 		return st, err
 	}
-	if !s.synced {
+	if !s.synced.Load() {
 		// The first complete sync is written; now, and only now, remove what is no longer desired.
 		if err := s.apply(ctx, &rs, false, true, &st); err != nil {
 			return st, err
 		}
-		s.synced = true
+		s.synced.Store(true)
 		logr.FromContextOrDiscard(ctx).V(1).Info("first complete sync", "chains", st.Chains, "sets", st.Sets)
 	}
 	return st, nil
