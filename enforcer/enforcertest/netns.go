@@ -37,11 +37,11 @@ func Netns(tb testing.TB) string {
 	tb.Helper()
 	Require(tb)
 	name := "pal-" + runID + "-k" + strconv.FormatInt(seq.Add(1), 10)
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil { //nolint:gosec // a name this package made
 		tb.Fatalf("creating network namespace %s (run as root): %v: %s", name, err, out)
 	}
 	tb.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "delete", name).CombinedOutput(); err != nil {
+		if out, err := exec.Command("ip", "netns", "delete", name).CombinedOutput(); err != nil { //nolint:gosec // a name this package made
 			tb.Errorf("deleting network namespace %s: %v: %s", name, err, out)
 		}
 	})

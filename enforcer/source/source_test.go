@@ -55,7 +55,9 @@ func TestSourceFeedsEngineAndMarksDirty(t *testing.T) {
 	if err := kube.CoreV1().Pods("web").Delete(ctx, "p0", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() bool { return len(e.EndpointsForIP(netip.MustParseAddr("198.18.0.10"))) == 0 && dirty.Load() > before })
+	eventually(t, func() bool {
+		return len(e.EndpointsForIP(netip.MustParseAddr("198.18.0.10"))) == 0 && dirty.Load() > before
+	})
 }
 
 func eventually(t *testing.T, cond func() bool) {
