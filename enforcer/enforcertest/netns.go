@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -35,17 +36,31 @@ func Require(tb testing.TB) {
 // Netns creates a network namespace named pal-<run>-k<n> and removes it when the test ends.
 func Netns(tb testing.TB) string {
 	tb.Helper()
+	name, remove := NewNetns(tb)
+	tb.Cleanup(remove)
+	return name
+}
+
+// NewNetns creates a network namespace and returns a function removing it, for benchmarks that need
+// a fresh one per iteration. The namespace is also removed when the test ends if remove was not
+// called.
+func NewNetns(tb testing.TB) (name string, remove func()) {
+	tb.Helper()
 	Require(tb)
-	name := "pal-" + runID + "-k" + strconv.FormatInt(seq.Add(1), 10)
+	name = "pal-" + runID + "-k" + strconv.FormatInt(seq.Add(1), 10)
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil { //nolint:gosec // a name this package made
 		tb.Fatalf("creating network namespace %s (run as root): %v: %s", name, err, out)
 	}
-	tb.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "delete", name).CombinedOutput(); err != nil { //nolint:gosec // a name this package made
-			tb.Errorf("deleting network namespace %s: %v: %s", name, err, out)
-		}
-	})
-	return name
+	var once sync.Once
+	remove = func() {
+		once.Do(func() {
+			if out, err := exec.Command("ip", "netns", "delete", name).CombinedOutput(); err != nil { //nolint:gosec // a name this package made
+				tb.Errorf("deleting network namespace %s: %v: %s", name, err, out)
+			}
+		})
+	}
+	tb.Cleanup(remove)
+	return name, remove
 }
 
 // Run runs a command inside the namespace and returns its output, failing the test on error.
