@@ -50,7 +50,7 @@ func newRunCommand(log logger) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
-			return run(logr.NewContext(ctx, log.WithValues("node", f.nodeName)), &f)
+			return run(logr.NewContext(ctx, log.WithValues("node", f.nodeName)), &f, desiredState)
 		},
 	}
 	f.bind(cmd)
@@ -66,7 +66,10 @@ func newRunCommand(log logger) *cobra.Command {
 	return cmd
 }
 
-func run(ctx context.Context, f *runFlags) error {
+// desiredStateFunc builds the function the syncer asks for the node's desired state.
+type desiredStateFunc func(e *engine.Engine, nodeName string) func(context.Context) (desired.Ruleset, error)
+
+func run(ctx context.Context, f *runFlags, newDesired desiredStateFunc) error {
 	log := logr.FromContextOrDiscard(ctx)
 	cfg, err := clientcmd.BuildConfigFromFlags("", f.kubeconfig)
 	if err != nil {
@@ -87,7 +90,7 @@ func run(ctx context.Context, f *runFlags) error {
 
 	eng := engine.New()
 	s := &syncer.Syncer{
-		DesiredState: desiredState(eng, f.nodeName),
+		DesiredState: newDesired(eng, f.nodeName),
 		Families:     fams,
 		Sets:         ipsets.New(exec),
 	}

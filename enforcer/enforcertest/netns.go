@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 )
 
 var (
@@ -20,11 +19,19 @@ var (
 	seq atomic.Int64
 )
 
+// T is what the helpers need of a test: *testing.T, *testing.B and ginkgo's GinkgoT() all fit.
+type T interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Cleanup(func())
+}
+
 // Tools are the commands the kernel tests run.
 var Tools = []string{"ip", "iptables-nft-restore", "iptables-nft-save", "iptables-legacy-restore", "iptables-legacy-save", "ipset"}
 
 // Require fails the test unless every tool is installed.
-func Require(tb testing.TB) {
+func Require(tb T) {
 	tb.Helper()
 	for _, tool := range Tools {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -34,7 +41,7 @@ func Require(tb testing.TB) {
 }
 
 // Netns creates a network namespace named pal-<run>-k<n> and removes it when the test ends.
-func Netns(tb testing.TB) string {
+func Netns(tb T) string {
 	tb.Helper()
 	name, remove := NewNetns(tb)
 	tb.Cleanup(remove)
@@ -44,7 +51,7 @@ func Netns(tb testing.TB) string {
 // NewNetns creates a network namespace and returns a function removing it, for benchmarks that need
 // a fresh one per iteration. The namespace is also removed when the test ends if remove was not
 // called.
-func NewNetns(tb testing.TB) (name string, remove func()) {
+func NewNetns(tb T) (name string, remove func()) {
 	tb.Helper()
 	Require(tb)
 	name = "pal-" + runID + "-k" + strconv.FormatInt(seq.Add(1), 10)
@@ -64,7 +71,7 @@ func NewNetns(tb testing.TB) (name string, remove func()) {
 }
 
 // Run runs a command inside the namespace and returns its output, failing the test on error.
-func Run(tb testing.TB, ns, stdin string, argv ...string) string {
+func Run(tb T, ns, stdin string, argv ...string) string {
 	tb.Helper()
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, argv...)...) //nolint:gosec // test commands
 	if stdin != "" {
@@ -79,7 +86,7 @@ func Run(tb testing.TB, ns, stdin string, argv ...string) string {
 
 // Save returns the command's output without the "# Generated/Completed" comment lines, which carry
 // the time.
-func Save(tb testing.TB, ns string, argv ...string) string {
+func Save(tb T, ns string, argv ...string) string {
 	tb.Helper()
 	var keep []string
 	for _, l := range strings.SplitAfter(Run(tb, ns, "", argv...), "\n") {

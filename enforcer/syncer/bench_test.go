@@ -48,7 +48,7 @@ func largeRuleset(policies, localPods, setSize int) desired.Ruleset {
 			fmt.Sprintf(`-p tcp -m set --match-set %s src -m multiport --dports 80,443 -m comment --comment "rule 0" -j ACCEPT`, set),
 			fmt.Sprintf(`-p udp -m set --match-set %s src --dport 53 -m comment --comment "rule 1" -j ACCEPT`, set),
 			fmt.Sprintf(`-p icmp --icmp-type 8 -m set --match-set %s src -m comment --comment "rule 2" -j ACCEPT`, set),
-			fmt.Sprintf(`-s 198.19.0.0/16 -m comment --comment "rule 3" -j DROP`),
+			`-s 198.19.0.0/16 -m comment --comment "rule 3" -j DROP`,
 			`-m comment --comment "rule 4" -j RETURN`,
 		}})
 	}
