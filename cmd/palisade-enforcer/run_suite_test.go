@@ -124,7 +124,7 @@ var _ = Describe("palisade-enforcer run", Ordered, func() {
 		ctx, cancel := context.WithCancel(logr.NewContext(context.Background(), zap.New(zap.WriteTo(GinkgoWriter))))
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, f, standInRenderer) }()
-		DeferCleanup(func() { cancel(); _ = <-done })
+		DeferCleanup(func() error { cancel(); return <-done })
 
 		Eventually(func() int { code, _ := get("http://" + health + "/readyz"); return code }).WithTimeout(30 * time.Second).Should(Equal(http.StatusOK))
 		Expect(enforcertest.Save(GinkgoT(), ns, "iptables-nft-save")).To(ContainSubstring("-A FORWARD -m comment --comment palisade-hook -j PAL-FORWARD"))
@@ -189,7 +189,7 @@ var _ = Describe("palisade-enforcer run", Ordered, func() {
 		ctx, cancel := context.WithCancel(logr.NewContext(context.Background(), logr.Discard()))
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, f, desiredState) }()
-		DeferCleanup(func() { cancel(); _ = <-done })
+		DeferCleanup(func() error { cancel(); return <-done })
 		Eventually(func() string { _, body := get("http://" + metricsAddr + "/metrics"); return body }).WithTimeout(30 * time.Second).
 			Should(MatchRegexp(`palisade_enforcer_sync_errors_total\{step="desired"\} [1-9]`))
 		code, body := get("http://" + health + "/readyz")
