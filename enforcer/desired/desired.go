@@ -99,6 +99,13 @@ func (r *Ruleset) Validate() error {
 	}
 	sets := map[string]bool{}
 	for i := range r.Sets {
+		sets[r.Sets[i].Name] = false
+	}
+	if err := r.checkReferences(sets); err != nil {
+		return err
+	}
+	clear(sets)
+	for i := range r.Sets {
 		s := &r.Sets[i]
 		path := fmt.Sprintf("sets[%d]", i)
 		if err := checkName(s.Name, MaxSetName); err != nil {
@@ -117,6 +124,38 @@ func (r *Ruleset) Validate() error {
 		for k, m := range s.Members {
 			if m == "" || strings.ContainsAny(m, " \t\n\r") {
 				return fmt.Errorf("%s.members[%d] %q: must be one word", path, k, m)
+			}
+		}
+	}
+	return nil
+}
+
+// checkReferences makes sure every Palisade chain a rule jumps or goes to is declared in the same
+// table, and every Palisade set a rule matches is declared: otherwise the restore would fail as a
+// whole, or (for a set) the kernel would refuse the rule, and the error would be found late.
+func (r *Ruleset) checkReferences(sets map[string]bool) error {
+	for i := range r.Tables {
+		t := &r.Tables[i]
+		chains := map[string]bool{}
+		for j := range t.Chains {
+			chains[t.Chains[j].Name] = true
+		}
+		for j := range t.Chains {
+			for k, rule := range t.Chains[j].Rules {
+				f := strings.Fields(rule)
+				for n := 0; n+1 < len(f); n++ {
+					target := f[n+1]
+					switch f[n] {
+					case "-j", "--jump", "-g", "--goto":
+						if Owned(target) && !chains[target] {
+							return fmt.Errorf("tables[%d].chains[%d].rules[%d]: jumps to %s, which the table does not declare", i, j, k, target)
+						}
+					case "--match-set":
+						if _, ok := sets[target]; Owned(target) && !ok {
+							return fmt.Errorf("tables[%d].chains[%d].rules[%d]: matches set %s, which the ruleset does not declare", i, j, k, target)
+						}
+					}
+				}
 			}
 		}
 	}

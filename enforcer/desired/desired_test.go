@@ -31,6 +31,11 @@ func TestValidate(t *testing.T) {
 		{"set family", func(r *Ruleset) { r.Sets[0].Family = "ipv4" }, `sets[0].family`},
 		{"member space", func(r *Ruleset) { r.Sets[0].Members[0] = "1.2.3.4 timeout 5" }, `sets[0].members[0]`},
 		{"duplicate set", func(r *Ruleset) { r.Sets = append(r.Sets, r.Sets[0]) }, "set listed twice"},
+		{"jump to undeclared chain", func(r *Ruleset) { r.Tables[0].Chains[0].Rules[0] = "-j PAL-fw-x" }, "tables[0].chains[0].rules[0]: jumps to PAL-fw-x"},
+		{"goto declared chain", func(r *Ruleset) { r.Tables[0].Chains[0].Rules[0] = "-g PAL-FORWARD" }, ""},
+		{"jump to foreign chain", func(r *Ruleset) { r.Tables[0].Chains[0].Rules[0] = "-j KUBE-SERVICES" }, ""},
+		{"undeclared set", func(r *Ruleset) { r.Tables[0].Chains[0].Rules[0] = "-m set --match-set PAL-s-2 src -j DROP" }, "matches set PAL-s-2"},
+		{"declared set", func(r *Ruleset) { r.Tables[0].Chains[0].Rules[0] = "-m set --match-set PAL-s-1 src -j DROP" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,4 +50,20 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzValidate(f *testing.F) {
+	f.Add("filter", "PAL-FORWARD", "-j PAL-x", "PAL-s-1", "hash:ip", "198.18.0.1")
+	f.Add("", "KUBE", "--match-set", "PAL-", "hash:net", "a b")
+	f.Fuzz(func(t *testing.T, table, chain, rule, set, typ, member string) {
+		r := Ruleset{
+			Tables: []Table{{Name: table, Family: IPv4, Chains: []Chain{{Name: chain, Rules: []string{rule}}}}},
+			Sets:   []Set{{Name: set, Type: typ, Family: "inet", Members: []string{member}}},
+		}
+		if err := r.Validate(); err == nil {
+			if !Owned(chain) || !Owned(set) || strings.ContainsAny(rule, "\n\r") || strings.ContainsAny(member, " \n") {
+				t.Fatalf("accepted %+v", r)
+			}
+		}
+	})
 }
