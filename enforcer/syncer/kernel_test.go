@@ -211,3 +211,51 @@ func testKernel(t *testing.T, b iptables.Backend) {
 		t.Fatalf("cleanup left sets (-before +after):\n%s", cmp.Diff(setsBefore, got))
 	}
 }
+
+// TestKernelDualStack programs both families in one sync: each family's applier takes its own
+// tables, the hook goes into both FORWARD chains, and cleanup removes both.
+func TestKernelDualStack(t *testing.T) {
+	ctx := context.Background()
+	ns := enforcertest.Netns(t)
+	exec := command.Exec{Netns: ns}
+	var fams []Family
+	for _, f := range []desired.Family{desired.IPv4, desired.IPv6} {
+		tools := iptables.ToolsFor(iptables.NFT, f)
+		hooks, err := iptables.NewHooks(tools, f, ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fams = append(fams, Family{Tables: iptables.New(iptables.Config{Family: f, Tools: tools, Exec: exec, WaitSeconds: 5}), Hooks: hooks})
+	}
+	rs := desired.Ruleset{
+		Sets: []desired.Set{
+			{Name: "PAL-s-4", Type: "hash:net", Family: "inet", Members: []string{"198.18.0.0/24"}},
+			{Name: "PAL-s-6", Type: "hash:ip", Family: "inet6", Members: []string{"2001:db8::1"}},
+		},
+		Tables: []desired.Table{
+			{Name: "filter", Family: desired.IPv4, Chains: []desired.Chain{{Name: "PAL-FORWARD", Rules: []string{"-m set --match-set PAL-s-4 dst -j DROP"}}}},
+			{Name: "filter", Family: desired.IPv6, Chains: []desired.Chain{{Name: "PAL-FORWARD", Rules: []string{"-m set --match-set PAL-s-6 dst -j DROP"}}}},
+		},
+	}
+	s := &Syncer{DesiredState: func(context.Context) (desired.Ruleset, error) { return rs, nil }, Families: fams, Sets: ipsets.New(exec)}
+	if _, err := s.Sync(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	v4, v6 := enforcertest.Save(t, ns, "iptables-nft-save"), enforcertest.Save(t, ns, "ip6tables-nft-save")
+	for _, c := range []struct{ save, want, not string }{
+		{v4, "--match-set PAL-s-4 dst", "PAL-s-6"},
+		{v6, "--match-set PAL-s-6 dst", "PAL-s-4"},
+	} {
+		if !strings.Contains(c.save, c.want) || strings.Contains(c.save, c.not) || !strings.Contains(c.save, "-A FORWARD -m comment --comment palisade-hook -j PAL-FORWARD") {
+			t.Fatalf("want %q and the hook, not %q:\n%s", c.want, c.not, c.save)
+		}
+	}
+	if _, err := Cleanup(ctx, fams, ipsets.New(exec)); err != nil {
+		t.Fatal(err)
+	}
+	for _, save := range []string{enforcertest.Save(t, ns, "iptables-nft-save"), enforcertest.Save(t, ns, "ip6tables-nft-save"), enforcertest.Save(t, ns, "ipset", "save")} {
+		if strings.Contains(save, "PAL-") {
+			t.Fatalf("cleanup left:\n%s", save)
+		}
+	}
+}
