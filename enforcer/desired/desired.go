@@ -7,7 +7,7 @@ import (
 
 // Prefix starts the name of every chain and set Palisade owns. Nothing without it is ever written,
 // flushed or deleted by the enforcer.
-const Prefix = "PAL-"
+const Prefix = "PAL"
 
 // EntryChain is the chain the built-in FORWARD chain jumps to; every Palisade rule is reached from it.
 const EntryChain = "PAL-FORWARD"

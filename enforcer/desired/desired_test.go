@@ -19,7 +19,7 @@ func TestValidate(t *testing.T) {
 		want  string // substring of the error; "" for none
 	}{
 		{"valid", func(*Ruleset) {}, ""},
-		{"foreign chain", func(r *Ruleset) { r.Tables[0].Chains[0].Name = "KUBE-SERVICES" }, `tables[0].chains[0].name: "KUBE-SERVICES": must start with "PAL-"`},
+		{"foreign chain", func(r *Ruleset) { r.Tables[0].Chains[0].Name = "KUBE-SERVICES" }, `tables[0].chains[0].name: "KUBE-SERVICES": must start with "PAL"`},
 		{"long chain", func(r *Ruleset) { r.Tables[0].Chains[0].Name = "PAL-" + strings.Repeat("x", 25) }, "longer than 28"},
 		{"duplicate chain", func(r *Ruleset) { r.Tables[0].Chains = append(r.Tables[0].Chains, r.Tables[0].Chains[0]) }, "chain listed twice"},
 		{"rule newline", func(r *Ruleset) { r.Tables[0].Chains[0].Rules[0] = "-j ACCEPT\n-A FORWARD -j DROP" }, "tables[0].chains[0].rules[0]"},

@@ -202,7 +202,7 @@ func (a *Applier) restore(ctx context.Context, b *script) error {
 // so a leftover from a crash is reused (and flushed) rather than leaked.
 func tempName(name string) string {
 	h := sha256.Sum256([]byte(name))
-	return desired.Prefix + "t-" + hex.EncodeToString(h[:8])
+	return desired.Prefix + "-t-" + hex.EncodeToString(h[:8])
 }
 
 // script is an `ipset restore` input and, per line, the set it is about.

@@ -1,4 +1,4 @@
-// Package ipsets keeps Palisade's ipsets (names with the PAL- prefix) equal to the desired ones and
+// Package ipsets keeps Palisade's ipsets (names starting with PAL) equal to the desired ones and
 // never names any other set.
 //
 // Each update is one `ipset -exist restore`. A set whose membership changes a little gets add and

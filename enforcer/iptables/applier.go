@@ -33,7 +33,7 @@ type Config struct {
 // An Applier is not safe for concurrent use: the syncer calls it from one goroutine.
 type Applier struct {
 	cfg Config
-	// known is the kernel's state as last read or written: table -> PAL- chain -> rule hashes.
+	// known is the kernel's state as last read or written: table -> PAL chain -> rule hashes.
 	// nil means unknown, to be read before the next write.
 	known map[string]map[string][]string
 }
@@ -63,7 +63,7 @@ type Result struct {
 // Apply makes the kernel's Palisade chains of this family equal to tables (tables of other families
 // are ignored): one iptables-restore --noflush transaction per table that declares (and so flushes)
 // every new or changed chain, appends its rules with their hash comments, and deletes stale chains
-// when opts.Prune is set. Chains and rules without the PAL- prefix are never named. The entry chain
+// when opts.Prune is set. Chains and rules without the PAL prefix are never named. The entry chain
 // always exists afterwards, empty if the desired state has none, so the FORWARD hook has a target.
 func (a *Applier) Apply(ctx context.Context, tables []desired.Table, opts Options) (Result, error) {
 	var res Result

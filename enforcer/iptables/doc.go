@@ -1,5 +1,5 @@
 // Package iptables writes Palisade's iptables chains and keeps its hook in the built-in FORWARD
-// chain. It owns every chain named with the PAL- prefix and the rules it inserts elsewhere (marked
+// chain. It owns every chain named with the PAL prefix and the rules it inserts elsewhere (marked
 // with the comment "palisade-hook"); it must never declare, flush, edit or delete anything else.
 //
 // # One transaction per table
@@ -33,7 +33,7 @@
 //
 // Chains no longer desired are deleted (flushed, then -X, in the same transaction as the chains
 // that stop referencing them) only when the caller asks, which the syncer does only after a
-// complete sync. Cleanup removes every PAL- chain and every hook rule, and refuses, naming it, when
+// complete sync. Cleanup removes every PAL chain and every hook rule, and refuses, naming it, when
 // a rule Palisade did not create jumps into one of its chains.
 //
 // # Backends and the lock

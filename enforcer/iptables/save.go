@@ -10,9 +10,9 @@ import (
 )
 
 // tableState is what iptables-save shows of one table, as far as Palisade cares: the hashes of the
-// rules of every PAL- chain, and the rules of other chains that jump into a PAL- chain.
+// rules of every PAL chain, and the rules of other chains that jump into a PAL chain.
 type tableState struct {
-	chains map[string][]string // PAL- chain -> hash per rule ("" for a rule without one)
+	chains map[string][]string // PAL chain -> hash per rule ("" for a rule without one)
 	// hooks are rules in chains Palisade does not own that jump or go to one of its chains, as
 	// "-A CHAIN rest" lines; cleanup deletes those that carry Palisade's hook comment.
 	hooks []string
