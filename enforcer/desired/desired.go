@@ -142,20 +142,45 @@ func (r *Ruleset) checkReferences(sets map[string]bool) error {
 		}
 		for j := range t.Chains {
 			for k, rule := range t.Chains[j].Rules {
-				f := strings.Fields(rule)
-				for n := 0; n+1 < len(f); n++ {
-					target := f[n+1]
-					switch f[n] {
-					case "-j", "--jump", "-g", "--goto":
-						if Owned(target) && !chains[target] {
-							return fmt.Errorf("tables[%d].chains[%d].rules[%d]: jumps to %s, which the table does not declare", i, j, k, target)
-						}
-					case "--match-set":
-						if _, ok := sets[target]; Owned(target) && !ok {
-							return fmt.Errorf("tables[%d].chains[%d].rules[%d]: matches set %s, which the ruleset does not declare", i, j, k, target)
-						}
-					}
+				if err := checkRuleReferences(rule, chains, sets); err != nil {
+					return fmt.Errorf("tables[%d].chains[%d].rules[%d]: %w", i, j, k, err)
 				}
+			}
+		}
+	}
+	return nil
+}
+
+// referenceFlags are the options whose argument names a chain (jumps) or a set (--match-set).
+var referenceFlags = []struct {
+	flag  string
+	isSet bool
+}{{"-j ", false}, {"--jump ", false}, {"-g ", false}, {"--goto ", false}, {"--match-set ", true}}
+
+// checkRuleReferences scans one rule for the chains and sets it names. It looks for the flags as
+// substrings rather than splitting the rule into words: this runs on every rule at every sync.
+func checkRuleReferences(rule string, chains map[string]bool, sets map[string]bool) error {
+	for _, rf := range referenceFlags {
+		for rest := rule; ; {
+			i := strings.Index(rest, rf.flag)
+			if i < 0 {
+				break
+			}
+			if i > 0 && rest[i-1] != ' ' {
+				rest = rest[i+len(rf.flag):]
+				continue
+			}
+			rest = rest[i+len(rf.flag):]
+			target, _, _ := strings.Cut(rest, " ")
+			if !Owned(target) {
+				continue
+			}
+			if rf.isSet {
+				if _, ok := sets[target]; !ok {
+					return fmt.Errorf("matches set %s, which the ruleset does not declare", target)
+				}
+			} else if !chains[target] {
+				return fmt.Errorf("jumps to %s, which the table does not declare", target)
 			}
 		}
 	}

@@ -25,6 +25,10 @@ const minMaxElem = 65536
 type Applier struct {
 	exec  command.Executor
 	known map[string]*setState // nil: unknown, read before the next write
+	// applied is, per set, the desired members as last written successfully. Between resyncs a set
+	// whose desired members are the same slice of strings is known to be right without
+	// canonicalising and comparing every member.
+	applied map[string][]string
 }
 
 // New returns an Applier that adopts the Palisade sets it finds at its first Update.
@@ -47,7 +51,8 @@ type Result struct {
 // is DestroyStale's job, once no rule references it.
 func (a *Applier) Update(ctx context.Context, sets []desired.Set, resync bool) (Result, error) {
 	var res Result
-	if a.known == nil || resync {
+	fresh := a.known == nil || resync
+	if fresh {
 		if err := a.read(ctx); err != nil {
 			return res, err
 		}
@@ -58,6 +63,10 @@ func (a *Applier) Update(ctx context.Context, sets []desired.Set, resync bool) (
 		s := &sets[i]
 		res.Sets++
 		res.Members += len(s.Members)
+		if have := a.known[s.Name]; !fresh && have != nil && have.typ == s.Type && have.family == s.Family && slices.Equal(a.applied[s.Name], s.Members) {
+			next[s.Name] = have
+			continue
+		}
 		want := make(map[string]struct{}, len(s.Members))
 		order := make([]string, 0, len(s.Members))
 		for _, m := range s.Members {
@@ -121,9 +130,19 @@ func (a *Applier) Update(ctx context.Context, sets []desired.Set, resync bool) (
 		}
 	}
 	if err := a.restore(ctx, &b); err != nil {
+		a.applied = nil
 		return res, err
 	}
 	a.known = next
+	applied := make(map[string][]string, len(sets))
+	for i := range sets {
+		if prev, ok := a.applied[sets[i].Name]; ok && slices.Equal(prev, sets[i].Members) {
+			applied[sets[i].Name] = prev
+		} else {
+			applied[sets[i].Name] = slices.Clone(sets[i].Members)
+		}
+	}
+	a.applied = applied
 	return res, nil
 }
 

@@ -36,6 +36,30 @@ type Applier struct {
 	// known is the kernel's state as last read or written: table -> PAL chain -> rule hashes.
 	// nil means unknown, to be read before the next write.
 	known map[string]map[string][]string
+	// memo keeps, per table and chain, the last desired rules and their hashes, so an unchanged
+	// chain costs a comparison of strings instead of a hash per rule at every sync. It is a cache of
+	// a pure function and never goes stale.
+	memo map[string]map[string]memoEntry
+}
+
+type memoEntry struct {
+	rules, hashes []string
+}
+
+// hashesOf returns ruleHashes(chain, rules), from the memo when the rules did not change.
+func (a *Applier) hashesOf(table, chain string, rules []string) []string {
+	if m, ok := a.memo[table][chain]; ok && slices.Equal(m.rules, rules) {
+		return m.hashes
+	}
+	h := ruleHashes(chain, rules)
+	if a.memo == nil {
+		a.memo = map[string]map[string]memoEntry{}
+	}
+	if a.memo[table] == nil {
+		a.memo[table] = map[string]memoEntry{}
+	}
+	a.memo[table][chain] = memoEntry{rules: slices.Clone(rules), hashes: h}
+	return h
 }
 
 // New returns an Applier that will adopt whatever Palisade chains it finds at its first Apply.
@@ -124,7 +148,7 @@ func (a *Applier) applyTable(ctx context.Context, table string, chains []desired
 		wanted[c.Name] = true
 		res.Chains++
 		res.Rules += len(c.Rules)
-		hashes := ruleHashes(c.Name, c.Rules)
+		hashes := a.hashesOf(table, c.Name, c.Rules)
 		if have, ok := known[c.Name]; ok && slices.Equal(have, hashes) {
 			continue
 		}

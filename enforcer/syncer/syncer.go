@@ -57,6 +57,10 @@ type Syncer struct {
 	Sets         *ipsets.Applier
 
 	synced atomic.Bool
+	// hooked says the FORWARD hook was checked since the last resync. Like the chains, it is trusted
+	// between resyncs: checking it costs a listing of FORWARD, which with the nft backend means
+	// loading the whole table, more than a one-chain change's restore.
+	hooked bool
 }
 
 // Synced reports whether a complete sync has succeeded (the enforcer is ready). It is safe to call
@@ -104,12 +108,14 @@ func (s *Syncer) apply(ctx context.Context, rs *desired.Ruleset, resync, prune b
 		}
 		st.Chains += r.Chains
 		st.Rules += r.Rules
-		if f.Hooks != nil {
+		if f.Hooks != nil && (resync || !s.hooked) {
 			if _, err := f.Hooks.EnsureJump(); err != nil {
+				s.hooked = false
 				return &StepError{StepHook, err}
 			}
 		}
 	}
+	s.hooked = true
 	if prune {
 		n, err := s.Sets.DestroyStale(ctx, rs.Sets)
 		st.SetsDestroyed += n
