@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/enforcer/desired"
+	"github.com/palisade-dev/palisade/enforcer/enforcertest"
+	"github.com/palisade-dev/palisade/pkg/engine"
+	"github.com/palisade-dev/palisade/test/assets"
+)
+
+func TestRun(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "palisade-enforcer run suite")
+}
+
+// podIPs are the test's pods' addresses; the stand-in renderer below needs them because the engine
+// does not export endpoints' addresses yet (that is part of its dataplane model, issue 14 item 1).
+var podIPs = map[string]string{"web/p0": "198.18.0.10", "web/p1": "198.18.0.11"}
+
+// standInRenderer is NOT the renderer: it is the smallest desired state that depends on the engine,
+// so this suite can prove the wiring around it (informers -> engine -> runner -> syncer -> kernel,
+// readiness, metrics, fail static). It drops traffic to the pods that policy web/deny selects.
+func standInRenderer(e *engine.Engine, _ string) func(context.Context) (desired.Ruleset, error) {
+	return func(context.Context) (desired.Ruleset, error) {
+		set := desired.Set{Name: "PAL-s-deny", Type: "hash:ip", Family: "inet"}
+		for _, ref := range e.SelectedEndpoints(engine.PolicyKey{Kind: engine.KindNetworkPolicy, Namespace: "web", Name: "deny"}, engine.SlotEnforced) {
+			set.Members = append(set.Members, podIPs[ref.String()])
+		}
+		return desired.Ruleset{
+			Sets: []desired.Set{set},
+			Tables: []desired.Table{{Name: "filter", Family: desired.IPv4, Chains: []desired.Chain{{
+				Name:  desired.EntryChain,
+				Rules: []string{"-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT", "-m set --match-set PAL-s-deny dst -j DROP"},
+			}}}},
+		}, nil
+	}
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer l.Close() //nolint:errcheck // only the port is wanted
+	return l.Addr().String()
+}
+
+func get(url string) (int, string) {
+	resp, err := http.Get(url) //nolint:gosec,noctx // the test's own loopback server
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close() //nolint:errcheck // read-only
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+var _ = Describe("palisade-enforcer run", Ordered, func() {
+	var (
+		env        *envtest.Environment
+		kube       kubernetes.Interface
+		c          client.Client
+		ns         string
+		kubeconfig string
+	)
+	BeforeAll(func() {
+		dir, err := assets.Dir()
+		Expect(err).NotTo(HaveOccurred(), "envtest binaries: make envtest-bins")
+		env = &envtest.Environment{
+			UseExistingCluster:       ptr.To(false),
+			ControlPlaneStartTimeout: 2 * time.Minute,
+			CRDDirectoryPaths:        []string{filepath.Join("..", "..", "config", "crd", "bases")},
+			ErrorIfCRDPathMissing:    true,
+		}
+		env.ControlPlane.GetAPIServer().Path = filepath.Join(dir, "kube-apiserver")
+		env.ControlPlane.Etcd = &envtest.Etcd{Path: filepath.Join(dir, "etcd")}
+		env.ControlPlane.KubectlPath = filepath.Join(dir, "kubectl")
+		cfg, err := env.Start()
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(env.Stop)
+		user, err := env.AddUser(envtest.User{Name: "enforcer", Groups: []string{"system:masters"}}, cfg)
+		Expect(err).NotTo(HaveOccurred())
+		kc, err := user.KubeConfig()
+		Expect(err).NotTo(HaveOccurred())
+		kubeconfig = filepath.Join(GinkgoT().TempDir(), "kubeconfig")
+		Expect(os.WriteFile(kubeconfig, kc, 0o600)).To(Succeed())
+		kube, err = kubernetes.NewForConfig(cfg)
+		Expect(err).NotTo(HaveOccurred())
+		scheme := envtestScheme()
+		c, err = client.New(cfg, client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+		ns = enforcertest.Netns(GinkgoT())
+	})
+
+	It("programs what the engine says, is ready after the first sync, and leaves the rules when stopped", func(sctx SpecContext) {
+		health, metricsAddr := freeAddr(), freeAddr()
+		f := &runFlags{
+			dataplaneFlags: dataplaneFlags{netns: ns, backend: "nft", xtablesWait: 5},
+			kubeconfig:     kubeconfig, nodeName: "n0",
+			healthAddr: health, metricsAddr: metricsAddr,
+			minInterval: 50 * time.Millisecond, maxInterval: time.Second,
+			backoffBase: 50 * time.Millisecond, backoffMax: time.Second,
+		}
+		ctx, cancel := context.WithCancel(logr.NewContext(context.Background(), zap.New(zap.WriteTo(GinkgoWriter))))
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, f, standInRenderer) }()
+		DeferCleanup(func() error { cancel(); return <-done })
+
+		Eventually(func() int { code, _ := get("http://" + health + "/readyz"); return code }).WithTimeout(30 * time.Second).Should(Equal(http.StatusOK))
+		Expect(enforcertest.Save(GinkgoT(), ns, "iptables-nft-save")).To(ContainSubstring("-A FORWARD -m comment --comment palisade-hook -j PAL-FORWARD"))
+
+		Expect(c.Create(sctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "web"}})).To(Succeed())
+		for _, name := range []string{"p0", "p1"} {
+			pod := &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: name, Labels: map[string]string{"app": name}},
+				Spec:       corev1.PodSpec{NodeName: "n0", Containers: []corev1.Container{{Name: "c", Image: "x"}}},
+			}
+			Expect(c.Create(sctx, pod)).To(Succeed())
+			pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: podIPs["web/"+name], PodIPs: []corev1.PodIP{{IP: podIPs["web/"+name]}}}
+			Expect(c.Status().Update(sctx, pod)).To(Succeed())
+		}
+		np := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "deny"}, Spec: v1alpha1.NetworkPolicySpec{PolicySpec: v1alpha1.PolicySpec{Selector: "app == 'p0'"}}}
+		Expect(c.Create(sctx, np)).To(Succeed())
+
+		sets := func() string { return enforcertest.Save(GinkgoT(), ns, "ipset", "save") }
+		Eventually(sets).WithTimeout(10 * time.Second).Should(ContainSubstring("add PAL-s-deny 198.18.0.10\n"))
+		Expect(sets()).NotTo(ContainSubstring("198.18.0.11"))
+
+		// Relabelling a pod moves it into the policy at the next sync.
+		p1, err := kube.CoreV1().Pods("web").Get(sctx, "p1", metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		p1.Labels["app"] = "p0"
+		_, err = kube.CoreV1().Pods("web").Update(sctx, p1, metav1.UpdateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(sets).WithTimeout(10 * time.Second).Should(ContainSubstring("add PAL-s-deny 198.18.0.11\n"))
+
+		// Drift: the periodic resync puts back a rule deleted by hand.
+		enforcertest.Run(GinkgoT(), ns, "", "iptables-nft", "-D", "PAL-FORWARD", "2")
+		Eventually(func() string { return enforcertest.Save(GinkgoT(), ns, "iptables-nft-save") }).WithTimeout(10 * time.Second).
+			Should(ContainSubstring("--match-set PAL-s-deny dst -j DROP"))
+
+		_, body := get("http://" + metricsAddr + "/metrics")
+		Expect(body).To(ContainSubstring("palisade_enforcer_rules_programmed 2"))
+		Expect(body).To(ContainSubstring("palisade_enforcer_sets_programmed 1"))
+
+		// SIGTERM (the context ends): run returns and the rules stay.
+		before := enforcertest.Save(GinkgoT(), ns, "iptables-nft-save")
+		cancel()
+		Eventually(done).WithTimeout(10 * time.Second).Should(Receive(BeNil()))
+		done <- nil // for the deferred cleanup
+		Expect(enforcertest.Save(GinkgoT(), ns, "iptables-nft-save")).To(Equal(before))
+		Expect(sets()).To(ContainSubstring("add PAL-s-deny 198.18.0.10\n"))
+
+		// cleanup removes it all.
+		cmd := newRootCommand(logr.Discard())
+		cmd.SetArgs([]string{"cleanup", "--netns", ns, "--iptables-backend", "nft"})
+		Expect(cmd.Execute()).To(Succeed())
+		Expect(enforcertest.Save(GinkgoT(), ns, "iptables-nft-save")).NotTo(ContainSubstring("PAL-"))
+		Expect(sets()).NotTo(ContainSubstring("PAL-"))
+	})
+
+	It("without the renderer never reports ready and counts the failing step", func() {
+		health, metricsAddr := freeAddr(), freeAddr()
+		f := &runFlags{
+			dataplaneFlags: dataplaneFlags{netns: ns, backend: "nft", xtablesWait: 5},
+			kubeconfig:     kubeconfig, nodeName: "n0", healthAddr: health, metricsAddr: metricsAddr,
+			minInterval: 50 * time.Millisecond, maxInterval: time.Second, backoffBase: 50 * time.Millisecond, backoffMax: 100 * time.Millisecond,
+		}
+		ctx, cancel := context.WithCancel(logr.NewContext(context.Background(), logr.Discard()))
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, f, desiredState) }()
+		DeferCleanup(func() error { cancel(); return <-done })
+		Eventually(func() string { _, body := get("http://" + metricsAddr + "/metrics"); return body }).WithTimeout(30 * time.Second).
+			Should(MatchRegexp(`palisade_enforcer_sync_errors_total\{step="desired"\} [1-9]`))
+		code, body := get("http://" + health + "/readyz")
+		Expect(code).To(Equal(http.StatusServiceUnavailable), body)
+		Expect(strings.Contains(enforcertest.Save(GinkgoT(), ns, "iptables-nft-save"), "PAL-")).To(BeFalse())
+		fmt.Fprintln(GinkgoWriter, "as expected:", errNoRenderer)
+	})
+})

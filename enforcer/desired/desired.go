@@ -1,0 +1,204 @@
+package desired
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Prefix starts the name of every chain and set Palisade owns. Nothing without it is ever written,
+// flushed or deleted by the enforcer.
+const Prefix = "PAL"
+
+// EntryChain is the chain the built-in FORWARD chain jumps to; every Palisade rule is reached from it.
+const EntryChain = "PAL-FORWARD"
+
+// Limits of the kernel's names (without the terminating NUL).
+const (
+	// MaxChainName is the longest chain name iptables accepts (XT_EXTENSION_MAXNAMELEN - 1).
+	MaxChainName = 28
+	// MaxSetName is the longest ipset name (IPSET_MAXNAMELEN - 1).
+	MaxSetName = 31
+)
+
+// Family is the IP family of an iptables table.
+type Family string
+
+// The families of iptables tables: ipv4 is programmed with iptables, ipv6 with ip6tables.
+const (
+	IPv4 Family = "ipv4"
+	IPv6 Family = "ipv6"
+)
+
+// Ruleset is the whole desired dataplane of one node: the tables Palisade writes (only its own
+// chains in them) and the ipsets those chains reference.
+type Ruleset struct {
+	Tables []Table
+	Sets   []Set
+}
+
+// Table is one iptables table of one family, for example the ipv4 "filter" table.
+type Table struct {
+	Name   string // "filter"
+	Family Family // ipv4|ipv6
+	Chains []Chain
+}
+
+// Chain is one Palisade chain. Rules are in order, each the iptables-restore text that follows
+// "-A <chain> ", for example `-m set --match-set PAL-s-abc src -j ACCEPT`.
+type Chain struct {
+	Name  string
+	Rules []string
+}
+
+// Set is one ipset. Type is hash:ip, hash:net or hash:ip,port; Family is inet or inet6; Members are
+// written as `ipset add` takes them (198.18.0.1, 198.18.0.0/24, 198.18.0.1,tcp:80).
+type Set struct {
+	Name, Type, Family string
+	Members            []string
+}
+
+// SetTypes are the ipset types the appliers know how to compare member by member.
+var SetTypes = map[string]bool{"hash:ip": true, "hash:net": true, "hash:ip,port": true}
+
+// Validate reports the first problem that would make the Ruleset unsafe or impossible to program:
+// a name without the Palisade prefix, too long, duplicated, or a rule or member that would break
+// out of its line in the restore text.
+func (r *Ruleset) Validate() error {
+	tables := map[string]bool{}
+	for i := range r.Tables {
+		t := &r.Tables[i]
+		path := fmt.Sprintf("tables[%d]", i)
+		if t.Family != IPv4 && t.Family != IPv6 {
+			return fmt.Errorf("%s.family %q: must be %q or %q", path, t.Family, IPv4, IPv6)
+		}
+		if t.Name == "" || strings.ContainsAny(t.Name, " \t\n\r") {
+			return fmt.Errorf("%s.name %q: must be a table name", path, t.Name)
+		}
+		key := string(t.Family) + "/" + t.Name
+		if tables[key] {
+			return fmt.Errorf("%s: table %s listed twice", path, key)
+		}
+		tables[key] = true
+		chains := map[string]bool{}
+		for j := range t.Chains {
+			c := &t.Chains[j]
+			cpath := fmt.Sprintf("%s.chains[%d]", path, j)
+			if err := checkName(c.Name, MaxChainName); err != nil {
+				return fmt.Errorf("%s.name: %w", cpath, err)
+			}
+			if chains[c.Name] {
+				return fmt.Errorf("%s.name %q: chain listed twice", cpath, c.Name)
+			}
+			chains[c.Name] = true
+			for k, rule := range c.Rules {
+				if strings.TrimSpace(rule) == "" || strings.ContainsAny(rule, "\n\r") {
+					return fmt.Errorf("%s.rules[%d] %q: must be one non-empty line", cpath, k, rule)
+				}
+			}
+		}
+	}
+	sets := map[string]bool{}
+	for i := range r.Sets {
+		sets[r.Sets[i].Name] = false
+	}
+	if err := r.checkReferences(sets); err != nil {
+		return err
+	}
+	clear(sets)
+	for i := range r.Sets {
+		s := &r.Sets[i]
+		path := fmt.Sprintf("sets[%d]", i)
+		if err := checkName(s.Name, MaxSetName); err != nil {
+			return fmt.Errorf("%s.name: %w", path, err)
+		}
+		if sets[s.Name] {
+			return fmt.Errorf("%s.name %q: set listed twice", path, s.Name)
+		}
+		sets[s.Name] = true
+		if !SetTypes[s.Type] {
+			return fmt.Errorf("%s.type %q: must be hash:ip, hash:net or hash:ip,port", path, s.Type)
+		}
+		if s.Family != "inet" && s.Family != "inet6" {
+			return fmt.Errorf("%s.family %q: must be inet or inet6", path, s.Family)
+		}
+		for k, m := range s.Members {
+			if m == "" || strings.ContainsAny(m, " \t\n\r") {
+				return fmt.Errorf("%s.members[%d] %q: must be one word", path, k, m)
+			}
+		}
+	}
+	return nil
+}
+
+// checkReferences makes sure every Palisade chain a rule jumps or goes to is declared in the same
+// table, and every Palisade set a rule matches is declared: otherwise the restore would fail as a
+// whole, or (for a set) the kernel would refuse the rule, and the error would be found late.
+func (r *Ruleset) checkReferences(sets map[string]bool) error {
+	for i := range r.Tables {
+		t := &r.Tables[i]
+		chains := map[string]bool{}
+		for j := range t.Chains {
+			chains[t.Chains[j].Name] = true
+		}
+		for j := range t.Chains {
+			for k, rule := range t.Chains[j].Rules {
+				if err := checkRuleReferences(rule, chains, sets); err != nil {
+					return fmt.Errorf("tables[%d].chains[%d].rules[%d]: %w", i, j, k, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// referenceFlags are the options whose argument names a chain (jumps) or a set (--match-set).
+var referenceFlags = []struct {
+	flag  string
+	isSet bool
+}{{"-j ", false}, {"--jump ", false}, {"-g ", false}, {"--goto ", false}, {"--match-set ", true}}
+
+// checkRuleReferences scans one rule for the chains and sets it names. It looks for the flags as
+// substrings rather than splitting the rule into words: this runs on every rule at every sync.
+func checkRuleReferences(rule string, chains map[string]bool, sets map[string]bool) error {
+	for _, rf := range referenceFlags {
+		for rest := rule; ; {
+			i := strings.Index(rest, rf.flag)
+			if i < 0 {
+				break
+			}
+			if i > 0 && rest[i-1] != ' ' {
+				rest = rest[i+len(rf.flag):]
+				continue
+			}
+			rest = rest[i+len(rf.flag):]
+			target, _, _ := strings.Cut(rest, " ")
+			if !Owned(target) {
+				continue
+			}
+			if rf.isSet {
+				if _, ok := sets[target]; !ok {
+					return fmt.Errorf("matches set %s, which the ruleset does not declare", target)
+				}
+			} else if !chains[target] {
+				return fmt.Errorf("jumps to %s, which the table does not declare", target)
+			}
+		}
+	}
+	return nil
+}
+
+func checkName(name string, maxLen int) error {
+	if !strings.HasPrefix(name, Prefix) {
+		return fmt.Errorf("%q: must start with %q", name, Prefix)
+	}
+	if len(name) > maxLen {
+		return fmt.Errorf("%q: longer than %d characters", name, maxLen)
+	}
+	if strings.ContainsAny(name, " \t\n\r\"'") {
+		return fmt.Errorf("%q: must not contain spaces or quotes", name)
+	}
+	return nil
+}
+
+// Owned reports whether a chain or set name belongs to Palisade.
+func Owned(name string) bool { return strings.HasPrefix(name, Prefix) }
