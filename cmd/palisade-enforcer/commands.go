@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -101,6 +100,3 @@ func newCleanupCommand(log logger) *cobra.Command {
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "give up after this long")
 	return cmd
 }
-
-// errNoRenderer is what the desired state is until pkg/render is plugged in (see desiredState).
-var errNoRenderer = errors.New("no renderer: pkg/render is not wired into palisade-enforcer yet")

@@ -27,6 +27,7 @@ import (
 	"github.com/palisade-dev/palisade/enforcer/source"
 	"github.com/palisade-dev/palisade/enforcer/syncer"
 	"github.com/palisade-dev/palisade/pkg/engine"
+	"github.com/palisade-dev/palisade/pkg/render"
 )
 
 type runFlags struct {
@@ -131,12 +132,17 @@ func run(ctx context.Context, f *runFlags, newDesired desiredStateFunc) error {
 	return nil
 }
 
-// desiredState is where the renderer plugs in: it must turn the engine's model for this node into
-// the Ruleset (pkg/render's output mapped 1:1 onto enforcer/desired). Until then every sync fails at
-// the "desired" step, the enforcer never reports ready, and nothing is removed from the kernel.
-func desiredState(_ *engine.Engine, _ string) func(context.Context) (desired.Ruleset, error) {
+// desiredState renders the engine's model of this node (pkg/render) into the desired state. A
+// render error fails the sync at the "desired" step: nothing is changed in the kernel, so the rules
+// of the last good sync stay (fail static), and the runner retries.
+func desiredState(e *engine.Engine, nodeName string) func(context.Context) (desired.Ruleset, error) {
+	opts := render.DefaultOptions()
 	return func(context.Context) (desired.Ruleset, error) {
-		return desired.Ruleset{}, errNoRenderer
+		v4, v6, err := render.Render(e.NodeModel(nodeName), opts)
+		if err != nil {
+			return desired.Ruleset{}, fmt.Errorf("rendering node %s: %w", nodeName, err)
+		}
+		return desired.FromRender(v4, v6), nil
 	}
 }
 

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -179,7 +177,9 @@ var _ = Describe("palisade-enforcer run", Ordered, func() {
 		Expect(sets()).NotTo(ContainSubstring("PAL-"))
 	})
 
-	It("without the renderer never reports ready and counts the failing step", func() {
+	It("with the renderer programs the engine's verdicts for the node's pods and is ready", func() {
+		// The first spec left namespace web, pods p0 and p1 (both labelled app=p0 now, on node n0)
+		// and policy web/deny (no rules: ingress deny for the pods it selects) in the API server.
 		health, metricsAddr := freeAddr(), freeAddr()
 		f := &runFlags{
 			dataplaneFlags: dataplaneFlags{netns: ns, backend: "nft", xtablesWait: 5},
@@ -190,11 +190,18 @@ var _ = Describe("palisade-enforcer run", Ordered, func() {
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, f, desiredState) }()
 		DeferCleanup(func() error { cancel(); return <-done })
-		Eventually(func() string { _, body := get("http://" + metricsAddr + "/metrics"); return body }).WithTimeout(30 * time.Second).
-			Should(MatchRegexp(`palisade_enforcer_sync_errors_total\{step="desired"\} [1-9]`))
-		code, body := get("http://" + health + "/readyz")
-		Expect(code).To(Equal(http.StatusServiceUnavailable), body)
-		Expect(strings.Contains(enforcertest.Save(GinkgoT(), ns, "iptables-nft-save"), "PAL-")).To(BeFalse())
-		fmt.Fprintln(GinkgoWriter, "as expected:", errNoRenderer)
+		Eventually(func() int { code, _ := get("http://" + health + "/readyz"); return code }).WithTimeout(30 * time.Second).Should(Equal(http.StatusOK))
+		save := func() string { return enforcertest.Save(GinkgoT(), ns, "iptables-nft-save") }
+		Eventually(save).WithTimeout(10 * time.Second).Should(And(
+			ContainSubstring("-A FORWARD -m comment --comment palisade-hook -j PAL-FORWARD"),
+			MatchRegexp(`-A PAL-TO-EP -d 198\.18\.0\.10/32 .*-g PAL-TW-`),
+			MatchRegexp(`-A PAL-TO-EP -d 198\.18\.0\.11/32 .*-g PAL-TW-`),
+			MatchRegexp(`-A PAL-TW-\S+ .*end of tier, default action Deny.* -j DROP`),
+		))
+		// Deleting the policy opens the pods again at the next sync: its chains go.
+		Expect(c.Delete(context.Background(), &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "deny"}})).To(Succeed())
+		Eventually(save).WithTimeout(10 * time.Second).ShouldNot(ContainSubstring("end of tier"))
+		Expect(save()).To(MatchRegexp(`-A PAL-TO-EP -d 198\.18\.0\.10/32 `))
 	})
+
 })
