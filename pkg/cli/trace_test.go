@@ -60,6 +60,12 @@ func TestTrace(t *testing.T) {
 			args: []string{"trace", "-f", traceCluster, "--from", "2001:db8::99", "--to", "z/a", "--icmp", "128"}},
 		{name: "stdin", code: 0, stdin: "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns1}\nstatus: {podIP: 198.18.9.9}\n",
 			args: []string{"trace", "-f", "-", "--from", "ns1/p", "--to", "ns1/p", "--port", "80"}},
+		{name: "deny-second-in-json-stream", code: 1, stdin: `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"ns1"},"status":{"podIP":"198.18.9.9"}}
+{"apiVersion":"policy.palisade.dev/v1alpha1","kind":"NetworkPolicy","metadata":{"name":"deny-all","namespace":"ns1"},"spec":{"selector":"all()","types":["Ingress"],"ingress":[{"action":"Deny"}]}}
+`,
+			args: []string{"trace", "-f", "-", "--from", "198.18.1.1", "--to", "ns1/p", "--port", "80"}},
+		{name: "deny-second-in-utf16-with-document-ends", code: 1,
+			args: []string{"trace", "-f", "testdata/trace/powershell-utf16.yaml", "--from", "198.18.1.1", "--to", "ns1/p", "--port", "80"}},
 		{name: "error-yaml-boolean-namespace", code: 2, stdin: "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: y}\nstatus: {podIP: 198.18.9.9}\n",
 			args: []string{"trace", "-f", "-", "--from", "y/p", "--to", "y/p", "--port", "80"}},
 		{name: "hostnetwork-pod-skipped", code: 2,

@@ -39,9 +39,25 @@ var decoders = map[schema.GroupVersionKind]func() runtime.Object{
 // parseFile splits one file into documents and adds every object it holds to the set. It stops at
 // the first fatal problem (see Error).
 func parseFile(file string, data []byte, set *Set) error {
-	for index, c := range splitDocuments(data) {
-		if err := parseDocument(file, index, c, set); err != nil {
-			return err
+	text, err := decodeText(data)
+	if err != nil {
+		return &Error{File: file, Index: -1, Err: err}
+	}
+	index := 0
+	for _, c := range splitDocuments(text) {
+		docs, err := splitJSONStream(c)
+		var jerr *jsonStreamError
+		switch {
+		case errors.As(err, &jerr):
+			return &Error{File: file, Index: index + jerr.read, Line: jerr.line, Err: jerr}
+		case err != nil:
+			docs = []chunk{c} // YAML
+		}
+		for _, d := range docs {
+			if err := parseDocument(file, index, d, set); err != nil {
+				return err
+			}
+			index++
 		}
 	}
 	return nil

@@ -11,9 +11,12 @@
 //
 // Load and LoadLenient take paths: a file (read whatever its extension), a directory (walked
 // recursively, lexical order, files ending in .yaml, .yml or .json, hidden directories skipped) or
-// "-" for the given stdin reader. A file is split into documents on lines that are exactly "---"
-// (optionally followed by a comment); documents holding only whitespace and comments are skipped
-// and not counted, so Source.Index is the 0-based position of the document among the non-empty
+// "-" for the given stdin reader. Every form kubectl reads is read whole: the text is decoded by its
+// byte order mark (UTF-8, UTF-16 and UTF-32, either byte order; without a BOM it must be UTF-8), split
+// into documents on "---" marker lines and after "..." document-end lines, and a document that
+// starts with "{" is read as a stream of JSON objects (as `jq -c` writes them, or pretty-printed one
+// after another), each its own document. What cannot be read whole is refused, never partly read.
+// Documents holding only whitespace and comments are skipped and not counted, so Source.Index is the 0-based position of the document among the non-empty
 // documents of its file. A List document (kind "List" or any kind ending in "List" with an items
 // field) is expanded: each item keeps the list's Source.Index and gets Source.Item.
 //

@@ -1,0 +1,137 @@
+package manifest
+
+import (
+	"encoding/binary"
+	"errors"
+	"reflect"
+	"strconv"
+	"testing"
+	"unicode/utf16"
+)
+
+// encodings are every text encoding kubectl's reader accepts, as functions of UTF-8 text.
+var encodings = map[string]func(string) []byte{
+	"utf-8":        func(s string) []byte { return []byte(s) },
+	"utf-8 bom":    func(s string) []byte { return append([]byte{0xEF, 0xBB, 0xBF}, s...) },
+	"utf-16le bom": func(s string) []byte { return encode16(s, binary.LittleEndian, []byte{0xFF, 0xFE}) },
+	"utf-16be bom": func(s string) []byte { return encode16(s, binary.BigEndian, []byte{0xFE, 0xFF}) },
+	"utf-32le bom": func(s string) []byte { return encode32(s, binary.LittleEndian, []byte{0xFF, 0xFE, 0, 0}) },
+	"utf-32be bom": func(s string) []byte { return encode32(s, binary.BigEndian, []byte{0, 0, 0xFE, 0xFF}) },
+}
+
+func encode16(s string, order binary.AppendByteOrder, bom []byte) []byte {
+	out := append([]byte(nil), bom...)
+	for _, u := range utf16.Encode([]rune(s)) {
+		out = order.AppendUint16(out, u)
+	}
+	return out
+}
+
+func encode32(s string, order binary.AppendByteOrder, bom []byte) []byte {
+	out := append([]byte(nil), bom...)
+	for _, r := range s {
+		out = order.AppendUint32(out, uint32(r))
+	}
+	return out
+}
+
+// TestParseEveryForm reads the same two policies (a Deny in second place) written in every
+// separator and encoding kubectl reads: both must be read, with their lines.
+func TestParseEveryForm(t *testing.T) {
+	forms := []struct {
+		name string
+		text string
+		want []string
+	}{
+		{
+			name: "yaml with ---",
+			text: "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n",
+			want: []string{"fuzz.yaml:0 line=1 /a", "fuzz.yaml:1 line=4 /b"},
+		},
+		{
+			name: "yaml ended by ...",
+			text: "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n...\napiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n...\n",
+			want: []string{"fuzz.yaml:0 line=1 /a", "fuzz.yaml:1 line=4 /b"},
+		},
+		{
+			name: "json lines as jq -c writes",
+			text: `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a"}}` + "\n" + `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"b"}}` + "\n",
+			want: []string{"fuzz.yaml:0 line=1 /a", "fuzz.yaml:1 line=2 /b"},
+		},
+		{
+			name: "pretty-printed json objects one after another",
+			text: "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Namespace\",\n  \"metadata\": {\"name\": \"a\"}\n}\n{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Namespace\",\n  \"metadata\": {\"name\": \"b\"}\n}\n",
+			want: []string{"fuzz.yaml:0 line=1 /a", "fuzz.yaml:1 line=6 /b"},
+		},
+		{
+			name: "json objects on one line",
+			text: `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a"}}{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"b"}}`,
+			want: []string{"fuzz.yaml:0 line=1 /a", "fuzz.yaml:1 line=1 /b"},
+		},
+		{
+			name: "yaml flow mapping is still yaml",
+			text: "{apiVersion: v1, kind: Namespace, metadata: {name: a}}\n---\n{apiVersion: v1, kind: Namespace, metadata: {name: b}}\n",
+			want: []string{"fuzz.yaml:0 line=1 /a", "fuzz.yaml:1 line=2 /b"},
+		},
+	}
+	for _, f := range forms {
+		for enc, encode := range encodings {
+			t.Run(f.name+"/"+enc, func(t *testing.T) {
+				set, err := Parse("fuzz.yaml", encode(f.text))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, d := range set.Documents {
+					got = append(got, d.Source.String()+" line="+strconv.Itoa(d.Source.Line)+" "+d.Namespace+"/"+d.Name)
+				}
+				if !reflect.DeepEqual(got, f.want) {
+					t.Errorf("got %q\nwant %q", got, f.want)
+				}
+			})
+		}
+	}
+}
+
+func TestParseRefusesWhatItCannotReadWhole(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{
+			name: "a second json value that is not json",
+			in:   []byte("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"a\"}}\nkind: Namespace\n"),
+			want: "f.yaml: document 1, line 2: invalid JSON after the previous object of the stream: invalid character 'k' looking for beginning of value",
+		},
+		{
+			name: "utf-16 with an odd length",
+			in:   []byte{0xFF, 0xFE, 'a', 0, 'b'},
+			want: "f.yaml: UTF-16LE text (by its byte order mark) has an odd number of bytes",
+		},
+		{
+			name: "utf-16 without a byte order mark",
+			in:   []byte{'a', 0, ':', 0, ' ', 0, '1', 0},
+			want: "f.yaml: document 0: invalid YAML: control characters are not allowed",
+		},
+		{
+			name: "latin-1",
+			in:   []byte("a: caf\xe9\n"),
+			want: "f.yaml: not valid UTF-8 at byte 6: save the file as UTF-8, or as UTF-16 or UTF-32 with a byte order mark",
+		},
+		{
+			name: "utf-32 code point out of range",
+			in:   []byte{0xFF, 0xFE, 0, 0, 0, 0, 0x11, 0},
+			want: "f.yaml: UTF-32LE text: invalid code point 0x110000 at byte 4",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", tt.in)
+			var fe *Error
+			if !errors.As(err, &fe) || err.Error() != tt.want {
+				t.Errorf("got %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
