@@ -49,6 +49,12 @@ type model struct {
 	// warnings are problems that do not stop the command: skipped pods,
 	// policies that fail closed. They are printed to stderr.
 	warnings []string
+	// podObjs are the workload pods as loaded (namespace defaulted), for the
+	// endpoints of Services.
+	podObjs []*corev1.Pod
+	// services are the Services the manifests define, as Service objects or
+	// through EndpointSlices.
+	services map[engine.EndpointRef]bool
 }
 
 // buildModel loads set into a new engine. Every policy is loaded as the
@@ -60,7 +66,7 @@ type model struct {
 // created without labels (the engine adds kubernetes.io/metadata.name, as
 // the API server does), so that namespaceSelectors see them.
 func buildModel(set *manifest.Set) (*model, error) {
-	m := &model{eng: engine.New(), byRef: map[engine.EndpointRef]*podInfo{}}
+	m := &model{eng: engine.New(), byRef: map[engine.EndpointRef]*podInfo{}, services: map[engine.EndpointRef]bool{}}
 	namespaces := map[string]bool{}
 	for _, e := range set.Namespaces {
 		ns, err := engine.FromNamespace(e.Object)
@@ -95,6 +101,9 @@ func buildModel(set *manifest.Set) (*model, error) {
 			return nil, err
 		}
 	}
+	if err := m.loadServices(set, m.podObjs); err != nil {
+		return nil, err
+	}
 	for _, e := range set.KubernetesNetworkPolicies {
 		np := e.Object.DeepCopy()
 		defaultNamespaceOf(&np.ObjectMeta)
@@ -111,11 +120,13 @@ func buildModel(set *manifest.Set) (*model, error) {
 		if err := implicit(np.Namespace); err != nil {
 			return nil, err
 		}
+		m.warnMissingServices(e.Source, "NetworkPolicy", np.Namespace+"/"+np.Name, np.Namespace, np.Spec.Ingress, np.Spec.Egress)
 		if err := m.eng.UpsertNetworkPolicy(np, engine.SlotEnforced); err != nil {
 			m.warnf("%s: NetworkPolicy %s/%s fails closed (denies what reaches it): %v", e.Source, np.Namespace, np.Name, err)
 		}
 	}
 	for _, e := range set.GlobalNetworkPolicies {
+		m.warnMissingServices(e.Source, "GlobalNetworkPolicy", e.Object.Name, "", e.Object.Spec.Ingress, e.Object.Spec.Egress)
 		if err := m.eng.UpsertGlobalNetworkPolicy(e.Object, engine.SlotEnforced); err != nil {
 			m.warnf("%s: GlobalNetworkPolicy %s fails closed (denies what reaches it): %v", e.Source, e.Object.Name, err)
 		}
@@ -155,6 +166,7 @@ func (m *model) addPod(e manifest.Entry[*corev1.Pod], implicit func(string) erro
 		return fmt.Errorf("%s: loading pod %s: %w", e.Source, ref, err)
 	}
 	m.addDeclaredPorts(pod)
+	m.podObjs = append(m.podObjs, pod)
 	p := &podInfo{Ref: ref, IPs: ep.IPs, Source: e.Source}
 	m.pods = append(m.pods, p)
 	m.byRef[ref] = p

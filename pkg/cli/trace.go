@@ -31,14 +31,16 @@ func newTraceCommand(streams IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "trace -f PATH... --from NAMESPACE/POD|IP --to NAMESPACE/POD|IP (--port PORT[/PROTOCOL] | --icmp TYPE[/CODE])",
 		Short: "Explain whether one flow is allowed by the policies in the manifests",
-		Long: `trace loads pods, namespaces, service accounts and policies (Palisade NetworkPolicy and
-GlobalNetworkPolicy, Kubernetes NetworkPolicy) from manifests and evaluates the first packet of one
+		Long: `trace loads pods, namespaces, service accounts, Services, EndpointSlices and policies (Palisade
+NetworkPolicy and GlobalNetworkPolicy, Kubernetes NetworkPolicy) from manifests and evaluates the first packet of one
 connection as Calico would enforce it: the egress policies of the source pod, then the ingress
 policies of the destination pod. It prints every policy visited on each side, the rule or step that
 decided, and the final verdict. Policies are evaluated as if applied and enforced.
 
 An endpoint is a pod of the manifests (NAMESPACE/POD, which must have status.podIP) or an IP
-address; an address that belongs to no pod has no policy of its own.
+address; an address that belongs to no pod has no policy of its own. A Service's endpoints are its
+EndpointSlices when the manifests hold any, else the pods its selector selects, as the EndpointSlice
+controller would write them.
 
 Exit status: 0 allowed, 1 denied, 2 bad flags or unreadable manifests.`,
 		Example: `  kubectl palisade trace -f examples/default-deny --from frontend/web --to backend/api --port 8080/TCP

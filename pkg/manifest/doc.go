@@ -24,7 +24,7 @@
 // keys rejected), then decoded by apiVersion and kind:
 //
 //   - policy.palisade.dev/v1alpha1 NetworkPolicy and GlobalNetworkPolicy;
-//   - networking.k8s.io/v1 NetworkPolicy; v1 Pod, Namespace, ServiceAccount and Service;
+//   - networking.k8s.io/v1 NetworkPolicy; v1 Pod, Namespace, ServiceAccount and Service; discovery.k8s.io/v1 EndpointSlice;
 //   - projectcalico.org documents are kept undecoded (ClassCalico) for the convert command;
 //   - anything else is kept undecoded (ClassOther) and otherwise ignored.
 //

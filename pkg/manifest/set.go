@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -98,6 +99,7 @@ type Set struct {
 	Namespaces                []Entry[*corev1.Namespace]
 	ServiceAccounts           []Entry[*corev1.ServiceAccount]
 	Services                  []Entry[*corev1.Service]
+	EndpointSlices            []Entry[*discoveryv1.EndpointSlice]
 }
 
 // Calico returns the projectcalico.org documents in reading order.
@@ -143,6 +145,8 @@ func (s *Set) add(d *Document) {
 		s.ServiceAccounts = append(s.ServiceAccounts, Entry[*corev1.ServiceAccount]{d.Source, o})
 	case *corev1.Service:
 		s.Services = append(s.Services, Entry[*corev1.Service]{d.Source, o})
+	case *discoveryv1.EndpointSlice:
+		s.EndpointSlices = append(s.EndpointSlices, Entry[*discoveryv1.EndpointSlice]{d.Source, o})
 	}
 }
 
