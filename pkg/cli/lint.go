@@ -22,7 +22,8 @@ webhook does, so lint reports what applying the file would report: the errors th
 it and the warnings it would print. Kubernetes NetworkPolicies (networking.k8s.io/v1) are
 validated with the upstream rules. Calico documents (projectcalico.org) are reported as needing
 "kubectl palisade convert". Other objects (Pods, Namespaces, Deployments...) are accepted silently.
-Unknown fields and values of the wrong type are errors, with their line.
+Unknown fields and values of the wrong type are errors, with their line. A namespaced object
+without a namespace is checked in the namespace kubectl would put it in: -n, or "default".
 
 One line per finding:
 
@@ -39,7 +40,10 @@ const lintExample = `  # Check a file, a folder (recursively: *.yaml, *.yml, *.j
   helm template chart/ | kubectl palisade lint -f -`
 
 func newLintCommand(streams IOStreams) *cobra.Command {
-	var paths []string
+	var (
+		paths []string
+		ns    namespaceFlag
+	)
 	cmd := &cobra.Command{
 		Use:     "lint -f PATH...",
 		Short:   "Check policies offline, as admission would",
@@ -50,15 +54,20 @@ func newLintCommand(streams IOStreams) *cobra.Command {
 			if len(paths) == 0 {
 				return errors.New("lint needs at least one -f PATH (a file, a folder, or - for stdin)")
 			}
-			return runLint(streams, paths)
+			ns.resolve(cmd)
+			return runLint(streams, paths, ns)
 		},
 	}
+	ns.register(cmd)
 	cmd.Flags().StringArrayVarP(&paths, "filename", "f", nil, "file, folder (read recursively) or - for stdin; repeatable")
 	return cmd
 }
 
-func runLint(streams IOStreams, paths []string) error {
+func runLint(streams IOStreams, paths []string, ns namespaceFlag) error {
 	set, err := manifest.LoadLenient(paths, streams.In)
+	if err == nil {
+		err = applyNamespace(set, ns)
+	}
 	if err != nil {
 		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 		return &ExitError{Code: ExitUsage}

@@ -238,6 +238,26 @@ spec:
 			wantStdout: "<stdin>:0: NetworkPolicy/b/a: apiVersion: projectcalico.org/v3 is Calico's API, not Palisade's; convert it with: kubectl palisade convert -f -\n",
 		},
 		{
+			name:     "a namespaced policy without namespace lands in default, as kubectl puts it",
+			stdin:    "apiVersion: policy.palisade.dev/v1alpha1\nkind: NetworkPolicy\nmetadata: {name: web}\nspec: {order: 1, selector: all(), ingress: [{action: Allow}]}\n",
+			args:     []string{"lint", "-f", "-"},
+			wantCode: 0,
+		},
+		{
+			name:       "-n names the namespace of objects without one",
+			stdin:      "apiVersion: policy.palisade.dev/v1alpha1\nkind: NetworkPolicy\nmetadata: {name: web}\nspec: {order: 1, selector: all(), ingress: [{action: Allow, protocol: tcp}]}\n",
+			args:       []string{"lint", "-n", "shop", "-f", "-"},
+			wantCode:   ExitInvalid,
+			wantStdout: "<stdin>:0: NetworkPolicy/shop/web: spec.ingress[0].protocol: Invalid value: \"tcp\": protocol names are case-sensitive: use one of TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number 1-255\n",
+		},
+		{
+			name:       "-n refuses an object of another namespace, as kubectl apply -n does",
+			stdin:      "apiVersion: policy.palisade.dev/v1alpha1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: shop}\nspec: {selector: all()}\n",
+			args:       []string{"lint", "-n", "prod", "-f", "-"},
+			wantCode:   ExitUsage,
+			wantStderr: "error: <stdin>: document 0, line 3: NetworkPolicy web is in namespace shop, not the namespace prod given by -n: kubectl apply -n prod refuses it; pass -n shop or leave -n out\n",
+		},
+		{
 			name:     "other kinds are accepted silently",
 			stdin:    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {anything: 1}\n",
 			args:     []string{"lint", "-f", "-"},

@@ -20,6 +20,7 @@ type matrixOptions struct {
 	files  []string
 	ports  string
 	output string
+	ns     namespaceFlag
 }
 
 // matrixVerdict is one cell of the matrix; its JSON names are part of the
@@ -53,8 +54,12 @@ Exit status: 0 when the matrix was computed, 2 for bad flags or unreadable manif
 		Example: `  kubectl palisade matrix -f examples/default-deny --ports 80/TCP,53/UDP
   kubectl palisade matrix -f manifests/ -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(streams) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.ns.resolve(cmd)
+			return o.run(streams)
+		},
 	}
+	o.ns.register(cmd)
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.files, "filename", "f", nil, "manifest file or directory (recursive), or - for stdin; repeatable")
 	f.StringVar(&o.ports, "ports", "", "comma-separated destination ports with protocol, like 80/TCP,53/UDP (default protocol TCP); default: every container port the pods declare")
@@ -83,6 +88,9 @@ func (o *matrixOptions) run(streams IOStreams) error {
 	set, err := manifest.Load(o.files, streams.In)
 	if err != nil {
 		return fmt.Errorf("loading manifests: %w", err)
+	}
+	if err := applyNamespace(set, o.ns); err != nil {
+		return err
 	}
 	m, err := buildModel(set)
 	if err != nil {

@@ -139,6 +139,13 @@ func buildModel(set *manifest.Set) (*model, error) {
 func (m *model) addPod(e manifest.Entry[*corev1.Pod], implicit func(string) error) error {
 	pod := e.Object.DeepCopy()
 	defaultNamespaceOf(&pod.ObjectMeta)
+	// The API server gives every pod a service account: the deprecated field's, else "default".
+	if pod.Spec.ServiceAccountName == "" {
+		pod.Spec.ServiceAccountName = pod.Spec.DeprecatedServiceAccount
+		if pod.Spec.ServiceAccountName == "" {
+			pod.Spec.ServiceAccountName = "default"
+		}
+	}
 	ep, err := engine.FromPod(pod)
 	if errors.Is(err, engine.ErrNotWorkload) {
 		m.warnf("%s: skipping pod %s/%s: no policy applies to it (%v)", e.Source, pod.Namespace, pod.Name, err)

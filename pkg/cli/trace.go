@@ -24,6 +24,7 @@ type traceOptions struct {
 	port     string
 	icmp     string
 	output   string
+	ns       namespaceFlag
 }
 
 func newTraceCommand(streams IOStreams) *cobra.Command {
@@ -46,8 +47,12 @@ Exit status: 0 allowed, 1 denied, 2 bad flags or unreadable manifests.`,
 		Example: `  kubectl palisade trace -f examples/default-deny --from frontend/web --to backend/api --port 8080/TCP
   kubectl palisade trace -f policies/ -f pods.yaml --from x/a --to 10.0.0.7 --icmp 8/0 -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(streams) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.ns.resolve(cmd)
+			return o.run(streams)
+		},
 	}
+	o.ns.register(cmd)
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.files, "filename", "f", nil, "manifest file or directory (recursive), or - for stdin; repeatable")
 	f.StringVar(&o.from, "from", "", "source: NAMESPACE/POD or an IP address")
@@ -65,6 +70,9 @@ func (o *traceOptions) run(streams IOStreams) error {
 	set, err := manifest.Load(o.files, streams.In)
 	if err != nil {
 		return fmt.Errorf("loading manifests: %w", err)
+	}
+	if err := applyNamespace(set, o.ns); err != nil {
+		return err
 	}
 	m, err := buildModel(set)
 	if err != nil {
