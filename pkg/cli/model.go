@@ -49,6 +49,8 @@ type model struct {
 	// warnings are problems that do not stop the command: skipped pods,
 	// policies that fail closed. They are printed to stderr.
 	warnings []string
+	// notes say what was skipped on purpose (Deployments, ConfigMaps...).
+	notes []string
 	// podObjs are the workload pods as loaded (namespace defaulted), for the
 	// endpoints of Services.
 	podObjs []*corev1.Pod
@@ -67,6 +69,9 @@ type model struct {
 // the API server does), so that namespaceSelectors see them.
 func buildModel(set *manifest.Set) (*model, error) {
 	m := &model{eng: engine.New(), byRef: map[engine.EndpointRef]*podInfo{}, services: map[engine.EndpointRef]bool{}}
+	if err := m.checkKinds(set); err != nil {
+		return nil, err
+	}
 	namespaces := map[string]bool{}
 	for _, e := range set.Namespaces {
 		ns, err := engine.FromNamespace(e.Object)
@@ -199,6 +204,30 @@ func (m *model) addDeclaredPorts(pod *corev1.Pod) {
 			}
 		}
 	}
+}
+
+// checkKinds refuses the Calico documents that carry policy (trace would leave them out; convert
+// them first) and notes every other document the model does not use.
+func (m *model) checkKinds(set *manifest.Set) error {
+	var errs []error
+	for _, d := range set.Documents {
+		switch d.Class {
+		case manifest.ClassCalico:
+			if strings.Contains(d.Kind, "Policy") || strings.Contains(d.Kind, "NetworkSet") {
+				errs = append(errs, &manifest.Error{File: d.Source.File, Index: d.Source.Index, Line: lineOr(d.FieldLine("apiVersion"), d.Source.Line),
+					Err: fmt.Errorf("%s %s %s is Calico's API and is not evaluated: convert it first (kubectl palisade convert -f %s > palisade.yaml) and pass the result", d.APIVersion, d.Kind, quote(d.Name), fileArgument(d.Source))})
+				continue
+			}
+			m.notef("%s: %s/%s skipped: not a kind trace and matrix evaluate", d.Source, d.Kind, quote(d.Name))
+		case manifest.ClassOther:
+			m.notef("%s: %s/%s skipped: not a kind trace and matrix evaluate", d.Source, d.Kind, quote(d.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (m *model) notef(format string, args ...any) {
+	m.notes = append(m.notes, fmt.Sprintf(format, args...))
 }
 
 func (m *model) warnf(format string, args ...any) {

@@ -232,6 +232,9 @@ func family(v6 bool) string {
 // printWarnings writes the model's warnings to stderr, where they do not
 // mix with the JSON output.
 func (m *model) printWarnings(streams IOStreams) {
+	for _, n := range m.notes {
+		fmt.Fprintf(streams.ErrOut, "note: %s\n", n)
+	}
 	for _, w := range m.warnings {
 		fmt.Fprintf(streams.ErrOut, "warning: %s\n", w)
 	}

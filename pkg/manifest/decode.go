@@ -115,6 +115,12 @@ func parseDocument(file string, index int, c chunk, set *Set) error {
 			if err != nil {
 				return fatal(lines.line(prefix), fmt.Errorf("items[%d]: %w", i, err))
 			}
+			if _, nested := listItems(itemObj, k); nested {
+				return fatal(lines.line(prefix), fmt.Errorf("items[%d]: a %s inside a %s is not read by kubectl; write its items in the outer list", i, k, kind))
+			}
+			if err := notUnderstood(schema.FromAPIVersionAndKind(av, k)); err != nil {
+				return fatal(lines.line(prefix.child("kind")), fmt.Errorf("items[%d]: %w", i, err))
+			}
 			// Write the inherited type into the item, so that its JSON stands on its own.
 			itemObj["apiVersion"], itemObj["kind"] = av, k
 			itemJSON, err := json.Marshal(itemObj)
@@ -126,6 +132,9 @@ func parseDocument(file string, index int, c chunk, set *Set) error {
 			set.add(decodeObject(itemSrc, av, k, itemObj, itemJSON, nil, lines, prefix))
 		}
 		return nil
+	}
+	if err := notUnderstood(schema.FromAPIVersionAndKind(apiVersion, kind)); err != nil {
+		return fatal(lineOr(lines.line(fieldPath{{key: "kind"}}), c.firstLine), err)
 	}
 	set.add(decodeObject(src, apiVersion, kind, obj, j, documentText(c.text), lines, nil))
 	return nil
@@ -316,4 +325,11 @@ func locate(probs []problem, lines *lineFinder, prefix fieldPath) []FieldError {
 		return out[i].Path < out[k].Path
 	})
 	return out
+}
+
+func lineOr(line, fallback int) int {
+	if line > 0 {
+		return line
+	}
+	return fallback
 }

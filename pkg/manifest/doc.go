@@ -26,6 +26,10 @@
 //   - policy.palisade.dev/v1alpha1 NetworkPolicy and GlobalNetworkPolicy;
 //   - networking.k8s.io/v1 NetworkPolicy; v1 Pod, Namespace, ServiceAccount and Service; discovery.k8s.io/v1 EndpointSlice;
 //   - projectcalico.org documents are kept undecoded (ClassCalico) for the convert command;
+//   - an object that could carry policy and is not understood (a kind named like a network policy,
+//     any kind of policy.networking.k8s.io, a kind of networking.k8s.io other than its policy-free
+//     ones, another version of a decoded kind, a List inside a List) is a fatal *Error: skipping it
+//     would drop a policy from every verdict;
 //   - anything else is kept undecoded (ClassOther) and otherwise ignored.
 //
 // Decoding is strict: an unknown field, a value of the wrong type, an unknown Palisade kind or

@@ -105,6 +105,36 @@ func TestParseRefusesWhatItCannotReadWhole(t *testing.T) {
 			want: "f.yaml: document 1, line 2: invalid JSON after the previous object of the stream: invalid character 'k' looking for beginning of value",
 		},
 		{
+			name: "misspelt kind in networking.k8s.io",
+			in:   []byte("apiVersion: networking.k8s.io/v1\nkind: NetworkPolcy\nmetadata: {name: a}\n"),
+			want: "f.yaml: document 0, line 2: networking.k8s.io/v1 NetworkPolcy: unknown kind of networking.k8s.io (its kinds are NetworkPolicy, Ingress, IngressClass, IPAddress and ServiceCIDR); a misspelt policy would be missing from every verdict",
+		},
+		{
+			name: "extensions/v1beta1 NetworkPolicy",
+			in:   []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata: {name: a}\n"),
+			want: "f.yaml: document 1, line 6: extensions/v1beta1 NetworkPolicy was removed in Kubernetes 1.16 and no cluster would store it; write it as networking.k8s.io/v1",
+		},
+		{
+			name: "v1 NetworkPolicy",
+			in:   []byte("apiVersion: v1\nkind: NetworkPolicy\nmetadata: {name: a}\n"),
+			want: "f.yaml: document 0, line 2: v1 NetworkPolicy is not a policy kind Palisade reads (it reads networking.k8s.io/v1 NetworkPolicy and policy.palisade.dev/v1alpha1 NetworkPolicy and GlobalNetworkPolicy); a policy left out would be missing from every verdict",
+		},
+		{
+			name: "unsupported version of a supported kind",
+			in:   []byte("apiVersion: networking.k8s.io/v1beta1\nkind: NetworkPolicy\nmetadata: {name: a}\n"),
+			want: "f.yaml: document 0, line 2: networking.k8s.io/v1beta1 NetworkPolicy: unsupported version \"v1beta1\" of NetworkPolicy; the version read is networking.k8s.io/v1 (skipping it could drop what it says about policy)",
+		},
+		{
+			name: "AdminNetworkPolicy",
+			in:   []byte("apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: a}\n"),
+			want: "f.yaml: document 0, line 2: policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy is not a policy kind Palisade reads (it reads networking.k8s.io/v1 NetworkPolicy and policy.palisade.dev/v1alpha1 NetworkPolicy and GlobalNetworkPolicy); a policy left out would be missing from every verdict",
+		},
+		{
+			name: "a List inside a List",
+			in:   []byte("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: a}}\n"),
+			want: "f.yaml: document 0, line 4: items[0]: a List inside a List is not read by kubectl; write its items in the outer list",
+		},
+		{
 			name: "utf-16 with an odd length",
 			in:   []byte{0xFF, 0xFE, 'a', 0, 'b'},
 			want: "f.yaml: UTF-16LE text (by its byte order mark) has an odd number of bytes",
