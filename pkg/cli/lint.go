@@ -73,8 +73,15 @@ func runLint(streams IOStreams, paths []string, ns namespaceFlag) error {
 		return &ExitError{Code: ExitUsage}
 	}
 	invalid := false
+	dups := map[*manifest.Document]duplicate{}
+	for _, dup := range findDuplicates(set) {
+		dups[dup.later] = dup
+	}
 	for _, d := range set.Documents {
 		fs := lintDocument(d)
+		if dup, ok := dups[d]; ok {
+			fs = append(fs, newFinding(d, "metadata.name", dup.message(), false))
+		}
 		for _, f := range fs {
 			if !f.warning {
 				invalid = true

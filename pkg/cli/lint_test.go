@@ -258,6 +258,13 @@ spec:
 			wantStderr: "error: <stdin>: document 0, line 3: NetworkPolicy web is in namespace shop, not the namespace prod given by -n: kubectl apply -n prod refuses it; pass -n shop or leave -n out\n",
 		},
 		{
+			name:       "the same policy twice is an error naming both places",
+			stdin:      validPolicy + "---\n" + validPolicy,
+			args:       []string{"lint", "-f", "-"},
+			wantCode:   ExitInvalid,
+			wantStdout: "<stdin>:1: GlobalNetworkPolicy/allow-dns: metadata.name: GlobalNetworkPolicy/allow-dns is defined twice (first at <stdin>: document 0, line 1): the cluster keeps one object per name, so the result would depend on the order of -f; remove one\n",
+		},
+		{
 			name:     "other kinds are accepted silently",
 			stdin:    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {anything: 1}\n",
 			args:     []string{"lint", "-f", "-"},

@@ -49,6 +49,8 @@ type model struct {
 	// warnings are problems that do not stop the command: skipped pods,
 	// policies that fail closed. They are printed to stderr.
 	warnings []string
+	// docs finds the document of a source, for the lines of findings.
+	docs map[manifest.Source]*manifest.Document
 	// notes say what was skipped on purpose (Deployments, ConfigMaps...).
 	notes []string
 	// podObjs are the workload pods as loaded (namespace defaulted), for the
@@ -69,7 +71,14 @@ type model struct {
 // the API server does), so that namespaceSelectors see them.
 func buildModel(set *manifest.Set) (*model, error) {
 	m := &model{eng: engine.New(), byRef: map[engine.EndpointRef]*podInfo{}, services: map[engine.EndpointRef]bool{}}
+	m.docs = map[manifest.Source]*manifest.Document{}
+	for _, d := range set.Documents {
+		m.docs[d.Source] = d
+	}
 	if err := m.checkKinds(set); err != nil {
+		return nil, err
+	}
+	if err := duplicatesError(set); err != nil {
 		return nil, err
 	}
 	namespaces := map[string]bool{}
@@ -83,11 +92,14 @@ func buildModel(set *manifest.Set) (*model, error) {
 		}
 		namespaces[ns.Name] = true
 	}
-	implicit := func(ns string) error {
+	// A namespace the manifests lack is created as the API server would label it; the user is
+	// told, since selectors on any other label will not select it.
+	implicit := func(ns string, src manifest.Source) error {
 		if namespaces[ns] {
 			return nil
 		}
 		namespaces[ns] = true
+		m.warnf("%s: namespace %s is used but the manifests lack its Namespace object: it gets only the label the API server gives every namespace, %s=%s, so namespace selectors on other labels do not select it", src, quote(ns), corev1.LabelMetadataName, quote(ns))
 		return m.eng.UpsertNamespace(engine.Namespace{Name: ns})
 	}
 	for _, e := range set.ServiceAccounts {
@@ -109,39 +121,15 @@ func buildModel(set *manifest.Set) (*model, error) {
 	if err := m.loadServices(set, m.podObjs); err != nil {
 		return nil, err
 	}
-	for _, e := range set.KubernetesNetworkPolicies {
-		np := e.Object.DeepCopy()
-		defaultNamespaceOf(&np.ObjectMeta)
-		if err := implicit(np.Namespace); err != nil {
-			return nil, err
-		}
-		if err := m.eng.UpsertKubernetesNetworkPolicy(np, engine.SlotEnforced); err != nil {
-			m.warnf("%s: Kubernetes NetworkPolicy %s/%s fails closed (denies what reaches it): %v", e.Source, np.Namespace, np.Name, err)
-		}
-	}
-	for _, e := range set.NetworkPolicies {
-		np := e.Object.DeepCopy()
-		defaultNamespaceOf(&np.ObjectMeta)
-		if err := implicit(np.Namespace); err != nil {
-			return nil, err
-		}
-		m.warnMissingServices(e.Source, "NetworkPolicy", np.Namespace+"/"+np.Name, np.Namespace, np.Spec.Ingress, np.Spec.Egress)
-		if err := m.eng.UpsertNetworkPolicy(np, engine.SlotEnforced); err != nil {
-			m.warnf("%s: NetworkPolicy %s/%s fails closed (denies what reaches it): %v", e.Source, np.Namespace, np.Name, err)
-		}
-	}
-	for _, e := range set.GlobalNetworkPolicies {
-		m.warnMissingServices(e.Source, "GlobalNetworkPolicy", e.Object.Name, "", e.Object.Spec.Ingress, e.Object.Spec.Egress)
-		if err := m.eng.UpsertGlobalNetworkPolicy(e.Object, engine.SlotEnforced); err != nil {
-			m.warnf("%s: GlobalNetworkPolicy %s fails closed (denies what reaches it): %v", e.Source, e.Object.Name, err)
-		}
+	if err := m.loadPolicies(set, implicit); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(m.pods, func(a, b *podInfo) int { return strings.Compare(a.Ref.String(), b.Ref.String()) })
 	sortPorts(m.declaredPorts)
 	return m, nil
 }
 
-func (m *model) addPod(e manifest.Entry[*corev1.Pod], implicit func(string) error) error {
+func (m *model) addPod(e manifest.Entry[*corev1.Pod], implicit func(string, manifest.Source) error) error {
 	pod := e.Object.DeepCopy()
 	defaultNamespaceOf(&pod.ObjectMeta)
 	// The API server gives every pod a service account: the deprecated field's, else "default".
@@ -171,7 +159,7 @@ func (m *model) addPod(e manifest.Entry[*corev1.Pod], implicit func(string) erro
 			m.warnf("%s: pod %s has IP %s, like pod %s; flows to or from it are evaluated for all of them", e.Source, ref, ip, others[0])
 		}
 	}
-	if err := implicit(ref.Namespace); err != nil {
+	if err := implicit(ref.Namespace, e.Source); err != nil {
 		return err
 	}
 	if err := m.eng.UpsertPod(ep); err != nil {

@@ -38,10 +38,10 @@ func (f finding) String() string {
 	b.WriteString(objectRef(f.kind, f.ns, f.name))
 	b.WriteString(": ")
 	if f.field != "" {
-		b.WriteString(f.field)
+		b.WriteString(escapeControl(f.field))
 		b.WriteString(": ")
 	}
-	b.WriteString(f.message)
+	b.WriteString(escapeControl(f.message))
 	return b.String()
 }
 
@@ -49,11 +49,13 @@ func (f finding) String() string {
 func objectRef(kind, ns, name string) string {
 	if name == "" {
 		name = "<unnamed>"
+	} else {
+		name = quote(name)
 	}
 	if ns == "" {
-		return kind + "/" + name
+		return quote(kind) + "/" + name
 	}
-	return kind + "/" + ns + "/" + name
+	return quote(kind) + "/" + quote(ns) + "/" + name
 }
 
 // withLine appends a file line to a message when it is known.

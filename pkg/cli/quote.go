@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // quote renders a value read from the manifests (a name, a namespace, a label) for text output. A
@@ -19,4 +22,47 @@ func quote(s string) string {
 		}
 	}
 	return s
+}
+
+// maxEcho is the most of a user-supplied value a message repeats: a 1 MB selector is named, not
+// printed.
+const maxEcho = 200
+
+// clip shortens a message that echoes a long value.
+func clip(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	cut := maxEcho
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d more bytes)", s[:cut], len(s)-cut)
+}
+
+// escapeControl writes every control or non-printable character of a line of output as its Go
+// escape (a newline as \n, ESC as \x1b), keeping everything else: the last guard that no value
+// from the manifests, wherever it is echoed (messages, field paths, errors), starts a new line or
+// drives the terminal.
+func escapeControl(s string) string {
+	clean := true
+	for _, r := range s {
+		if !unicode.IsPrint(r) && r != ' ' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsPrint(r) || r == ' ' {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
 }
