@@ -125,4 +125,3 @@ func (m *model) stored(src manifest.Source, kind, name string, err error) error 
 	return &manifest.Error{File: src.File, Index: src.Index, Line: src.Line,
 		Err: fmt.Errorf("%s %s could not be loaded, so no verdict is given (one without it could allow what it denies): %w", kind, quote(name), err)}
 }
-

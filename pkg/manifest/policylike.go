@@ -50,4 +50,3 @@ func notUnderstood(gvk schema.GroupVersionKind) error {
 	}
 	return nil
 }
-
