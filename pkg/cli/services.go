@@ -75,9 +75,7 @@ func selects(selector, labels map[string]string) bool {
 // serviceSlice is the slice the EndpointSlice controller writes for one pod of a Service.
 func serviceSlice(svc *corev1.Service, pod *corev1.Pod) engine.EndpointSlice {
 	s := engine.EndpointSlice{Namespace: svc.Namespace, Name: svc.Name + "/" + pod.Name, Service: svc.Name}
-	for _, ip := range podIPs(pod) {
-		s.Addresses = append(s.Addresses, ip)
-	}
+	s.Addresses = append(s.Addresses, podIPs(pod)...)
 	for _, sp := range svc.Spec.Ports {
 		proto := sp.Protocol
 		if proto == "" {

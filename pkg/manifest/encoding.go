@@ -81,10 +81,11 @@ func decodeUTF32(data []byte, order binary.ByteOrder, name string) ([]byte, erro
 	}
 	out := make([]byte, 0, len(data)/4)
 	for i := 0; i < len(data); i += 4 {
-		r := rune(order.Uint32(data[i:]))
-		if !utf8.ValidRune(r) {
-			return nil, fmt.Errorf("%s text: invalid code point %#x at byte %d", name, uint32(r), i+4)
+		u := order.Uint32(data[i:])
+		if u > utf8.MaxRune || !utf8.ValidRune(rune(u)) {
+			return nil, fmt.Errorf("%s text: invalid code point %#x at byte %d", name, u, i+4)
 		}
+		r := rune(u)
 		out = utf8.AppendRune(out, r)
 	}
 	return out, nil
