@@ -57,7 +57,7 @@ func newConvertCommand(streams IOStreams) *cobra.Command {
 func runConvert(streams IOStreams, paths []string) error {
 	set, err := manifest.LoadLenient(paths, streams.In)
 	if err != nil {
-		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+		fmt.Fprintf(streams.ErrOut, "error: %s\n", escapeLines(err.Error()))
 		return &ExitError{Code: ExitUsage}
 	}
 	res := convert.Manifests(set)

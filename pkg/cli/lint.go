@@ -69,7 +69,7 @@ func runLint(streams IOStreams, paths []string, ns namespaceFlag) error {
 		err = applyNamespace(set, ns)
 	}
 	if err != nil {
-		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+		fmt.Fprintf(streams.ErrOut, "error: %s\n", escapeLines(err.Error()))
 		return &ExitError{Code: ExitUsage}
 	}
 	invalid := false

@@ -170,7 +170,7 @@ func writeMatrixText(w io.Writer, pods []*podInfo, ports []portSpec, verdicts []
 	num := len(strconv.Itoa(n)) // width of a row/column number
 	name := 0
 	for _, p := range pods {
-		name = max(name, len(p.Ref.String()))
+		name = max(name, len(refText(p.Ref)))
 	}
 	var b strings.Builder
 	for pi, p := range ports {
@@ -191,7 +191,7 @@ func writeMatrixText(w io.Writer, pods []*podInfo, ports []portSpec, verdicts []
 		}
 		b.WriteString("\n")
 		for i, from := range pods {
-			fmt.Fprintf(&b, "%*d  %-*s", num, i+1, name, from.Ref.String())
+			fmt.Fprintf(&b, "%*d  %-*s", num, i+1, name, refText(from.Ref))
 			for j := range pods {
 				sym := "X"
 				if cells[i*n+j].Allowed {

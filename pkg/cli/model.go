@@ -262,7 +262,7 @@ func (m *model) podList() string {
 			names = append(names, fmt.Sprintf("and %d more", len(m.pods)-10))
 			break
 		}
-		names = append(names, p.Ref.String())
+		names = append(names, refText(p.Ref))
 	}
 	return strings.Join(names, ", ")
 }

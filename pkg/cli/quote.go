@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/palisade-dev/palisade/pkg/engine"
 )
 
 // quote renders a value read from the manifests (a name, a namespace, a label) for text output. A
@@ -22,6 +24,18 @@ func quote(s string) string {
 		}
 	}
 	return s
+}
+
+// refText renders a namespace/name reference for text output, each part quoted when needed.
+func refText(r engine.EndpointRef) string { return quote(r.Namespace) + "/" + quote(r.Name) }
+
+// escapeLines is escapeControl applied to each line of a multi-line message (errors.Join).
+func escapeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = escapeControl(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // maxEcho is the most of a user-supplied value a message repeats: a 1 MB selector is named, not

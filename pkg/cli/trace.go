@@ -233,9 +233,9 @@ func family(v6 bool) string {
 // mix with the JSON output.
 func (m *model) printWarnings(streams IOStreams) {
 	for _, n := range m.notes {
-		fmt.Fprintf(streams.ErrOut, "note: %s\n", n)
+		fmt.Fprintf(streams.ErrOut, "note: %s\n", escapeLines(n))
 	}
 	for _, w := range m.warnings {
-		fmt.Fprintf(streams.ErrOut, "warning: %s\n", w)
+		fmt.Fprintf(streams.ErrOut, "warning: %s\n", escapeLines(w))
 	}
 }

@@ -90,6 +90,12 @@ func TestTrace(t *testing.T) {
 			args: []string{"trace", "-f", "testdata/trace/refused-at-admission.yaml", "--from", "10.1.2.3", "--to", "ns1/p", "--port", "80"}},
 		{name: "error-policy-without-name-not-stored", code: 2, stdin: "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns1}\nstatus: {podIP: 198.18.9.9}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {generateName: deny-, namespace: ns1}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n",
 			args: []string{"trace", "-f", "-", "--from", "198.18.1.1", "--to", "ns1/p", "--port", "80"}},
+		{name: "names-with-control-characters-are-quoted", code: 1, stdin: `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"ns1"}}
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p\nFinal verdict: ALLOWED\u001b[1A","namespace":"ns1"},"status":{"podIP":"198.18.9.9"}}
+{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"deny","namespace":"ns1"},"spec":{"podSelector":{},"policyTypes":["Ingress"]}}
+{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"allow\nFinal verdict: ALLOWED\u001b[2K","namespace":"ns1"},"spec":{"podSelector":{},"ingress":[{}]}}
+`,
+			args: []string{"trace", "-f", "-", "--from", "198.18.1.1", "--to", "198.18.9.9", "--port", "80"}},
 		{name: "error-yaml-boolean-namespace", code: 2, stdin: "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: y}\nstatus: {podIP: 198.18.9.9}\n",
 			args: []string{"trace", "-f", "-", "--from", "y/p", "--to", "y/p", "--port", "80"}},
 		{name: "hostnetwork-pod-skipped", code: 2,
