@@ -39,9 +39,10 @@ func newMatrixCommand(streams IOStreams) *cobra.Command {
 		Use:   "matrix -f PATH... [--ports PORT/PROTOCOL,...]",
 		Short: "Show which pods of the manifests can connect to which, per port",
 		Long: `matrix loads pods, namespaces, service accounts and policies from manifests and evaluates,
-for every port given, a connection from every pod to every pod (itself included): allowed iff the
-source pod's egress policies and the destination pod's ingress policies both allow it, as Calico
-would enforce the policies once applied. Without --ports, the ports are every container port the
+for every port given, a connection from every pod to every pod: allowed iff the source pod's
+egress policies and the destination pod's ingress policies both allow it, as Calico would enforce
+the policies once applied. A pod reaching itself (the diagonal) is always allowed: the packet
+never leaves the pod's network namespace, so no policy applies, and that is what a probe measures. Without --ports, the ports are every container port the
 pods declare.
 
 The text output has one table per port: rows are numbered sources, columns the destinations with
@@ -141,9 +142,9 @@ func (m *model) matrix(ports []portSpec) ([]matrixVerdict, error) {
 				if !ok {
 					return nil, fmt.Errorf("pods %s and %s share no IP family", from.Ref, to.Ref)
 				}
-				allowed, err := m.eng.Allowed(engine.Flow{
+				allowed, err := m.allowed(engine.Flow{
 					Src: src, Dst: dst, Protocol: portProtocols[p.Protocol], SrcPort: ephemeralPort, DstPort: p.Port,
-				}, engine.EnforcedOnly)
+				})
 				if err != nil {
 					return nil, fmt.Errorf("evaluating %s -> %s %s: %w", from.Ref, to.Ref, p, err)
 				}
@@ -184,7 +185,7 @@ func writeMatrixText(w io.Writer, pods []*podInfo, ports []portSpec, verdicts []
 		if pi > 0 {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "%s: %d of %d connections allowed (row: from, column: to; . allowed, X denied)\n\n", p, allowed, len(cells))
+		fmt.Fprintf(&b, "%s: %d of %d connections allowed (row: from, column: to; . allowed, X denied; the diagonal is a pod reaching itself, which no policy governs)\n\n", p, allowed, len(cells))
 		b.WriteString(strings.Repeat(" ", num+2+name))
 		for j := range pods {
 			fmt.Fprintf(&b, "  %*d", num, j+1)

@@ -108,7 +108,7 @@ func (o *traceOptions) run(streams IOStreams) error {
 		flow.ICMP = &engine.ICMPMatch{Type: ic.Type, Code: ic.Code}
 		fd.What = fmt.Sprintf("%s type %d code %d", name, ic.Type, ic.Code)
 	}
-	v, err := m.eng.Evaluate(flow, engine.EnforcedOnly)
+	v, err := m.evaluate(flow)
 	if err != nil {
 		return fmt.Errorf("evaluating %s -> %s: %w", from, to, err)
 	}

@@ -96,6 +96,8 @@ func TestTrace(t *testing.T) {
 {"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"allow\nFinal verdict: ALLOWED\u001b[2K","namespace":"ns1"},"spec":{"podSelector":{},"ingress":[{}]}}
 `,
 			args: []string{"trace", "-f", "-", "--from", "198.18.1.1", "--to", "198.18.9.9", "--port", "80"}},
+		{name: "self-traffic-is-never-governed", code: 0,
+			args: []string{"trace", "-f", "testdata/trace/dup/a.yaml", "--from", "ns1/p", "--to", "ns1/p", "--port", "80"}},
 		{name: "error-yaml-boolean-namespace", code: 2, stdin: "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: y}\nstatus: {podIP: 198.18.9.9}\n",
 			args: []string{"trace", "-f", "-", "--from", "y/p", "--to", "y/p", "--port", "80"}},
 		{name: "hostnetwork-pod-skipped", code: 2,

@@ -48,7 +48,7 @@ func writeSide(b *strings.Builder, dir, prep string, ep endpointArg, t *engine.D
 		return
 	}
 	fmt.Fprintf(b, "\n%s %s %s:\n", dir, prep, refText(*t.Endpoint))
-	if len(t.Policies) == 0 {
+	if len(t.Policies) == 0 && t.Decision.Reason != reasonSelfTraffic {
 		fmt.Fprintf(b, "  no policy selects %s for %s\n", refText(*t.Endpoint), lower)
 	}
 	for i, p := range t.Policies {
@@ -127,6 +127,8 @@ func decisionText(dir string, t *engine.DirectionTrace) string {
 		return fmt.Sprintf("policies of tier %s select this pod for %s and none allowed: end-of-tier Deny", quote(d.Tier), dir)
 	case engine.ReasonPassedToProfile:
 		return "every applicable tier passed, so the namespace profile allows"
+	case reasonSelfTraffic:
+		return "the pod reaches its own address: the packet stays inside its network namespace (loopback) and crosses no interface where policy applies"
 	case engine.ReasonInvalidPolicy:
 		name := "?"
 		if d.Policy != nil {
