@@ -36,7 +36,10 @@ const convertExample = `  # Convert a folder and check the result
   calicoctl get networkpolicy -A -o yaml | kubectl palisade convert -f -`
 
 func newConvertCommand(streams IOStreams) *cobra.Command {
-	var paths []string
+	var (
+		paths []string
+		input inputFlag
+	)
 	cmd := &cobra.Command{
 		Use:     "convert -f PATH...",
 		Short:   "Convert Calico policies to Palisade policies",
@@ -47,15 +50,20 @@ func newConvertCommand(streams IOStreams) *cobra.Command {
 			if len(paths) == 0 {
 				return errors.New("convert needs at least one -f PATH (a file, a folder, or - for stdin)")
 			}
-			return runConvert(streams, paths)
+			opts, err := input.options()
+			if err != nil {
+				return err
+			}
+			return runConvert(streams, paths, opts)
 		},
 	}
+	input.register(cmd)
 	cmd.Flags().StringArrayVarP(&paths, "filename", "f", nil, "file, folder (read recursively) or - for stdin; repeatable")
 	return cmd
 }
 
-func runConvert(streams IOStreams, paths []string) error {
-	set, err := manifest.LoadLenient(paths, streams.In)
+func runConvert(streams IOStreams, paths []string, opts manifest.Options) error {
+	set, err := manifest.LoadLenientWith(paths, streams.In, opts)
 	if err != nil {
 		fmt.Fprintf(streams.ErrOut, "error: %s\n", escapeLines(err.Error()))
 		return &ExitError{Code: ExitUsage}

@@ -43,6 +43,7 @@ func newLintCommand(streams IOStreams) *cobra.Command {
 	var (
 		paths []string
 		ns    namespaceFlag
+		input inputFlag
 	)
 	cmd := &cobra.Command{
 		Use:     "lint -f PATH...",
@@ -55,16 +56,21 @@ func newLintCommand(streams IOStreams) *cobra.Command {
 				return errors.New("lint needs at least one -f PATH (a file, a folder, or - for stdin)")
 			}
 			ns.resolve(cmd)
-			return runLint(streams, paths, ns)
+			opts, err := input.options()
+			if err != nil {
+				return err
+			}
+			return runLint(streams, paths, ns, opts)
 		},
 	}
 	ns.register(cmd)
+	input.register(cmd)
 	cmd.Flags().StringArrayVarP(&paths, "filename", "f", nil, "file, folder (read recursively) or - for stdin; repeatable")
 	return cmd
 }
 
-func runLint(streams IOStreams, paths []string, ns namespaceFlag) error {
-	set, err := manifest.LoadLenient(paths, streams.In)
+func runLint(streams IOStreams, paths []string, ns namespaceFlag, opts manifest.Options) error {
+	set, err := manifest.LoadLenientWith(paths, streams.In, opts)
 	if err == nil {
 		err = applyNamespace(set, ns)
 	}

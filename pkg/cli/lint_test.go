@@ -265,6 +265,19 @@ spec:
 			wantStdout: "<stdin>:1: GlobalNetworkPolicy/allow-dns: metadata.name: GlobalNetworkPolicy/allow-dns is defined twice (first at <stdin>: document 0, line 1): the cluster keeps one object per name, so the result would depend on the order of -f; remove one\n",
 		},
 		{
+			name:       "an endless input stops at the cap",
+			args:       []string{"lint", "-f", "/dev/zero"},
+			wantCode:   ExitUsage,
+			wantStderr: "error: /dev/zero: input too large: the inputs together exceed the limit of 32 MiB; raise it with --max-input-bytes if this input is meant\n",
+		},
+		{
+			name:       "the cap counts every input together, and the flag sets it",
+			stdin:      validPolicy,
+			args:       []string{"lint", "--max-input-bytes", "300", "-f", "-", "-f", filepath.Join(examplesDir, "cidr-egress", "policy.yaml")},
+			wantCode:   ExitUsage,
+			wantStderr: "error: " + filepath.Join(examplesDir, "cidr-egress", "policy.yaml") + ": input too large: the inputs together exceed the limit of 300 bytes; raise it with --max-input-bytes if this input is meant\n",
+		},
+		{
 			name:     "other kinds are accepted silently",
 			stdin:    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {anything: 1}\n",
 			args:     []string{"lint", "-f", "-"},

@@ -21,6 +21,7 @@ type matrixOptions struct {
 	ports  string
 	output string
 	ns     namespaceFlag
+	input  inputFlag
 }
 
 // matrixVerdict is one cell of the matrix; its JSON names are part of the
@@ -61,6 +62,7 @@ Exit status: 0 when the matrix was computed, 2 for bad flags or unreadable manif
 		},
 	}
 	o.ns.register(cmd)
+	o.input.register(cmd)
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.files, "filename", "f", nil, "manifest file or directory (recursive), or - for stdin; repeatable")
 	f.StringVar(&o.ports, "ports", "", "comma-separated destination ports with protocol, like 80/TCP,53/UDP (default protocol TCP); default: every container port the pods declare")
@@ -86,7 +88,11 @@ func (o *matrixOptions) run(streams IOStreams) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	set, err := manifest.Load(o.files, streams.In)
+	opts, err := o.input.options()
+	if err != nil {
+		return err
+	}
+	set, err := manifest.LoadWith(o.files, streams.In, opts)
 	if err != nil {
 		return fmt.Errorf("loading manifests: %w", err)
 	}

@@ -25,6 +25,7 @@ type traceOptions struct {
 	icmp     string
 	output   string
 	ns       namespaceFlag
+	input    inputFlag
 }
 
 func newTraceCommand(streams IOStreams) *cobra.Command {
@@ -53,6 +54,7 @@ Exit status: 0 allowed, 1 denied, 2 bad flags or unreadable manifests.`,
 		},
 	}
 	o.ns.register(cmd)
+	o.input.register(cmd)
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.files, "filename", "f", nil, "manifest file or directory (recursive), or - for stdin; repeatable")
 	f.StringVar(&o.from, "from", "", "source: NAMESPACE/POD or an IP address")
@@ -67,7 +69,11 @@ func (o *traceOptions) run(streams IOStreams) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	set, err := manifest.Load(o.files, streams.In)
+	opts, err := o.input.options()
+	if err != nil {
+		return err
+	}
+	set, err := manifest.LoadWith(o.files, streams.In, opts)
 	if err != nil {
 		return fmt.Errorf("loading manifests: %w", err)
 	}

@@ -15,7 +15,32 @@ import (
 // decode (the joined *DecodeErrors). This is what commands that build a model (trace, matrix) want:
 // an object that cannot be decoded must never be silently left out of the model.
 func Load(paths []string, stdin io.Reader) (*Set, error) {
-	set, err := LoadLenient(paths, stdin)
+	return LoadWith(paths, stdin, Options{})
+}
+
+// DefaultMaxBytes is the input cap when Options.MaxBytes is zero: far above any set of policies
+// and pods (a manifest set takes several times its size in memory once decoded), far below what
+// exhausts a laptop.
+const DefaultMaxBytes = 32 << 20
+
+// Options tune a load.
+type Options struct {
+	// MaxBytes caps the bytes read from all paths together; 0 means DefaultMaxBytes. Reading stops
+	// at the cap, so an endless input (/dev/zero, a runaway pipe) fails with an *Error instead of
+	// exhausting memory.
+	MaxBytes int64
+}
+
+func (o Options) maxBytes() int64 {
+	if o.MaxBytes > 0 {
+		return o.MaxBytes
+	}
+	return DefaultMaxBytes
+}
+
+// LoadWith is Load with options.
+func LoadWith(paths []string, stdin io.Reader, opts Options) (*Set, error) {
+	set, err := LoadLenientWith(paths, stdin, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +53,12 @@ func Load(paths []string, stdin io.Reader) (*Set, error) {
 // LoadLenient is Load, except that documents that parse but do not decode are kept in the Set with
 // Document.Err set instead of failing the load, so that every problem can be reported at once.
 func LoadLenient(paths []string, stdin io.Reader) (*Set, error) {
-	l := &loader{set: &Set{}, stdin: stdin}
+	return LoadLenientWith(paths, stdin, Options{})
+}
+
+// LoadLenientWith is LoadLenient with options.
+func LoadLenientWith(paths []string, stdin io.Reader, opts Options) (*Set, error) {
+	l := &loader{set: &Set{}, stdin: stdin, left: opts.maxBytes(), max: opts.maxBytes()}
 	for _, p := range paths {
 		if err := l.readPath(p); err != nil {
 			return nil, err
@@ -50,6 +80,31 @@ type loader struct {
 	set       *Set
 	stdin     io.Reader
 	stdinRead bool
+	// left is what may still be read of max, the cap on all inputs together.
+	left, max int64
+}
+
+// ErrTooLarge is wrapped by the *Error of an input beyond the cap.
+var ErrTooLarge = errors.New("input too large")
+
+func sizeText(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// read reads r up to the bytes left under the cap.
+func (l *loader) read(name string, r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, l.left+1))
+	if err != nil {
+		return nil, &Error{File: name, Index: -1, Err: readError(err)}
+	}
+	if int64(len(data)) > l.left {
+		return nil, &Error{File: name, Index: -1, Err: fmt.Errorf("%w: the inputs together exceed the limit of %s; raise it with --max-input-bytes if this input is meant", ErrTooLarge, sizeText(l.max))}
+	}
+	l.left -= int64(len(data))
+	return data, nil
 }
 
 func (l *loader) readPath(p string) error {
@@ -86,17 +141,22 @@ func (l *loader) readStdin() error {
 	if l.stdin == nil {
 		return &Error{File: StdinName, Index: -1, Err: errors.New("no stdin to read")}
 	}
-	data, err := io.ReadAll(l.stdin)
+	data, err := l.read(StdinName, l.stdin)
 	if err != nil {
-		return &Error{File: StdinName, Index: -1, Err: fmt.Errorf("cannot read: %w", err)}
+		return err
 	}
 	return parseFile(StdinName, data, l.set)
 }
 
 func (l *loader) readFile(p string) error {
-	data, err := os.ReadFile(p) //nolint:gosec // reading the paths the user names is this package's job
+	f, err := os.Open(p) //nolint:gosec // reading the paths the user names is this package's job
 	if err != nil {
 		return &Error{File: p, Index: -1, Err: readError(err)}
+	}
+	defer func() { _ = f.Close() }()
+	data, err := l.read(p, f)
+	if err != nil {
+		return err
 	}
 	return parseFile(p, data, l.set)
 }
