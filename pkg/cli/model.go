@@ -22,6 +22,7 @@ const defaultNamespace = "default"
 type podInfo struct {
 	Ref    engine.EndpointRef
 	IPs    []netip.Addr
+	Labels map[string]string
 	Source manifest.Source
 }
 
@@ -167,7 +168,7 @@ func (m *model) addPod(e manifest.Entry[*corev1.Pod], implicit func(string, mani
 	}
 	m.addDeclaredPorts(pod)
 	m.podObjs = append(m.podObjs, pod)
-	p := &podInfo{Ref: ref, IPs: ep.IPs, Source: e.Source}
+	p := &podInfo{Ref: ref, IPs: ep.IPs, Labels: pod.Labels, Source: e.Source}
 	m.pods = append(m.pods, p)
 	m.byRef[ref] = p
 	return nil
