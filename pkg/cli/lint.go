@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/pkg/convert"
 	"github.com/palisade-dev/palisade/pkg/defaulting"
 	"github.com/palisade-dev/palisade/pkg/manifest"
 	"github.com/palisade-dev/palisade/pkg/validation"
@@ -78,6 +79,10 @@ func runLint(streams IOStreams, paths []string, ns namespaceFlag, opts manifest.
 		fmt.Fprintf(streams.ErrOut, "error: %s\n", escapeLines(err.Error()))
 		return &ExitError{Code: ExitUsage}
 	}
+	if len(set.Documents) == 0 {
+		fmt.Fprintln(streams.ErrOut, "note: "+emptyInput)
+		return nil
+	}
 	invalid := false
 	dups := map[*manifest.Document]duplicate{}
 	for _, dup := range findDuplicates(set) {
@@ -113,6 +118,11 @@ func lintDocument(d *manifest.Document) []finding {
 	}
 	switch d.Class {
 	case manifest.ClassCalico:
+		if !convert.Converts(d) {
+			return []finding{newFinding(d, "kind", withLine(fmt.Sprintf(
+				"%s %s is Calico's API and has no Palisade equivalent: convert refuses it too (it converts NetworkPolicy, GlobalNetworkPolicy and the Staged kinds of %s); remove it or express it in Palisade policies",
+				d.APIVersion, quote(d.Kind), convert.CalicoAPIVersion), d.FieldLine("kind")), false)}
+		}
 		return []finding{newFinding(d, "apiVersion", fmt.Sprintf(
 			"%s is Calico's API, not Palisade's; convert it with: kubectl palisade convert -f %s",
 			d.APIVersion, fileArgument(d.Source)), false)}
@@ -139,10 +149,10 @@ func lintDocument(d *manifest.Document) []finding {
 	}
 	var fs []finding
 	for _, e := range errs {
-		fs = append(fs, newFinding(d, e.Field, e.ErrorBody(), false))
+		fs = append(fs, newFinding(d, e.Field, withLine(clip(e.ErrorBody()), d.FieldLine(e.Field)), false))
 	}
 	for _, w := range warns {
-		fs = append(fs, newFinding(d, w.Field, w.Message, true))
+		fs = append(fs, newFinding(d, w.Field, withLine(clip(w.Message), d.FieldLine(w.Field)), true))
 	}
 	return fs
 }

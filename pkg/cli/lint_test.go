@@ -196,7 +196,7 @@ spec:
 			stdin:      invalidPolicy,
 			args:       []string{"lint", "-f", "-", "-f", filepath.Join(examplesDir, "cidr-egress", "policy.yaml")},
 			wantCode:   ExitInvalid,
-			wantStdout: "<stdin>:0: NetworkPolicy/shop/web: spec.ingress[0].protocol: Invalid value: \"tcp\": protocol names are case-sensitive: use one of TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number 1-255\n",
+			wantStdout: "<stdin>:0: NetworkPolicy/shop/web: spec.ingress[0].protocol: Invalid value: \"tcp\": protocol names are case-sensitive: use one of TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number 1-255 (line 10)\n",
 		},
 		{
 			name:       "broken YAML on stdin",
@@ -248,7 +248,7 @@ spec:
 			stdin:      "apiVersion: policy.palisade.dev/v1alpha1\nkind: NetworkPolicy\nmetadata: {name: web}\nspec: {order: 1, selector: all(), ingress: [{action: Allow, protocol: tcp}]}\n",
 			args:       []string{"lint", "-n", "shop", "-f", "-"},
 			wantCode:   ExitInvalid,
-			wantStdout: "<stdin>:0: NetworkPolicy/shop/web: spec.ingress[0].protocol: Invalid value: \"tcp\": protocol names are case-sensitive: use one of TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number 1-255\n",
+			wantStdout: "<stdin>:0: NetworkPolicy/shop/web: spec.ingress[0].protocol: Invalid value: \"tcp\": protocol names are case-sensitive: use one of TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number 1-255 (line 4)\n",
 		},
 		{
 			name:       "-n refuses an object of another namespace, as kubectl apply -n does",
@@ -276,6 +276,20 @@ spec:
 			args:       []string{"lint", "--max-input-bytes", "300", "-f", "-", "-f", filepath.Join(examplesDir, "cidr-egress", "policy.yaml")},
 			wantCode:   ExitUsage,
 			wantStderr: "error: " + filepath.Join(examplesDir, "cidr-egress", "policy.yaml") + ": input too large: the inputs together exceed the limit of 300 bytes; raise it with --max-input-bytes if this input is meant\n",
+		},
+		{
+			name:       "an empty input says so",
+			stdin:      "# nothing\n---\n",
+			args:       []string{"lint", "-f", "-"},
+			wantCode:   0,
+			wantStderr: "note: the inputs hold no Kubernetes objects (they are empty, or hold only comments and document markers)\n",
+		},
+		{
+			name:       "a Calico kind that convert refuses is not pointed at convert",
+			stdin:      "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: security}\nspec: {order: 100}\n",
+			args:       []string{"lint", "-f", "-"},
+			wantCode:   ExitInvalid,
+			wantStdout: "<stdin>:0: Tier/security: kind: projectcalico.org/v3 Tier is Calico's API and has no Palisade equivalent: convert refuses it too (it converts NetworkPolicy, GlobalNetworkPolicy and the Staged kinds of projectcalico.org/v3); remove it or express it in Palisade policies (line 2)\n",
 		},
 		{
 			name:     "other kinds are accepted silently",

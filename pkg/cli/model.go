@@ -14,6 +14,9 @@ import (
 	"github.com/palisade-dev/palisade/pkg/manifest"
 )
 
+// emptyInput says that the inputs hold nothing to work on.
+const emptyInput = "the inputs hold no Kubernetes objects (they are empty, or hold only comments and document markers)"
+
 // defaultNamespace is where kubectl puts namespaced objects that name no
 // namespace; offline there is no kubeconfig context to ask.
 const defaultNamespace = "default"
@@ -52,6 +55,8 @@ type model struct {
 	warnings []string
 	// docs finds the document of a source, for the lines of findings.
 	docs map[manifest.Source]*manifest.Document
+	// skipped are the pods left out, with the reason.
+	skipped map[engine.EndpointRef]string
 	// notes say what was skipped on purpose (Deployments, ConfigMaps...).
 	notes []string
 	// podObjs are the workload pods as loaded (namespace defaulted), for the
@@ -72,6 +77,9 @@ type model struct {
 // the API server does), so that namespaceSelectors see them.
 func buildModel(set *manifest.Set) (*model, error) {
 	m := &model{eng: engine.New(), byRef: map[engine.EndpointRef]*podInfo{}, services: map[engine.EndpointRef]bool{}}
+	if len(set.Documents) == 0 {
+		return nil, errors.New(emptyInput)
+	}
 	m.docs = map[manifest.Source]*manifest.Document{}
 	for _, d := range set.Documents {
 		m.docs[d.Source] = d
@@ -140,17 +148,35 @@ func (m *model) addPod(e manifest.Entry[*corev1.Pod], implicit func(string, mani
 			pod.Spec.ServiceAccountName = "default"
 		}
 	}
+	ref := engine.EndpointRef{Namespace: pod.Namespace, Name: pod.Name}
+	switch {
+	case pod.Spec.HostNetwork:
+		m.skip(e.Source, ref, "it uses the host's network (spec.hostNetwork: true): its traffic has the node's address and no pod policy applies to it")
+		return nil
+	case pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed:
+		m.skip(e.Source, ref, fmt.Sprintf("it has finished (status.phase: %s): it holds no address and no policy applies to it", pod.Status.Phase))
+		return nil
+	case pod.Status.PodIP == "" && len(pod.Status.PodIPs) == 0:
+		m.skip(e.Source, ref, "it has no IP (status.podIP is empty, as for a pod not yet scheduled): set status.podIP to place flows to or from it")
+		return nil
+	}
+	for i, ip := range pod.Status.PodIPs {
+		if _, err := netip.ParseAddr(ip.IP); err != nil {
+			return &manifest.Error{File: e.Source.File, Index: e.Source.Index, Line: lineOr(m.fieldLine(e.Source, fmt.Sprintf("status.podIPs[%d].ip", i)), e.Source.Line),
+				Err: fmt.Errorf("pod %s: status.podIPs[%d].ip: %s is not an IP address", refText(ref), i, quote(ip.IP))}
+		}
+	}
+	if _, err := netip.ParseAddr(pod.Status.PodIP); pod.Status.PodIP != "" && err != nil {
+		return &manifest.Error{File: e.Source.File, Index: e.Source.Index, Line: lineOr(m.fieldLine(e.Source, "status.podIP"), e.Source.Line),
+			Err: fmt.Errorf("pod %s: status.podIP: %s is not an IP address", refText(ref), quote(pod.Status.PodIP))}
+	}
 	ep, err := engine.FromPod(pod)
 	if errors.Is(err, engine.ErrNotWorkload) {
-		m.warnf("%s: skipping pod %s/%s: no policy applies to it (%v)", e.Source, pod.Namespace, pod.Name, err)
+		m.skip(e.Source, ref, "no policy applies to it")
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", e.Source, err)
-	}
-	ref := ep.Ref()
-	if len(ep.IPs) == 0 {
-		return fmt.Errorf("%s: pod %s has no IP: set status.podIP (and status.podIPs) so flows can be placed", e.Source, ref)
 	}
 	if prev, dup := m.byRef[ref]; dup {
 		return fmt.Errorf("%s: pod %s is defined twice (first at %s)", e.Source, ref, prev.Source)
@@ -215,6 +241,23 @@ func (m *model) checkKinds(set *manifest.Set) error {
 	return errors.Join(errs...)
 }
 
+// skip notes a pod left out of the model, and remembers why for --from/--to.
+func (m *model) skip(src manifest.Source, ref engine.EndpointRef, why string) {
+	m.notef("%s: skipping pod %s: %s", src, refText(ref), why)
+	if m.skipped == nil {
+		m.skipped = map[engine.EndpointRef]string{}
+	}
+	m.skipped[ref] = why
+}
+
+// fieldLine is the line of a field of the document at src, 0 when unknown.
+func (m *model) fieldLine(src manifest.Source, path string) int {
+	if d := m.docs[src]; d != nil {
+		return d.FieldLine(path)
+	}
+	return 0
+}
+
 func (m *model) notef(format string, args ...any) {
 	m.notes = append(m.notes, fmt.Sprintf(format, args...))
 }
@@ -245,7 +288,11 @@ func (m *model) resolve(flag, s string) (endpointArg, error) {
 	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
 		return endpointArg{}, fmt.Errorf("--%s %q: want NAMESPACE/POD or an IP address", flag, s)
 	}
-	p, ok := m.byRef[engine.EndpointRef{Namespace: ns, Name: name}]
+	ref := engine.EndpointRef{Namespace: ns, Name: name}
+	p, ok := m.byRef[ref]
+	if why, skipped := m.skipped[ref]; !ok && skipped {
+		return endpointArg{}, fmt.Errorf("--%s %s: pod %s is in the manifests but was skipped: %s", flag, quote(s), refText(ref), why)
+	}
 	if !ok {
 		return endpointArg{}, fmt.Errorf("--%s %q: no pod %s/%s in the manifests (pods: %s)", flag, s, ns, name, m.podList())
 	}

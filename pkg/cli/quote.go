@@ -40,7 +40,7 @@ func escapeLines(s string) string {
 
 // maxEcho is the most of a user-supplied value a message repeats: a 1 MB selector is named, not
 // printed.
-const maxEcho = 200
+const maxEcho = 512
 
 // clip shortens a message that echoes a long value.
 func clip(s string) string {

@@ -45,7 +45,7 @@ EndpointSlices when the manifests hold any, else the pods its selector selects, 
 controller would write them.
 
 Exit status: 0 allowed, 1 denied, 2 bad flags or unreadable manifests.`,
-		Example: `  kubectl palisade trace -f examples/default-deny --from frontend/web --to backend/api --port 8080/TCP
+		Example: `  kubectl palisade trace -f examples/default-deny --from production/client --to production/web --port 8080/TCP
   kubectl palisade trace -f policies/ -f pods.yaml --from x/a --to 10.0.0.7 --icmp 8/0 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

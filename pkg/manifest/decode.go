@@ -73,7 +73,7 @@ func parseDocument(file string, index int, c chunk, set *Set) error {
 	}
 	j, err := yaml.YAMLToJSONStrict(c.text)
 	if err != nil {
-		msg, line := yamlSyntaxError(err, c.firstLine)
+		msg, line := yamlSyntaxError(err, c.text, c.firstLine)
 		return fatal(line, fmt.Errorf("invalid YAML: %s", msg))
 	}
 	var generic any

@@ -135,6 +135,11 @@ func TestParseRefusesWhatItCannotReadWhole(t *testing.T) {
 			want: "f.yaml: document 0, line 4: items[0]: a List inside a List is not read by kubectl; write its items in the outer list",
 		},
 		{
+			name: "an infinite number is named with its line",
+			in:   []byte("apiVersion: policy.palisade.dev/v1alpha1\nkind: GlobalNetworkPolicy\nmetadata: {name: g}\nspec:\n  order: .inf\n"),
+			want: "f.yaml: document 0, line 5: invalid YAML: a number is infinite or not a number (.inf, .nan): Kubernetes objects hold finite numbers only",
+		},
+		{
 			name: "utf-16 with an odd length",
 			in:   []byte{0xFF, 0xFE, 'a', 0, 'b'},
 			want: "f.yaml: UTF-16LE text (by its byte order mark) has an odd number of bytes",
