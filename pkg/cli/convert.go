@@ -68,6 +68,9 @@ func runConvert(streams IOStreams, paths []string, opts manifest.Options) error 
 		fmt.Fprintf(streams.ErrOut, "error: %s\n", escapeLines(err.Error()))
 		return &ExitError{Code: ExitUsage}
 	}
+	for _, n := range set.Notes {
+		fmt.Fprintf(streams.ErrOut, "note: %s\n", escapeLines(n))
+	}
 	res := convert.Manifests(set)
 	var fs []finding
 	for _, r := range res.Reports {

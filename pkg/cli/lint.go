@@ -34,7 +34,9 @@ DOC_INDEX counts the documents of FILE from 0 (empty documents are not counted).
 a namespace print as KIND/NAME. Warnings start with "warning: ".
 
 Exit status: 0 when everything is valid (warnings allowed), 1 when anything is invalid, 2 when an
-input cannot be read or parsed (then nothing else is checked).`
+input cannot be read or parsed (a document that does not parse is reported and every other
+document is still checked). Files of a folder that are not Kubernetes manifests (no apiVersion and
+kind) are skipped with a note.`
 
 const lintExample = `  # Check a file, a folder (recursively: *.yaml, *.yml, *.json) and stdin
   kubectl palisade lint -f policy.yaml -f policies/
@@ -61,6 +63,7 @@ func newLintCommand(streams IOStreams) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			opts.KeepGoing = true
 			return runLint(streams, paths, ns, opts)
 		},
 	}
@@ -79,7 +82,14 @@ func runLint(streams IOStreams, paths []string, ns namespaceFlag, opts manifest.
 		fmt.Fprintf(streams.ErrOut, "error: %s\n", escapeLines(err.Error()))
 		return &ExitError{Code: ExitUsage}
 	}
-	if len(set.Documents) == 0 {
+	for _, n := range set.Notes {
+		fmt.Fprintf(streams.ErrOut, "note: %s\n", escapeLines(n))
+	}
+	// Documents that did not parse are reported first; every other document is still checked.
+	for _, p := range set.Problems {
+		fmt.Fprintf(streams.ErrOut, "error: %s\n", escapeLines(p.Error()))
+	}
+	if len(set.Documents) == 0 && len(set.Problems) == 0 {
 		fmt.Fprintln(streams.ErrOut, "note: "+emptyInput)
 		return nil
 	}
@@ -99,6 +109,9 @@ func runLint(streams IOStreams, paths []string, ns namespaceFlag, opts manifest.
 			}
 		}
 		writeFindings(streams.Out, fs)
+	}
+	if len(set.Problems) > 0 {
+		return &ExitError{Code: ExitUsage}
 	}
 	if invalid {
 		return &ExitError{Code: ExitInvalid}

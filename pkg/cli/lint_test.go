@@ -173,10 +173,17 @@ spec:
     protocol: tcp
 `
 	brokenDir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(brokenDir, "a.yaml"), []byte(validPolicy+"---\n"+validPolicy+"---\nkind: Pod\nmetadata:\n  name: [x\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(brokenDir, "a.yaml"), []byte(validPolicy+"---\nkind: Pod\nmetadata:\n  name: [x\n---\n"+invalidPolicy), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	emptyDir := t.TempDir()
+	mixedDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(mixedDir, "values.yaml"), []byte("replicas: 3\nimage: web\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mixedDir, "policy.yaml"), []byte(validPolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name       string
 		stdin      string
@@ -206,10 +213,11 @@ spec:
 			wantStderr: "error: <stdin>: document 1, line 19: invalid YAML: mapping values are not allowed in this context\n",
 		},
 		{
-			name:       "broken YAML in a folder",
+			name:       "broken YAML in a folder: the documents after it are still checked",
 			args:       []string{"lint", "-f", brokenDir},
 			wantCode:   ExitUsage,
-			wantStderr: "error: " + filepath.Join(brokenDir, "a.yaml") + ": document 2, line 31: invalid YAML: did not find expected ',' or ']'\n",
+			wantStdout: filepath.Join(brokenDir, "a.yaml") + ":2: NetworkPolicy/shop/web: spec.ingress[0].protocol: Invalid value: \"tcp\": protocol names are case-sensitive: use one of TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number 1-255 (line 28)\n",
+			wantStderr: "error: " + filepath.Join(brokenDir, "a.yaml") + ": document 1, line 17: invalid YAML: did not find expected ',' or ']'\n",
 		},
 		{
 			name:       "missing file",
@@ -276,6 +284,12 @@ spec:
 			args:       []string{"lint", "--max-input-bytes", "300", "-f", "-", "-f", filepath.Join(examplesDir, "cidr-egress", "policy.yaml")},
 			wantCode:   ExitUsage,
 			wantStderr: "error: " + filepath.Join(examplesDir, "cidr-egress", "policy.yaml") + ": input too large: the inputs together exceed the limit of 300 bytes; raise it with --max-input-bytes if this input is meant\n",
+		},
+		{
+			name:       "a folder's files that are not manifests are skipped with a note",
+			args:       []string{"lint", "-f", mixedDir},
+			wantCode:   0,
+			wantStderr: "note: " + filepath.Join(mixedDir, "values.yaml") + ": skipped: not a Kubernetes manifest (missing apiVersion and kind: every document needs apiVersion and kind)\n",
 		},
 		{
 			name:       "an empty input says so",

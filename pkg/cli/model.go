@@ -80,6 +80,7 @@ func buildModel(set *manifest.Set) (*model, error) {
 	if len(set.Documents) == 0 {
 		return nil, errors.New(emptyInput)
 	}
+	m.notes = append(m.notes, set.Notes...)
 	m.docs = map[manifest.Source]*manifest.Document{}
 	for _, d := range set.Documents {
 		m.docs[d.Source] = d

@@ -21,6 +21,18 @@ import (
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 )
 
+// errNotKubernetes marks a document that is not a Kubernetes object at all (no apiVersion and no
+// kind, or not a mapping): a file of a walked directory that starts so is skipped.
+var errNotKubernetes = errors.New("not a Kubernetes object")
+
+// notKubernetesError is a message that errors.Is errNotKubernetes.
+type notKubernetesError string
+
+func (e notKubernetesError) Error() string        { return string(e) }
+func (e notKubernetesError) Is(target error) bool { return target == errNotKubernetes }
+
+func notKubernetes(msg string) error { return notKubernetesError(msg) }
+
 // CalicoGroup is the API group of Calico's resources.
 const CalicoGroup = "projectcalico.org"
 
@@ -41,8 +53,9 @@ var decoders = map[schema.GroupVersionKind]func() runtime.Object{
 }
 
 // parseFile splits one file into documents and adds every object it holds to the set. It stops at
-// the first fatal problem (see Error).
-func parseFile(file string, data []byte, set *Set) error {
+// the first fatal problem (see Error), unless keepGoing: then a document that does not parse is
+// recorded in set.Problems and the next one is read.
+func parseFile(file string, data []byte, set *Set, keepGoing bool) error {
 	text, err := decodeText(data)
 	if err != nil {
 		return &Error{File: file, Index: -1, Err: err}
@@ -53,13 +66,23 @@ func parseFile(file string, data []byte, set *Set) error {
 		var jerr *jsonStreamError
 		switch {
 		case errors.As(err, &jerr):
-			return &Error{File: file, Index: index + jerr.read, Line: jerr.line, Err: jerr}
+			e := &Error{File: file, Index: index + jerr.read, Line: jerr.line, Err: jerr}
+			if !keepGoing {
+				return e
+			}
+			set.Problems = append(set.Problems, e)
+			index += jerr.read + 1
+			continue
 		case err != nil:
 			docs = []chunk{c} // YAML
 		}
 		for _, d := range docs {
 			if err := parseDocument(file, index, d, set); err != nil {
-				return err
+				var e *Error
+				if !keepGoing || !errors.As(err, &e) {
+					return err
+				}
+				set.Problems = append(set.Problems, e)
 			}
 			index++
 		}
@@ -86,7 +109,7 @@ func parseDocument(file string, index int, c chunk, set *Set) error {
 	}
 	obj, ok := generic.(map[string]any)
 	if !ok {
-		return fatal(c.firstLine, fmt.Errorf("document is not an object: %s", mismatch("an object", generic)))
+		return fatal(c.firstLine, notKubernetes("document is not an object: "+mismatch("an object", generic)))
 	}
 	lines := &lineFinder{text: c.text, firstLine: c.firstLine}
 	src := Source{File: file, Index: index, Item: -1, Line: c.firstLine}
@@ -160,6 +183,9 @@ func typeOf(obj map[string]any, defaultAPIVersion, defaultKind string) (apiVersi
 		return "", "", err
 	}
 	if apiVersion == "" {
+		if kind == "" {
+			return "", "", notKubernetes("missing apiVersion and kind: every document needs apiVersion and kind")
+		}
 		return "", "", errors.New("missing apiVersion: every document needs apiVersion and kind")
 	}
 	if kind == "" {

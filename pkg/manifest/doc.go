@@ -40,7 +40,11 @@
 // A path that cannot be read, YAML that does not parse, and a document without apiVersion or kind
 // are fatal: both loaders return an *Error naming the file, the document index and the line.
 // A document that parses but does not decode is fatal for Load and recorded in Document.Err by
-// LoadLenient, so that lint can report every problem in one run.
+// LoadLenient, so that lint can report every problem in one run. With Options.KeepGoing, a
+// document that does not parse is recorded in Set.Problems and the next one is read. Inputs are
+// capped (Options.MaxBytes, all paths together), so an endless input fails instead of exhausting
+// memory. A file found by walking a directory whose first document is not a Kubernetes object at
+// all is skipped with a note in Set.Notes.
 //
 // # What this package must never do
 //

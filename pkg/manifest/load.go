@@ -29,6 +29,9 @@ type Options struct {
 	// at the cap, so an endless input (/dev/zero, a runaway pipe) fails with an *Error instead of
 	// exhausting memory.
 	MaxBytes int64
+	// KeepGoing makes LoadLenientWith record a document that does not parse in Set.Problems and
+	// read on, so that lint checks every other document too. Load ignores it.
+	KeepGoing bool
 }
 
 func (o Options) maxBytes() int64 {
@@ -40,6 +43,7 @@ func (o Options) maxBytes() int64 {
 
 // LoadWith is Load with options.
 func LoadWith(paths []string, stdin io.Reader, opts Options) (*Set, error) {
+	opts.KeepGoing = false
 	set, err := LoadLenientWith(paths, stdin, opts)
 	if err != nil {
 		return nil, err
@@ -58,7 +62,7 @@ func LoadLenient(paths []string, stdin io.Reader) (*Set, error) {
 
 // LoadLenientWith is LoadLenient with options.
 func LoadLenientWith(paths []string, stdin io.Reader, opts Options) (*Set, error) {
-	l := &loader{set: &Set{}, stdin: stdin, left: opts.maxBytes(), max: opts.maxBytes()}
+	l := &loader{set: &Set{}, stdin: stdin, left: opts.maxBytes(), max: opts.maxBytes(), keepGoing: opts.KeepGoing}
 	for _, p := range paths {
 		if err := l.readPath(p); err != nil {
 			return nil, err
@@ -70,7 +74,7 @@ func LoadLenientWith(paths []string, stdin io.Reader, opts Options) (*Set, error
 // Parse reads the bytes of one file, named file in every Source, like LoadLenient.
 func Parse(file string, data []byte) (*Set, error) {
 	set := &Set{}
-	if err := parseFile(file, data, set); err != nil {
+	if err := parseFile(file, data, set, false); err != nil {
 		return nil, err
 	}
 	return set, nil
@@ -82,6 +86,7 @@ type loader struct {
 	stdinRead bool
 	// left is what may still be read of max, the cap on all inputs together.
 	left, max int64
+	keepGoing bool
 }
 
 // ErrTooLarge is wrapped by the *Error of an input beyond the cap.
@@ -126,7 +131,7 @@ func (l *loader) readPath(p string) error {
 		return &Error{File: p, Index: -1, Err: errors.New("directory holds no .yaml, .yml or .json file")}
 	}
 	for _, f := range files {
-		if err := l.readFile(f); err != nil {
+		if err := l.readWalked(f); err != nil {
 			return err
 		}
 	}
@@ -145,7 +150,20 @@ func (l *loader) readStdin() error {
 	if err != nil {
 		return err
 	}
-	return parseFile(StdinName, data, l.set)
+	return parseFile(StdinName, data, l.set, l.keepGoing)
+}
+
+func (l *loader) readWalked(p string) error {
+	f, err := os.Open(p) //nolint:gosec // reading the paths the user names is this package's job
+	if err != nil {
+		return &Error{File: p, Index: -1, Err: readError(err)}
+	}
+	defer func() { _ = f.Close() }()
+	data, err := l.read(p, f)
+	if err != nil {
+		return err
+	}
+	return l.parse(p, data, true)
 }
 
 func (l *loader) readFile(p string) error {
@@ -158,7 +176,36 @@ func (l *loader) readFile(p string) error {
 	if err != nil {
 		return err
 	}
-	return parseFile(p, data, l.set)
+	return l.parse(p, data, false)
+}
+
+// parse reads one file's bytes into the set. A file found by walking a directory whose first
+// document is not a Kubernetes object (a Helm values file, a package.json) is skipped with a note:
+// the user named the directory, not that file. A file named on the command line is never skipped.
+func (l *loader) parse(p string, data []byte, walked bool) error {
+	if !walked {
+		return parseFile(p, data, l.set, l.keepGoing)
+	}
+	tmp := &Set{}
+	err := parseFile(p, data, tmp, l.keepGoing)
+	first := firstProblem(err, tmp)
+	if first != nil && first.Index == 0 && errors.Is(first, errNotKubernetes) {
+		l.set.Notes = append(l.set.Notes, fmt.Sprintf("%s: skipped: not a Kubernetes manifest (%v)", p, first.Err))
+		return nil
+	}
+	l.set.merge(tmp)
+	return err
+}
+
+func firstProblem(err error, set *Set) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if len(set.Problems) > 0 {
+		return set.Problems[0]
+	}
+	return nil
 }
 
 // manifestFiles walks dir in lexical order and returns the manifest files under it. Hidden

@@ -91,6 +91,10 @@ type Entry[T any] struct {
 // slices are views of the successfully decoded ones, in the same order.
 type Set struct {
 	Documents []*Document
+	// Problems are the documents that did not parse, when Options.KeepGoing read on past them.
+	Problems []*Error
+	// Notes say what was skipped on purpose (files of a directory that are not manifests).
+	Notes []string
 
 	NetworkPolicies           []Entry[*v1alpha1.NetworkPolicy]
 	GlobalNetworkPolicies     []Entry[*v1alpha1.GlobalNetworkPolicy]
@@ -122,6 +126,15 @@ func (s *Set) Err() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// merge appends everything of other to s.
+func (s *Set) merge(other *Set) {
+	for _, d := range other.Documents {
+		s.add(d)
+	}
+	s.Problems = append(s.Problems, other.Problems...)
+	s.Notes = append(s.Notes, other.Notes...)
 }
 
 // add records a document and, when it decoded, its typed view.
