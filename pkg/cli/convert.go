@@ -58,7 +58,7 @@ func newConvertCommand(streams IOStreams) *cobra.Command {
 		},
 	}
 	input.register(cmd)
-	cmd.Flags().StringArrayVarP(&paths, "filename", "f", nil, "file, folder (read recursively) or - for stdin; repeatable")
+	cmd.Flags().StringArrayVarP(&paths, "filename", "f", nil, "file, folder (its *.yaml, *.yml and *.json files; -R for subfolders) or - for stdin; repeatable")
 	return cmd
 }
 

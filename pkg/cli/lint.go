@@ -38,7 +38,7 @@ input cannot be read or parsed (a document that does not parse is reported and e
 document is still checked). Files of a folder that are not Kubernetes manifests (no apiVersion and
 kind) are skipped with a note.`
 
-const lintExample = `  # Check a file, a folder (recursively: *.yaml, *.yml, *.json) and stdin
+const lintExample = `  # Check a file, a folder (its *.yaml, *.yml and *.json files; -R for subfolders) and stdin
   kubectl palisade lint -f policy.yaml -f policies/
   helm template chart/ | kubectl palisade lint -f -`
 
@@ -69,7 +69,7 @@ func newLintCommand(streams IOStreams) *cobra.Command {
 	}
 	ns.register(cmd)
 	input.register(cmd)
-	cmd.Flags().StringArrayVarP(&paths, "filename", "f", nil, "file, folder (read recursively) or - for stdin; repeatable")
+	cmd.Flags().StringArrayVarP(&paths, "filename", "f", nil, "file, folder (its *.yaml, *.yml and *.json files; -R for subfolders) or - for stdin; repeatable")
 	return cmd
 }
 

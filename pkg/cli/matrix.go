@@ -73,7 +73,7 @@ Exit status: 0 when the matrix was computed, 2 for bad flags or unreadable manif
 	o.ns.register(cmd)
 	o.input.register(cmd)
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.files, "filename", "f", nil, "manifest file or directory (recursive), or - for stdin; repeatable")
+	f.StringArrayVarP(&o.files, "filename", "f", nil, "manifest file, folder (its *.yaml, *.yml and *.json files; -R for subfolders) or - for stdin; repeatable")
 	f.StringVar(&o.ports, "ports", "", "comma-separated destination ports with protocol, like 80/TCP,53/UDP (default protocol TCP); default: every container port the pods declare")
 	f.StringVarP(&o.output, "output", "o", outputText, "output format: text or json")
 	f.StringVar(&o.from, "from", "", "label selector of the source pods, as kubectl -l (app=web,tier!=db); default every pod")

@@ -56,7 +56,7 @@ Exit status: 0 allowed, 1 denied, 2 bad flags or unreadable manifests.`,
 	o.ns.register(cmd)
 	o.input.register(cmd)
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.files, "filename", "f", nil, "manifest file or directory (recursive), or - for stdin; repeatable")
+	f.StringArrayVarP(&o.files, "filename", "f", nil, "manifest file, folder (its *.yaml, *.yml and *.json files; -R for subfolders) or - for stdin; repeatable")
 	f.StringVar(&o.from, "from", "", "source: NAMESPACE/POD or an IP address")
 	f.StringVar(&o.to, "to", "", "destination: NAMESPACE/POD or an IP address")
 	f.StringVar(&o.port, "port", "", "destination port and protocol, like 80/TCP, 53/UDP or 9000/SCTP (default protocol TCP)")

@@ -9,8 +9,9 @@
 //
 // # Reading
 //
-// Load and LoadLenient take paths: a file (read whatever its extension), a directory (walked
-// recursively, lexical order, files ending in .yaml, .yml or .json, hidden directories skipped) or
+// Load and LoadLenient take paths: a file (read whatever its extension), a directory (its files
+// ending in .yaml, .yml or .json in lexical order; subdirectories only with Options.Recursive, as
+// kubectl -R, else named in a note; hidden directories skipped) or
 // "-" for the given stdin reader. Every form kubectl reads is read whole: the text is decoded by its
 // byte order mark (UTF-8, UTF-16 and UTF-32, either byte order; without a BOM it must be UTF-8), split
 // into documents on "---" marker lines and after "..." document-end lines, and a document that

@@ -32,6 +32,10 @@ type Options struct {
 	// KeepGoing makes LoadLenientWith record a document that does not parse in Set.Problems and
 	// read on, so that lint checks every other document too. Load ignores it.
 	KeepGoing bool
+	// Recursive reads the subdirectories of a directory too, as kubectl -R does; without it only
+	// the files directly in the directory are read, and the subdirectories holding manifests are
+	// named in Set.Notes.
+	Recursive bool
 }
 
 func (o Options) maxBytes() int64 {
@@ -62,7 +66,7 @@ func LoadLenient(paths []string, stdin io.Reader) (*Set, error) {
 
 // LoadLenientWith is LoadLenient with options.
 func LoadLenientWith(paths []string, stdin io.Reader, opts Options) (*Set, error) {
-	l := &loader{set: &Set{}, stdin: stdin, left: opts.maxBytes(), max: opts.maxBytes(), keepGoing: opts.KeepGoing}
+	l := &loader{set: &Set{}, stdin: stdin, left: opts.maxBytes(), max: opts.maxBytes(), keepGoing: opts.KeepGoing, recursive: opts.Recursive}
 	for _, p := range paths {
 		if err := l.readPath(p); err != nil {
 			return nil, err
@@ -87,6 +91,7 @@ type loader struct {
 	// left is what may still be read of max, the cap on all inputs together.
 	left, max int64
 	keepGoing bool
+	recursive bool
 }
 
 // ErrTooLarge is wrapped by the *Error of an input beyond the cap.
@@ -123,9 +128,12 @@ func (l *loader) readPath(p string) error {
 	if !info.IsDir() {
 		return l.readFile(p)
 	}
-	files, err := manifestFiles(p)
+	files, skipped, err := manifestFiles(p, l.recursive)
 	if err != nil {
 		return err
+	}
+	for _, s := range skipped {
+		l.set.Notes = append(l.set.Notes, fmt.Sprintf("%s: not read: it is a subdirectory, and -R (--recursive) reads subdirectories, as in kubectl", s))
 	}
 	if len(files) == 0 {
 		return &Error{File: p, Index: -1, Err: errors.New("directory holds no .yaml, .yml or .json file")}
@@ -211,14 +219,23 @@ func firstProblem(err error, set *Set) *Error {
 // manifestFiles walks dir in lexical order and returns the manifest files under it. Hidden
 // directories (.git and the like) are skipped; symbolic links to files are followed, to
 // directories are not (so that a link cycle cannot trap the walk).
-func manifestFiles(dir string) ([]string, error) {
-	var files []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+//
+// Without recursive, as kubectl without -R, only the files directly in dir are read; the
+// subdirectories that hold manifests are returned in skipped, so that the caller can say they
+// were not read (a policy in a subdirectory left out silently would be missing from every verdict).
+func manifestFiles(dir string, recursive bool) (files, skipped []string, err error) {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return &Error{File: p, Index: -1, Err: readError(err)}
 		}
 		if d.IsDir() {
 			if p != dir && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			if p != dir && !recursive {
+				if sub, _, err := manifestFiles(p, true); err == nil && len(sub) > 0 {
+					skipped = append(skipped, p)
+				}
 				return filepath.SkipDir
 			}
 			return nil
@@ -238,7 +255,7 @@ func manifestFiles(dir string) ([]string, error) {
 		files = append(files, p)
 		return nil
 	})
-	return files, err
+	return files, skipped, err
 }
 
 func isManifestName(name string) bool {
