@@ -26,7 +26,8 @@ validated with the upstream rules. Calico documents (projectcalico.org) are repo
 Unknown fields and values of the wrong type are errors, with their line. A namespaced object
 without a namespace is checked in the namespace kubectl would put it in: -n, or "default".
 
-One line per finding:
+One line per finding (-o json and -o yaml give {"findings": [{"file", "document", "line",
+"severity", "kind", "namespace", "name", "field", "message"}]} instead):
 
   FILE:DOC_INDEX: KIND/NAMESPACE/NAME: FIELD_PATH: message
 
@@ -44,9 +45,10 @@ const lintExample = `  # Check a file, a folder (its *.yaml, *.yml and *.json fi
 
 func newLintCommand(streams IOStreams) *cobra.Command {
 	var (
-		paths []string
-		ns    namespaceFlag
-		input inputFlag
+		paths  []string
+		ns     namespaceFlag
+		input  inputFlag
+		output string
 	)
 	cmd := &cobra.Command{
 		Use:     "lint -f PATH...",
@@ -63,17 +65,22 @@ func newLintCommand(streams IOStreams) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkOutput(output, outputText, outputJSON, outputYAML); err != nil {
+				return err
+			}
 			opts.KeepGoing = true
-			return runLint(streams, paths, ns, opts)
+			return runLint(streams, paths, ns, opts, output)
 		},
 	}
 	ns.register(cmd)
 	input.register(cmd)
+	outputFlag(cmd, &output, outputText, outputJSON, outputYAML)
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	cmd.Flags().StringArrayVarP(&paths, "filename", "f", nil, "file, folder (its *.yaml, *.yml and *.json files; -R for subfolders) or - for stdin; repeatable")
 	return cmd
 }
 
-func runLint(streams IOStreams, paths []string, ns namespaceFlag, opts manifest.Options) error {
+func runLint(streams IOStreams, paths []string, ns namespaceFlag, opts manifest.Options, output string) error {
 	set, err := manifest.LoadLenientWith(paths, streams.In, opts)
 	if err == nil {
 		err = applyNamespace(set, ns)
@@ -98,6 +105,7 @@ func runLint(streams IOStreams, paths []string, ns namespaceFlag, opts manifest.
 	for _, dup := range findDuplicates(set) {
 		dups[dup.later] = dup
 	}
+	all := []findingJSON{}
 	for _, d := range set.Documents {
 		fs := lintDocument(d)
 		if dup, ok := dups[d]; ok {
@@ -107,8 +115,18 @@ func runLint(streams IOStreams, paths []string, ns namespaceFlag, opts manifest.
 			if !f.warning {
 				invalid = true
 			}
+			all = append(all, f.structured())
 		}
-		writeFindings(streams.Out, fs)
+		if output == outputText {
+			writeFindings(streams.Out, fs)
+		}
+	}
+	if output != outputText {
+		if err := writeStructured(streams.Out, output, struct {
+			Findings []findingJSON `json:"findings"`
+		}{all}); err != nil {
+			return err
+		}
 	}
 	if len(set.Problems) > 0 {
 		return &ExitError{Code: ExitUsage}
@@ -125,16 +143,16 @@ func lintDocument(d *manifest.Document) []finding {
 	if d.Err != nil {
 		var fs []finding
 		for _, fe := range d.Err.Fields {
-			fs = append(fs, newFinding(d, fe.Path, withLine(fe.Message, fe.Line), false))
+			fs = append(fs, newFindingAt(d, fe.Path, fe.Message, fe.Line, false))
 		}
 		return fs
 	}
 	switch d.Class {
 	case manifest.ClassCalico:
 		if !convert.Converts(d) {
-			return []finding{newFinding(d, "kind", withLine(fmt.Sprintf(
+			return []finding{newFindingAt(d, "kind", fmt.Sprintf(
 				"%s %s is Calico's API and has no Palisade equivalent: convert refuses it too (it converts NetworkPolicy, GlobalNetworkPolicy and the Staged kinds of %s); remove it or express it in Palisade policies",
-				d.APIVersion, quote(d.Kind), convert.CalicoAPIVersion), d.FieldLine("kind")), false)}
+				d.APIVersion, quote(d.Kind), convert.CalicoAPIVersion), d.FieldLine("kind"), false)}
 		}
 		return []finding{newFinding(d, "apiVersion", fmt.Sprintf(
 			"%s is Calico's API, not Palisade's; convert it with: kubectl palisade convert -f %s",
@@ -162,10 +180,10 @@ func lintDocument(d *manifest.Document) []finding {
 	}
 	var fs []finding
 	for _, e := range errs {
-		fs = append(fs, newFinding(d, e.Field, withLine(clip(e.ErrorBody()), d.FieldLine(e.Field)), false))
+		fs = append(fs, newFindingAt(d, e.Field, clip(e.ErrorBody()), d.FieldLine(e.Field), false))
 	}
 	for _, w := range warns {
-		fs = append(fs, newFinding(d, w.Field, withLine(clip(w.Message), d.FieldLine(w.Field)), true))
+		fs = append(fs, newFindingAt(d, w.Field, clip(w.Message), d.FieldLine(w.Field), true))
 	}
 	return fs
 }

@@ -75,7 +75,8 @@ Exit status: 0 when the matrix was computed, 2 for bad flags or unreadable manif
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.files, "filename", "f", nil, "manifest file, folder (its *.yaml, *.yml and *.json files; -R for subfolders) or - for stdin; repeatable")
 	f.StringVar(&o.ports, "ports", "", "comma-separated destination ports with protocol, like 80/TCP,53/UDP (default protocol TCP); default: every container port the pods declare")
-	f.StringVarP(&o.output, "output", "o", outputText, "output format: text or json")
+	outputFlag(cmd, &o.output, outputText, outputJSON, outputYAML)
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	f.StringVar(&o.from, "from", "", "label selector of the source pods, as kubectl -l (app=web,tier!=db); default every pod")
 	f.StringVar(&o.to, "to", "", "label selector of the destination pods, as kubectl -l; default every pod")
 	return cmd
@@ -93,7 +94,7 @@ func (o *matrixOptions) run(streams IOStreams) error {
 			errs = append(errs, fmt.Errorf("--ports: %w", err))
 		}
 	}
-	if err := validateOutput(o.output); err != nil {
+	if err := checkOutput(o.output, outputText, outputJSON, outputYAML); err != nil {
 		errs = append(errs, err)
 	}
 	fromSel, err := parsePodSelector("--from", o.from)
@@ -137,8 +138,13 @@ func (o *matrixOptions) run(streams IOStreams) error {
 		return fmt.Errorf("--from %q selects %d pods and --to %q selects %d: nothing to connect", o.from, len(from), o.to, len(to))
 	}
 	w := bufio.NewWriter(streams.Out)
-	var sink matrixSink = &jsonSink{w: w}
-	if o.output != outputJSON {
+	var sink matrixSink
+	switch o.output {
+	case outputJSON:
+		sink = &jsonSink{w: w}
+	case outputYAML:
+		sink = &yamlSink{w: w}
+	default:
 		sink = newTextSink(w, from, to)
 	}
 	noFamily, err := m.matrix(ports, from, to, sink)
@@ -259,6 +265,43 @@ func (s *jsonSink) close() error {
 	}
 	_, err := s.w.WriteString(end)
 	return err
+}
+
+// yamlSink writes the JSON output's document as YAML, one verdict at a time. Strings are written
+// as JSON strings, which YAML reads as double-quoted scalars.
+type yamlSink struct {
+	w     *bufio.Writer
+	count int
+}
+
+func (s *yamlSink) startPort(portSpec) error { return nil }
+
+func (s *yamlSink) row(p portSpec, from *podInfo, to []*podInfo, cells []cell) error {
+	for j, c := range cells {
+		if !c.ok {
+			continue
+		}
+		if s.count == 0 {
+			_, _ = s.w.WriteString("verdicts:\n") // sticky, reported by the next write
+		}
+		s.count++
+		fromJSON, _ := json.Marshal(from.Ref.String())
+		toJSON, _ := json.Marshal(to[j].Ref.String())
+		if _, err := fmt.Fprintf(s.w, "- allowed: %t\n  from: %s\n  port: %d\n  protocol: %s\n  to: %s\n", c.allowed, fromJSON, p.Port, p.Protocol, toJSON); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *yamlSink) endPort(portSpec, int, int) error { return nil }
+
+func (s *yamlSink) close() error {
+	if s.count == 0 {
+		_, err := s.w.WriteString("verdicts: []\n")
+		return err
+	}
+	return nil
 }
 
 // textSink prints one table per port. Rows are numbered and named, columns carry the numbers of

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -61,7 +60,8 @@ Exit status: 0 allowed, 1 denied, 2 bad flags or unreadable manifests.`,
 	f.StringVar(&o.to, "to", "", "destination: NAMESPACE/POD or an IP address")
 	f.StringVar(&o.port, "port", "", "destination port and protocol, like 80/TCP, 53/UDP or 9000/SCTP (default protocol TCP)")
 	f.StringVar(&o.icmp, "icmp", "", "ICMP (ICMPv6 for IPv6 addresses) type and optional code instead of a port, like 8/0")
-	f.StringVarP(&o.output, "output", "o", outputText, "output format: text or json")
+	outputFlag(cmd, &o.output, outputText, outputJSON, outputYAML)
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	return cmd
 }
 
@@ -118,18 +118,14 @@ func (o *traceOptions) run(streams IOStreams) error {
 	if err != nil {
 		return fmt.Errorf("evaluating %s -> %s: %w", from, to, err)
 	}
-	if o.output == outputJSON {
+	if o.output != outputText {
 		// An empty list reads better than null for jq users.
 		for _, t := range []*engine.DirectionTrace{&v.Egress, &v.Ingress} {
 			if t.Policies == nil {
 				t.Policies = []engine.PolicyTrace{}
 			}
 		}
-		b, err := json.MarshalIndent(&v, "", "  ")
-		if err != nil {
-			return fmt.Errorf("rendering the verdict as JSON: %w", err)
-		}
-		if _, err := fmt.Fprintf(streams.Out, "%s\n", b); err != nil {
+		if err := writeStructured(streams.Out, o.output, &v); err != nil {
 			return err
 		}
 	} else if err := writeTraceText(streams.Out, fd, &v); err != nil {
@@ -171,17 +167,10 @@ func (o *traceOptions) validate() error {
 			errs = append(errs, fmt.Errorf("--icmp: %w", err))
 		}
 	}
-	if err := validateOutput(o.output); err != nil {
+	if err := checkOutput(o.output, outputText, outputJSON, outputYAML); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-func validateOutput(o string) error {
-	if o != outputText && o != outputJSON {
-		return fmt.Errorf("-o/--output %q: want text or json", o)
-	}
-	return nil
 }
 
 // pickAddresses chooses the source and destination addresses: explicit IPs
