@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+
 	"github.com/palisade-dev/palisade/pkg/manifest"
 )
 
@@ -12,8 +14,8 @@ type duplicate struct {
 	later, first *manifest.Document
 }
 
-// findDuplicates returns every decoded object whose kind, namespace and name an earlier object
-// already has. The cluster keeps one object per name, so the later one would silently replace
+// findDuplicates returns every decoded object whose kind, namespace and name an earlier, different
+// object already has. The cluster keeps one object per name, so the later one would silently replace
 // the earlier and a verdict would depend on the order of -f. Namespaces must already be applied.
 func findDuplicates(set *manifest.Set) []duplicate {
 	type key struct{ group, kind, ns, name string }
@@ -29,7 +31,11 @@ func findDuplicates(set *manifest.Set) []duplicate {
 			k.ns = ""
 		}
 		if first, dup := seen[k]; dup {
-			out = append(out, duplicate{later: d, first: first})
+			// The same object twice (one file passed twice, a shared namespace in two examples)
+			// is what applying it twice gives: one object, whatever the order.
+			if !apiequality.Semantic.DeepEqual(first.Object, d.Object) {
+				out = append(out, duplicate{later: d, first: first})
+			}
 			continue
 		}
 		seen[k] = d
@@ -38,7 +44,7 @@ func findDuplicates(set *manifest.Set) []duplicate {
 }
 
 func (dup duplicate) message() string {
-	return fmt.Sprintf("%s is defined twice (first at %s): the cluster keeps one object per name, so the result would depend on the order of -f; remove one",
+	return fmt.Sprintf("%s is defined twice, differently (first at %s): the cluster keeps one object per name, so the result would depend on the order of -f; remove one",
 		objectRef(dup.later.Kind, dup.later.Namespace, dup.later.Name), position(dup.first.Source))
 }
 

@@ -109,7 +109,9 @@ func runLint(streams IOStreams, paths []string, ns namespaceFlag, opts manifest.
 	for _, d := range set.Documents {
 		fs := lintDocument(d)
 		if dup, ok := dups[d]; ok {
-			fs = append(fs, newFinding(d, "metadata.name", dup.message(), false))
+			// A warning in lint, which checks each object as admission would; trace and matrix,
+			// whose verdict would depend on which one wins, refuse it.
+			fs = append(fs, newFinding(d, "metadata.name", dup.message(), true))
 		}
 		for _, f := range fs {
 			if !f.warning {

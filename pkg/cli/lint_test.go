@@ -266,11 +266,11 @@ spec:
 			wantStderr: "error: <stdin>: document 0, line 3: NetworkPolicy web is in namespace shop, not the namespace prod given by -n: kubectl apply -n prod refuses it; pass -n shop or leave -n out\n",
 		},
 		{
-			name:       "the same policy twice is an error naming both places",
-			stdin:      validPolicy + "---\n" + validPolicy,
+			name:       "two different policies of the same name: a warning naming both places",
+			stdin:      validPolicy + "---\n" + strings.Replace(validPolicy, "order: 10", "order: 20", 1) + "---\n" + validPolicy,
 			args:       []string{"lint", "-f", "-"},
-			wantCode:   ExitInvalid,
-			wantStdout: "<stdin>:1: GlobalNetworkPolicy/allow-dns: metadata.name: GlobalNetworkPolicy/allow-dns is defined twice (first at <stdin>: document 0, line 1): the cluster keeps one object per name, so the result would depend on the order of -f; remove one\n",
+			wantCode:   0,
+			wantStdout: "warning: <stdin>:1: GlobalNetworkPolicy/allow-dns: metadata.name: GlobalNetworkPolicy/allow-dns is defined twice, differently (first at <stdin>: document 0, line 1): the cluster keeps one object per name, so the result would depend on the order of -f; remove one\n",
 		},
 		{
 			name:       "an endless input stops at the cap",
