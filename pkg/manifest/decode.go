@@ -21,6 +21,9 @@ import (
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 )
 
+// errInvalidYAML marks a document the YAML parser refuses.
+var errInvalidYAML = errors.New("invalid YAML")
+
 // errNotKubernetes marks a document that is not a Kubernetes object at all (no apiVersion and no
 // kind, or not a mapping): a file of a walked directory that starts so is skipped.
 var errNotKubernetes = errors.New("not a Kubernetes object")
@@ -63,7 +66,11 @@ func parseFile(file string, data []byte, set *Set, keepGoing bool) error {
 	index := 0
 	for _, c := range splitDocuments(text) {
 		docs, err := splitJSONStream(c)
-		var jerr *jsonStreamError
+		var (
+			jerr    *jsonStreamError
+			notJSON *notJSONError
+		)
+		errors.As(err, &notJSON)
 		switch {
 		case errors.As(err, &jerr):
 			e := &Error{File: file, Index: index + jerr.read, Line: jerr.line, Err: jerr}
@@ -78,6 +85,9 @@ func parseFile(file string, data []byte, set *Set, keepGoing bool) error {
 		}
 		for _, d := range docs {
 			if err := parseDocument(file, index, d, set); err != nil {
+				if notJSON != nil && errors.Is(err, errInvalidYAML) {
+					err = &Error{File: file, Index: index, Line: notJSON.line, Err: notJSON}
+				}
 				var e *Error
 				if !keepGoing || !errors.As(err, &e) {
 					return err
@@ -97,7 +107,7 @@ func parseDocument(file string, index int, c chunk, set *Set) error {
 	j, err := yaml.YAMLToJSONStrict(c.text)
 	if err != nil {
 		msg, line := yamlSyntaxError(err, c.text, c.firstLine)
-		return fatal(line, fmt.Errorf("invalid YAML: %s", msg))
+		return fatal(line, fmt.Errorf("%w: %s", errInvalidYAML, msg))
 	}
 	var generic any
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(j, &generic); err != nil {

@@ -139,6 +139,13 @@ func splitJSONStream(c chunk) ([]chunk, error) {
 		}
 		if err != nil {
 			if len(out) == 0 {
+				// Perhaps YAML flow style; should YAML refuse it too, the JSON error is the one
+				// to show, with its exact line and column.
+				var se *json.SyntaxError
+				if errors.As(err, &se) {
+					at := before + max(int(se.Offset)-1, 0) // Offset is just past the offending byte
+					return nil, &notJSONError{line: c.firstLine + bytes.Count(c.text[:min(at, len(c.text))], []byte{'\n'}), col: column(c.text, at), err: se}
+				}
 				return nil, errNotJSONStream
 			}
 			at := before + leadingSpace(c.text[before:])
@@ -152,6 +159,25 @@ func splitJSONStream(c chunk) ([]chunk, error) {
 		text = append(text, '\n')
 		out = append(out, chunk{text: text, firstLine: c.firstLine + bytes.Count(c.text[:valueStart], []byte{'\n'})})
 	}
+}
+
+// notJSONError is errNotJSONStream with the JSON parser's reason, for a document that YAML
+// cannot read either.
+type notJSONError struct {
+	line, col int
+	err       error
+}
+
+func (e *notJSONError) Error() string {
+	return fmt.Sprintf("invalid JSON at column %d: %v", e.col, e.err)
+}
+
+func (e *notJSONError) Is(target error) bool { return target == errNotJSONStream }
+
+// column is the 1-based column of offset at in text.
+func column(text []byte, at int) int {
+	at = min(at, len(text))
+	return at - (bytes.LastIndexByte(text[:at], '\n') + 1) + 1
 }
 
 // jsonStreamError is a value after the first of a JSON stream that is not JSON.

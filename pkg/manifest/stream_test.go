@@ -140,6 +140,11 @@ func TestParseRefusesWhatItCannotReadWhole(t *testing.T) {
 			want: "f.yaml: document 0, line 5: invalid YAML: a number is infinite or not a number (.inf, .nan): Kubernetes objects hold finite numbers only",
 		},
 		{
+			name: "a JSON syntax error is named by line and column",
+			in:   []byte("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Namespace\"\n  \"metadata\": {\"name\": \"a\"}\n}\n"),
+			want: "f.yaml: document 0, line 4: invalid JSON at column 3: invalid character '\"' after object key:value pair",
+		},
+		{
 			name: "utf-16 with an odd length",
 			in:   []byte{0xFF, 0xFE, 'a', 0, 'b'},
 			want: "f.yaml: UTF-16LE text (by its byte order mark) has an odd number of bytes",
