@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/spf13/cobra"
 
@@ -36,7 +39,11 @@ const convertExample = `  # Convert a folder and check the result
   calicoctl get networkpolicy -A -o yaml | kubectl palisade convert -f -`
 
 func newConvertCommand(streams IOStreams) *cobra.Command {
-	var paths []string
+	var (
+		paths  []string
+		input  inputFlag
+		output string
+	)
 	cmd := &cobra.Command{
 		Use:     "convert -f PATH...",
 		Short:   "Convert Calico policies to Palisade policies",
@@ -47,30 +54,60 @@ func newConvertCommand(streams IOStreams) *cobra.Command {
 			if len(paths) == 0 {
 				return errors.New("convert needs at least one -f PATH (a file, a folder, or - for stdin)")
 			}
-			return runConvert(streams, paths)
+			opts, err := input.options()
+			if err != nil {
+				return err
+			}
+			if err := checkOutput(output, outputYAML, outputJSON); err != nil {
+				return err
+			}
+			return runConvert(streams, paths, opts, output)
 		},
 	}
-	cmd.Flags().StringArrayVarP(&paths, "filename", "f", nil, "file, folder (read recursively) or - for stdin; repeatable")
+	input.register(cmd)
+	outputFlag(cmd, &output, outputYAML, outputJSON)
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	cmd.Flags().StringArrayVarP(&paths, "filename", "f", nil, "file, folder (its *.yaml, *.yml and *.json files; -R for subfolders) or - for stdin; repeatable")
 	return cmd
 }
 
-func runConvert(streams IOStreams, paths []string) error {
-	set, err := manifest.LoadLenient(paths, streams.In)
+func runConvert(streams IOStreams, paths []string, opts manifest.Options, output string) error {
+	set, err := manifest.LoadLenientWith(paths, streams.In, opts)
 	if err != nil {
-		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+		fmt.Fprintf(streams.ErrOut, "error: %s\n", escapeLines(err.Error()))
 		return &ExitError{Code: ExitUsage}
+	}
+	for _, n := range set.Notes {
+		fmt.Fprintf(streams.ErrOut, "note: %s\n", escapeLines(n))
 	}
 	res := convert.Manifests(set)
 	var fs []finding
 	for _, r := range res.Reports {
-		fs = append(fs, newFinding(r.Document, r.Field, withLine(r.Message, r.Line), r.Warning))
+		fs = append(fs, newFindingAt(r.Document, r.Field, r.Message, r.Line, r.Warning))
 	}
 	writeFindings(streams.ErrOut, fs)
 	if res.Failed() {
 		return &ExitError{Code: ExitInvalid}
 	}
+	if output == outputJSON {
+		return writeConvertedJSON(streams, res)
+	}
 	if _, err := streams.Out.Write(res.YAML()); err != nil {
 		return fmt.Errorf("writing the converted manifests: %w", err)
 	}
 	return nil
+}
+
+// writeConvertedJSON writes the converted documents as one List, as kubectl get -o json writes
+// several objects.
+func writeConvertedJSON(streams IOStreams, res *convert.Result) error {
+	items := make([]json.RawMessage, 0, len(res.Outputs))
+	for _, o := range res.Outputs {
+		j, err := yaml.YAMLToJSON(o.YAML)
+		if err != nil {
+			return fmt.Errorf("%s: rendering as JSON: %w", o.Source, err)
+		}
+		items = append(items, j)
+	}
+	return writeStructured(streams.Out, outputJSON, map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
 }

@@ -75,6 +75,12 @@ spec:
 			wantStderr: "<stdin>:0: GlobalNetworkPolicy/g: spec.selectr: unknown field \"selectr\" (line 5)\n",
 		},
 		{
+			name:       "a policy admission would refuse writes nothing",
+			stdin:      "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: platform.g}\nspec: {tier: platform, order: 1, selector: all(), ingress: [{action: Allow}]}\n",
+			wantCode:   ExitInvalid,
+			wantStderr: "<stdin>:0: GlobalNetworkPolicy/platform.g: spec.tier: Palisade's admission would refuse the converted GlobalNetworkPolicy: Invalid value: \"platform\": tiers are not supported yet: leave tier empty or set it to \"default\" (line 4)\n",
+		},
+		{
 			name:       "broken YAML",
 			stdin:      "apiVersion: projectcalico.org/v3\nkind: [\n",
 			wantCode:   ExitUsage,

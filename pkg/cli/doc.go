@@ -8,14 +8,23 @@
 // *ExitError carrying the code after writing their own output, and HandleError maps any other
 // error (bad flags, unexpected failures) to 2 after printing it. For lint: 0 valid (warnings
 // allowed), 1 invalid, 2 input unreadable or unparsable. For trace: 0 allowed, 1 denied, 2 input
-// errors (unknown pod, pod without IP, bad --port).
+// errors (unknown pod, bad --port, an object that could carry policy but cannot be read or
+// stored: a verdict without it could allow what it denies).
+//
+// trace and matrix evaluate what the cluster would hold, so they apply what the API server and
+// admission would first: kubectl's namespace (-n), the default service account, admission's
+// defaulting and validation (a refused policy is reported and evaluated as absent), Services
+// resolved to endpoints, the label of a namespace the manifests lack. Duplicates that differ are
+// refused, since which one wins would depend on the order of -f. Every value from the manifests
+// is quoted or escaped in text output (quote.go), so a name cannot forge a line.
 //
 // Commands:
 //   - lint: default then validate Palisade policies, validate Kubernetes NetworkPolicies, point
 //     Calico documents at convert.
 //   - convert: Calico projectcalico.org/v3 policies (staged kinds included) to Palisade, all or nothing.
 //   - trace: why one flow is allowed or denied, egress and ingress, with every policy visited.
-//   - matrix: pod-to-pod connectivity on each port, as tables or JSON.
+//   - matrix: pod-to-pod connectivity on each port, streamed as tables, JSON or YAML.
+//   - version, completion: as kubectl plugins have them.
 //
 // This package parses flags, reads the paths it is given and formats results. It must never hold
 // policy logic of its own: loading is pkg/manifest, defaulting pkg/defaulting, validation

@@ -34,6 +34,6 @@ func HandleError(err error, errOut io.Writer) int {
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
-	fmt.Fprintf(errOut, "error: %v\n", err)
+	fmt.Fprintf(errOut, "error: %s\n", escapeLines(err.Error()))
 	return ExitUsage
 }

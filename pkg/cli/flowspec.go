@@ -93,5 +93,5 @@ func (e endpointArg) String() string {
 	if e.Pod == nil {
 		return e.IP.String()
 	}
-	return fmt.Sprintf("%s (%s)", e.Pod.Ref, e.IP)
+	return fmt.Sprintf("%s (%s)", refText(e.Pod.Ref), e.IP)
 }

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/pkg/convert"
 	"github.com/palisade-dev/palisade/pkg/defaulting"
 	"github.com/palisade-dev/palisade/pkg/manifest"
 	"github.com/palisade-dev/palisade/pkg/validation"
@@ -22,9 +23,11 @@ webhook does, so lint reports what applying the file would report: the errors th
 it and the warnings it would print. Kubernetes NetworkPolicies (networking.k8s.io/v1) are
 validated with the upstream rules. Calico documents (projectcalico.org) are reported as needing
 "kubectl palisade convert". Other objects (Pods, Namespaces, Deployments...) are accepted silently.
-Unknown fields and values of the wrong type are errors, with their line.
+Unknown fields and values of the wrong type are errors, with their line. A namespaced object
+without a namespace is checked in the namespace kubectl would put it in: -n, or "default".
 
-One line per finding:
+One line per finding (-o json and -o yaml give {"findings": [{"file", "document", "line",
+"severity", "kind", "namespace", "name", "field", "message"}]} instead):
 
   FILE:DOC_INDEX: KIND/NAMESPACE/NAME: FIELD_PATH: message
 
@@ -32,14 +35,21 @@ DOC_INDEX counts the documents of FILE from 0 (empty documents are not counted).
 a namespace print as KIND/NAME. Warnings start with "warning: ".
 
 Exit status: 0 when everything is valid (warnings allowed), 1 when anything is invalid, 2 when an
-input cannot be read or parsed (then nothing else is checked).`
+input cannot be read or parsed (a document that does not parse is reported and every other
+document is still checked). Files of a folder that are not Kubernetes manifests (no apiVersion and
+kind) are skipped with a note.`
 
-const lintExample = `  # Check a file, a folder (recursively: *.yaml, *.yml, *.json) and stdin
+const lintExample = `  # Check a file, a folder (its *.yaml, *.yml and *.json files; -R for subfolders) and stdin
   kubectl palisade lint -f policy.yaml -f policies/
   helm template chart/ | kubectl palisade lint -f -`
 
 func newLintCommand(streams IOStreams) *cobra.Command {
-	var paths []string
+	var (
+		paths  []string
+		ns     namespaceFlag
+		input  inputFlag
+		output string
+	)
 	cmd := &cobra.Command{
 		Use:     "lint -f PATH...",
 		Short:   "Check policies offline, as admission would",
@@ -50,28 +60,78 @@ func newLintCommand(streams IOStreams) *cobra.Command {
 			if len(paths) == 0 {
 				return errors.New("lint needs at least one -f PATH (a file, a folder, or - for stdin)")
 			}
-			return runLint(streams, paths)
+			ns.resolve(cmd)
+			opts, err := input.options()
+			if err != nil {
+				return err
+			}
+			if err := checkOutput(output, outputText, outputJSON, outputYAML); err != nil {
+				return err
+			}
+			opts.KeepGoing = true
+			return runLint(streams, paths, ns, opts, output)
 		},
 	}
-	cmd.Flags().StringArrayVarP(&paths, "filename", "f", nil, "file, folder (read recursively) or - for stdin; repeatable")
+	ns.register(cmd)
+	input.register(cmd)
+	outputFlag(cmd, &output, outputText, outputJSON, outputYAML)
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	cmd.Flags().StringArrayVarP(&paths, "filename", "f", nil, "file, folder (its *.yaml, *.yml and *.json files; -R for subfolders) or - for stdin; repeatable")
 	return cmd
 }
 
-func runLint(streams IOStreams, paths []string) error {
-	set, err := manifest.LoadLenient(paths, streams.In)
+func runLint(streams IOStreams, paths []string, ns namespaceFlag, opts manifest.Options, output string) error {
+	set, err := manifest.LoadLenientWith(paths, streams.In, opts)
+	if err == nil {
+		err = applyNamespace(set, ns)
+	}
 	if err != nil {
-		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+		fmt.Fprintf(streams.ErrOut, "error: %s\n", escapeLines(err.Error()))
 		return &ExitError{Code: ExitUsage}
 	}
+	for _, n := range set.Notes {
+		fmt.Fprintf(streams.ErrOut, "note: %s\n", escapeLines(n))
+	}
+	// Documents that did not parse are reported first; every other document is still checked.
+	for _, p := range set.Problems {
+		fmt.Fprintf(streams.ErrOut, "error: %s\n", escapeLines(p.Error()))
+	}
+	if len(set.Documents) == 0 && len(set.Problems) == 0 {
+		fmt.Fprintln(streams.ErrOut, "note: "+emptyInput)
+		return nil
+	}
 	invalid := false
+	dups := map[*manifest.Document]duplicate{}
+	for _, dup := range findDuplicates(set) {
+		dups[dup.later] = dup
+	}
+	all := []findingJSON{}
 	for _, d := range set.Documents {
 		fs := lintDocument(d)
+		if dup, ok := dups[d]; ok {
+			// A warning in lint, which checks each object as admission would; trace and matrix,
+			// whose verdict would depend on which one wins, refuse it.
+			fs = append(fs, newFinding(d, "metadata.name", dup.message(), true))
+		}
 		for _, f := range fs {
 			if !f.warning {
 				invalid = true
 			}
+			all = append(all, f.structured())
 		}
-		writeFindings(streams.Out, fs)
+		if output == outputText {
+			writeFindings(streams.Out, fs)
+		}
+	}
+	if output != outputText {
+		if err := writeStructured(streams.Out, output, struct {
+			Findings []findingJSON `json:"findings"`
+		}{all}); err != nil {
+			return err
+		}
+	}
+	if len(set.Problems) > 0 {
+		return &ExitError{Code: ExitUsage}
 	}
 	if invalid {
 		return &ExitError{Code: ExitInvalid}
@@ -85,12 +145,17 @@ func lintDocument(d *manifest.Document) []finding {
 	if d.Err != nil {
 		var fs []finding
 		for _, fe := range d.Err.Fields {
-			fs = append(fs, newFinding(d, fe.Path, withLine(fe.Message, fe.Line), false))
+			fs = append(fs, newFindingAt(d, fe.Path, fe.Message, fe.Line, false))
 		}
 		return fs
 	}
 	switch d.Class {
 	case manifest.ClassCalico:
+		if !convert.Converts(d) {
+			return []finding{newFindingAt(d, "kind", fmt.Sprintf(
+				"%s %s is Calico's API and has no Palisade equivalent: convert refuses it too (it converts NetworkPolicy, GlobalNetworkPolicy and the Staged kinds of %s); remove it or express it in Palisade policies",
+				d.APIVersion, quote(d.Kind), convert.CalicoAPIVersion), d.FieldLine("kind"), false)}
+		}
 		return []finding{newFinding(d, "apiVersion", fmt.Sprintf(
 			"%s is Calico's API, not Palisade's; convert it with: kubectl palisade convert -f %s",
 			d.APIVersion, fileArgument(d.Source)), false)}
@@ -117,10 +182,10 @@ func lintDocument(d *manifest.Document) []finding {
 	}
 	var fs []finding
 	for _, e := range errs {
-		fs = append(fs, newFinding(d, e.Field, e.ErrorBody(), false))
+		fs = append(fs, newFindingAt(d, e.Field, clip(e.ErrorBody()), d.FieldLine(e.Field), false))
 	}
 	for _, w := range warns {
-		fs = append(fs, newFinding(d, w.Field, w.Message, true))
+		fs = append(fs, newFindingAt(d, w.Field, clip(w.Message), d.FieldLine(w.Field), true))
 	}
 	return fs
 }

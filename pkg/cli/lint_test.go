@@ -173,10 +173,17 @@ spec:
     protocol: tcp
 `
 	brokenDir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(brokenDir, "a.yaml"), []byte(validPolicy+"---\n"+validPolicy+"---\nkind: Pod\nmetadata:\n  name: [x\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(brokenDir, "a.yaml"), []byte(validPolicy+"---\nkind: Pod\nmetadata:\n  name: [x\n---\n"+invalidPolicy), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	emptyDir := t.TempDir()
+	mixedDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(mixedDir, "values.yaml"), []byte("replicas: 3\nimage: web\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mixedDir, "policy.yaml"), []byte(validPolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name       string
 		stdin      string
@@ -196,7 +203,7 @@ spec:
 			stdin:      invalidPolicy,
 			args:       []string{"lint", "-f", "-", "-f", filepath.Join(examplesDir, "cidr-egress", "policy.yaml")},
 			wantCode:   ExitInvalid,
-			wantStdout: "<stdin>:0: NetworkPolicy/shop/web: spec.ingress[0].protocol: Invalid value: \"tcp\": protocol names are case-sensitive: use one of TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number 1-255\n",
+			wantStdout: "<stdin>:0: NetworkPolicy/shop/web: spec.ingress[0].protocol: Invalid value: \"tcp\": protocol names are case-sensitive: use one of TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number 1-255 (line 10)\n",
 		},
 		{
 			name:       "broken YAML on stdin",
@@ -206,10 +213,11 @@ spec:
 			wantStderr: "error: <stdin>: document 1, line 19: invalid YAML: mapping values are not allowed in this context\n",
 		},
 		{
-			name:       "broken YAML in a folder",
+			name:       "broken YAML in a folder: the documents after it are still checked",
 			args:       []string{"lint", "-f", brokenDir},
 			wantCode:   ExitUsage,
-			wantStderr: "error: " + filepath.Join(brokenDir, "a.yaml") + ": document 2, line 31: invalid YAML: did not find expected ',' or ']'\n",
+			wantStdout: filepath.Join(brokenDir, "a.yaml") + ":2: NetworkPolicy/shop/web: spec.ingress[0].protocol: Invalid value: \"tcp\": protocol names are case-sensitive: use one of TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number 1-255 (line 28)\n",
+			wantStderr: "error: " + filepath.Join(brokenDir, "a.yaml") + ": document 1, line 17: invalid YAML: did not find expected ',' or ']'\n",
 		},
 		{
 			name:       "missing file",
@@ -236,6 +244,66 @@ spec:
 			args:       []string{"lint", "-f", "-"},
 			wantCode:   ExitInvalid,
 			wantStdout: "<stdin>:0: NetworkPolicy/b/a: apiVersion: projectcalico.org/v3 is Calico's API, not Palisade's; convert it with: kubectl palisade convert -f -\n",
+		},
+		{
+			name:     "a namespaced policy without namespace lands in default, as kubectl puts it",
+			stdin:    "apiVersion: policy.palisade.dev/v1alpha1\nkind: NetworkPolicy\nmetadata: {name: web}\nspec: {order: 1, selector: all(), ingress: [{action: Allow}]}\n",
+			args:     []string{"lint", "-f", "-"},
+			wantCode: 0,
+		},
+		{
+			name:       "-n names the namespace of objects without one",
+			stdin:      "apiVersion: policy.palisade.dev/v1alpha1\nkind: NetworkPolicy\nmetadata: {name: web}\nspec: {order: 1, selector: all(), ingress: [{action: Allow, protocol: tcp}]}\n",
+			args:       []string{"lint", "-n", "shop", "-f", "-"},
+			wantCode:   ExitInvalid,
+			wantStdout: "<stdin>:0: NetworkPolicy/shop/web: spec.ingress[0].protocol: Invalid value: \"tcp\": protocol names are case-sensitive: use one of TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or a number 1-255 (line 4)\n",
+		},
+		{
+			name:       "-n refuses an object of another namespace, as kubectl apply -n does",
+			stdin:      "apiVersion: policy.palisade.dev/v1alpha1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: shop}\nspec: {selector: all()}\n",
+			args:       []string{"lint", "-n", "prod", "-f", "-"},
+			wantCode:   ExitUsage,
+			wantStderr: "error: <stdin>: document 0, line 3: NetworkPolicy web is in namespace shop, not the namespace prod given by -n: kubectl apply -n prod refuses it; pass -n shop or leave -n out\n",
+		},
+		{
+			name:       "two different policies of the same name: a warning naming both places",
+			stdin:      validPolicy + "---\n" + strings.Replace(validPolicy, "order: 10", "order: 20", 1) + "---\n" + validPolicy,
+			args:       []string{"lint", "-f", "-"},
+			wantCode:   0,
+			wantStdout: "warning: <stdin>:1: GlobalNetworkPolicy/allow-dns: metadata.name: GlobalNetworkPolicy/allow-dns is defined twice, differently (first at <stdin>: document 0, line 1): the cluster keeps one object per name, so the result would depend on the order of -f; remove one\n",
+		},
+		{
+			name:       "an endless input stops at the cap",
+			args:       []string{"lint", "-f", "/dev/zero"},
+			wantCode:   ExitUsage,
+			wantStderr: "error: /dev/zero: input too large: the inputs together exceed the limit of 32 MiB; raise it with --max-input-bytes if this input is meant\n",
+		},
+		{
+			name:       "the cap counts every input together, and the flag sets it",
+			stdin:      validPolicy,
+			args:       []string{"lint", "--max-input-bytes", "300", "-f", "-", "-f", filepath.Join(examplesDir, "cidr-egress", "policy.yaml")},
+			wantCode:   ExitUsage,
+			wantStderr: "error: " + filepath.Join(examplesDir, "cidr-egress", "policy.yaml") + ": input too large: the inputs together exceed the limit of 300 bytes; raise it with --max-input-bytes if this input is meant\n",
+		},
+		{
+			name:       "a folder's files that are not manifests are skipped with a note",
+			args:       []string{"lint", "-f", mixedDir},
+			wantCode:   0,
+			wantStderr: "note: " + filepath.Join(mixedDir, "values.yaml") + ": skipped: not a Kubernetes manifest (missing apiVersion and kind: every document needs apiVersion and kind)\n",
+		},
+		{
+			name:       "an empty input says so",
+			stdin:      "# nothing\n---\n",
+			args:       []string{"lint", "-f", "-"},
+			wantCode:   0,
+			wantStderr: "note: the inputs hold no Kubernetes objects (they are empty, or hold only comments and document markers)\n",
+		},
+		{
+			name:       "a Calico kind that convert refuses is not pointed at convert",
+			stdin:      "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: security}\nspec: {order: 100}\n",
+			args:       []string{"lint", "-f", "-"},
+			wantCode:   ExitInvalid,
+			wantStdout: "<stdin>:0: Tier/security: kind: projectcalico.org/v3 Tier is Calico's API and has no Palisade equivalent: convert refuses it too (it converts NetworkPolicy, GlobalNetworkPolicy and the Staged kinds of projectcalico.org/v3); remove it or express it in Palisade policies (line 2)\n",
 		},
 		{
 			name:     "other kinds are accepted silently",

@@ -1,11 +1,11 @@
 package cli
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +20,10 @@ type matrixOptions struct {
 	files  []string
 	ports  string
 	output string
+	from   string
+	to     string
+	ns     namespaceFlag
+	input  inputFlag
 }
 
 // matrixVerdict is one cell of the matrix; its JSON names are part of the
@@ -35,30 +39,46 @@ type matrixVerdict struct {
 func newMatrixCommand(streams IOStreams) *cobra.Command {
 	o := &matrixOptions{}
 	cmd := &cobra.Command{
-		Use:   "matrix -f PATH... [--ports PORT/PROTOCOL,...]",
+		Use:   "matrix -f PATH... [--ports PORT/PROTOCOL,...] [--from SELECTOR] [--to SELECTOR]",
 		Short: "Show which pods of the manifests can connect to which, per port",
 		Long: `matrix loads pods, namespaces, service accounts and policies from manifests and evaluates,
-for every port given, a connection from every pod to every pod (itself included): allowed iff the
-source pod's egress policies and the destination pod's ingress policies both allow it, as Calico
-would enforce the policies once applied. Without --ports, the ports are every container port the
+for every port given, a connection from every pod to every pod: allowed iff the source pod's
+egress policies and the destination pod's ingress policies both allow it, as Calico would enforce
+the policies once applied. A pod reaching itself (the diagonal) is always allowed: the packet
+never leaves the pod's network namespace, so no policy applies, and that is what a probe measures. Without --ports, the ports are every container port the
 pods declare.
 
+--from and --to cut the matrix to the pods their label selectors match (kubectl -l syntax), and
+--ports to the ports given (one port at a time if you like); -n places the objects that name no
+namespace, as kubectl apply -n does. Output is written as it is computed, so memory does not grow
+with the size of the matrix.
+
 The text output has one table per port: rows are numbered sources, columns the destinations with
-the same numbers, "." allowed and "X" denied (the notation of the Kubernetes network-policy e2e
-truth tables). -o json gives
+the same numbers (listed above the table when --from and --to differ), "." allowed and "X" denied
+(the notation of the Kubernetes network-policy e2e truth tables), "-" for two pods that share no IP
+family; the count of allowed connections follows each table. -o json gives
 {"verdicts": [{"from", "to", "port", "protocol", "allowed"}, ...]} sorted by port, protocol, from
-and to.
+and to; pairs without a shared IP family are left out.
 
 Exit status: 0 when the matrix was computed, 2 for bad flags or unreadable manifests.`,
 		Example: `  kubectl palisade matrix -f examples/default-deny --ports 80/TCP,53/UDP
-  kubectl palisade matrix -f manifests/ -o json`,
+  kubectl palisade matrix -f manifests/ -o json
+  kubectl palisade matrix -f manifests/ --from app=web --to 'tier in (api,db)' --ports 8080/TCP`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(streams) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.ns.resolve(cmd)
+			return o.run(streams)
+		},
 	}
+	o.ns.register(cmd)
+	o.input.register(cmd)
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.files, "filename", "f", nil, "manifest file or directory (recursive), or - for stdin; repeatable")
+	f.StringArrayVarP(&o.files, "filename", "f", nil, "manifest file, folder (its *.yaml, *.yml and *.json files; -R for subfolders) or - for stdin; repeatable")
 	f.StringVar(&o.ports, "ports", "", "comma-separated destination ports with protocol, like 80/TCP,53/UDP (default protocol TCP); default: every container port the pods declare")
-	f.StringVarP(&o.output, "output", "o", outputText, "output format: text or json")
+	outputFlag(cmd, &o.output, outputText, outputJSON, outputYAML)
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	f.StringVar(&o.from, "from", "", "label selector of the source pods, as kubectl -l (app=web,tier!=db); default every pod")
+	f.StringVar(&o.to, "to", "", "label selector of the destination pods, as kubectl -l; default every pod")
 	return cmd
 }
 
@@ -74,15 +94,30 @@ func (o *matrixOptions) run(streams IOStreams) error {
 			errs = append(errs, fmt.Errorf("--ports: %w", err))
 		}
 	}
-	if err := validateOutput(o.output); err != nil {
+	if err := checkOutput(o.output, outputText, outputJSON, outputYAML); err != nil {
+		errs = append(errs, err)
+	}
+	fromSel, err := parsePodSelector("--from", o.from)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	toSel, err := parsePodSelector("--to", o.to)
+	if err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	set, err := manifest.Load(o.files, streams.In)
+	opts, err := o.input.options()
+	if err != nil {
+		return err
+	}
+	set, err := manifest.LoadWith(o.files, streams.In, opts)
 	if err != nil {
 		return fmt.Errorf("loading manifests: %w", err)
+	}
+	if err := applyNamespace(set, o.ns); err != nil {
+		return err
 	}
 	m, err := buildModel(set)
 	if err != nil {
@@ -98,21 +133,31 @@ func (o *matrixOptions) run(streams IOStreams) error {
 		}
 	}
 	sortPorts(ports)
-	verdicts, err := m.matrix(ports)
+	from, to := selectPods(m.pods, fromSel), selectPods(m.pods, toSel)
+	if len(from) == 0 || len(to) == 0 {
+		return fmt.Errorf("--from %q selects %d pods and --to %q selects %d: nothing to connect", o.from, len(from), o.to, len(to))
+	}
+	w := bufio.NewWriter(streams.Out)
+	var sink matrixSink
+	switch o.output {
+	case outputJSON:
+		sink = &jsonSink{w: w}
+	case outputYAML:
+		sink = &yamlSink{w: w}
+	default:
+		sink = newTextSink(w, from, to)
+	}
+	noFamily, err := m.matrix(ports, from, to, sink)
 	if err != nil {
 		return err
 	}
-	if o.output == outputJSON {
-		b, err := json.MarshalIndent(struct {
-			Verdicts []matrixVerdict `json:"verdicts"`
-		}{verdicts}, "", "  ")
-		if err != nil {
-			return fmt.Errorf("rendering the matrix as JSON: %w", err)
-		}
-		_, err = fmt.Fprintf(streams.Out, "%s\n", b)
-		return err
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("writing the matrix: %w", err)
 	}
-	return writeMatrixText(streams.Out, m.pods, ports, verdicts)
+	if noFamily > 0 {
+		fmt.Fprintf(streams.ErrOut, "note: %d pairs of pods share no IP family (one IPv4-only, the other IPv6-only): no flow can pass between them, so they have no verdict (\"-\" in the table, left out of JSON)\n", noFamily/len(ports))
+	}
+	return nil
 }
 
 // sortPorts orders ports by number, then protocol name.
@@ -122,78 +167,229 @@ func sortPorts(ports []portSpec) {
 	})
 }
 
-// matrix evaluates every pod to every pod on each port, in the order of
-// ports, then source, then destination (m.pods is sorted).
-func (m *model) matrix(ports []portSpec) ([]matrixVerdict, error) {
-	out := make([]matrixVerdict, 0, len(ports)*len(m.pods)*len(m.pods))
-	for _, p := range ports {
-		for _, from := range m.pods {
-			for _, to := range m.pods {
-				src, dst, ok := podAddresses(from, to)
-				if !ok {
-					return nil, fmt.Errorf("pods %s and %s share no IP family", from.Ref, to.Ref)
-				}
-				allowed, err := m.eng.Allowed(engine.Flow{
-					Src: src, Dst: dst, Protocol: portProtocols[p.Protocol], SrcPort: ephemeralPort, DstPort: p.Port,
-				}, engine.EnforcedOnly)
-				if err != nil {
-					return nil, fmt.Errorf("evaluating %s -> %s %s: %w", from.Ref, to.Ref, p, err)
-				}
-				out = append(out, matrixVerdict{From: from.Ref.String(), To: to.Ref.String(), Port: p.Port, Protocol: p.Protocol, Allowed: allowed})
-			}
-		}
-	}
-	return out, nil
+// matrixSink receives the matrix one row at a time, so that nothing larger than a row is ever
+// held: memory stays bounded by the number of pods, whatever the size of the matrix.
+type matrixSink interface {
+	startPort(p portSpec) error
+	row(p portSpec, from *podInfo, to []*podInfo, cells []cell) error
+	endPort(p portSpec, allowed, total int) error
+	close() error
 }
 
-// writeMatrixText prints one table per port. Rows are numbered and named,
-// columns carry the row numbers, so the table stays narrow however long the
-// pod names are:
+// cell is one verdict of a row; ok is false when the pods share no IP family.
+type cell struct {
+	ok, allowed bool
+}
+
+// matrix evaluates every pod of from to every pod of to on each port, in the order of ports, then
+// source, then destination (m.pods is sorted), handing each row to the sink. It returns how many
+// cells had no shared IP family.
+func (m *model) matrix(ports []portSpec, from, to []*podInfo, sink matrixSink) (int, error) {
+	cells := make([]cell, len(to))
+	noFamily := 0
+	for _, p := range ports {
+		if err := sink.startPort(p); err != nil {
+			return 0, err
+		}
+		allowed, total := 0, 0
+		for _, src := range from {
+			for j, dst := range to {
+				srcIP, dstIP, ok := podAddresses(src, dst)
+				if !ok {
+					cells[j] = cell{}
+					noFamily++
+					continue
+				}
+				a, err := m.allowed(engine.Flow{
+					Src: srcIP, Dst: dstIP, Protocol: portProtocols[p.Protocol], SrcPort: ephemeralPort, DstPort: p.Port,
+				})
+				if err != nil {
+					return 0, fmt.Errorf("evaluating %s -> %s %s: %w", refText(src.Ref), refText(dst.Ref), p, err)
+				}
+				cells[j] = cell{ok: true, allowed: a}
+				total++
+				if a {
+					allowed++
+				}
+			}
+			if err := sink.row(p, src, to, cells); err != nil {
+				return 0, err
+			}
+		}
+		if err := sink.endPort(p, allowed, total); err != nil {
+			return 0, err
+		}
+	}
+	return noFamily, sink.close()
+}
+
+// jsonSink writes {"verdicts": [...]} one verdict at a time, byte for byte as json.MarshalIndent
+// with a two-space indent would write the whole document.
+type jsonSink struct {
+	w     *bufio.Writer
+	count int
+}
+
+func (s *jsonSink) startPort(portSpec) error { return nil }
+
+func (s *jsonSink) row(p portSpec, from *podInfo, to []*podInfo, cells []cell) error {
+	for j, c := range cells {
+		if !c.ok {
+			continue
+		}
+		b, err := json.MarshalIndent(matrixVerdict{From: from.Ref.String(), To: to[j].Ref.String(), Port: p.Port, Protocol: p.Protocol, Allowed: c.allowed}, "    ", "  ")
+		if err != nil {
+			return fmt.Errorf("rendering the matrix as JSON: %w", err)
+		}
+		sep := ",\n    "
+		if s.count == 0 {
+			sep = "{\n  \"verdicts\": [\n    "
+		}
+		s.count++
+		if _, err := s.w.WriteString(sep); err != nil {
+			return err
+		}
+		if _, err := s.w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *jsonSink) endPort(portSpec, int, int) error { return nil }
+
+func (s *jsonSink) close() error {
+	end := "\n  ]\n}\n"
+	if s.count == 0 {
+		end = "{\n  \"verdicts\": []\n}\n"
+	}
+	_, err := s.w.WriteString(end)
+	return err
+}
+
+// yamlSink writes the JSON output's document as YAML, one verdict at a time. Strings are written
+// as JSON strings, which YAML reads as double-quoted scalars.
+type yamlSink struct {
+	w     *bufio.Writer
+	count int
+}
+
+func (s *yamlSink) startPort(portSpec) error { return nil }
+
+func (s *yamlSink) row(p portSpec, from *podInfo, to []*podInfo, cells []cell) error {
+	for j, c := range cells {
+		if !c.ok {
+			continue
+		}
+		if s.count == 0 {
+			_, _ = s.w.WriteString("verdicts:\n") // sticky, reported by the next write
+		}
+		s.count++
+		fromJSON, _ := json.Marshal(from.Ref.String())
+		toJSON, _ := json.Marshal(to[j].Ref.String())
+		if _, err := fmt.Fprintf(s.w, "- allowed: %t\n  from: %s\n  port: %d\n  protocol: %s\n  to: %s\n", c.allowed, fromJSON, p.Port, p.Protocol, toJSON); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *yamlSink) endPort(portSpec, int, int) error { return nil }
+
+func (s *yamlSink) close() error {
+	if s.count == 0 {
+		_, err := s.w.WriteString("verdicts: []\n")
+		return err
+	}
+	return nil
+}
+
+// textSink prints one table per port. Rows are numbered and named, columns carry the numbers of
+// the destinations, so the table stays narrow however long the pod names are:
 //
-//	80/TCP: 3 of 4 connections allowed (row: from, column: to; . allowed, X denied)
+//	80/TCP (row: from, column: to; . allowed, X denied, - no shared IP family; ...)
 //
 //	              1  2
 //	1  x/a        .  X
 //	2  y/backend  .  .
 //
-// verdicts are in the order m.matrix produces.
-func writeMatrixText(w io.Writer, pods []*podInfo, ports []portSpec, verdicts []matrixVerdict) error {
-	n := len(pods)
-	num := len(strconv.Itoa(n)) // width of a row/column number
-	name := 0
-	for _, p := range pods {
-		name = max(name, len(p.Ref.String()))
+//	80/TCP: 3 of 4 connections allowed
+//
+// The count follows the table, since rows are printed as they are computed. When --from and --to
+// select the same pods, row and column numbers name the same pods.
+type textSink struct {
+	w      *bufio.Writer
+	num    int // width of a number
+	name   int // width of the name column
+	rowNum map[*podInfo]int
+	ports  int
+	row0   int
+	// legend names the destination columns when they are not the rows' pods.
+	legend string
+}
+
+func newTextSink(w *bufio.Writer, from, to []*podInfo) *textSink {
+	s := &textSink{w: w, num: len(strconv.Itoa(max(len(from), len(to)))), rowNum: map[*podInfo]int{}}
+	for i, p := range from {
+		s.rowNum[p] = i + 1
+		s.name = max(s.name, len(refText(p.Ref)))
 	}
-	var b strings.Builder
-	for pi, p := range ports {
-		cells := verdicts[pi*n*n : (pi+1)*n*n]
-		allowed := 0
-		for _, c := range cells {
-			if c.Allowed {
-				allowed++
+	if !slices.Equal(from, to) {
+		var b strings.Builder
+		b.WriteString("columns:")
+		for j, p := range to {
+			fmt.Fprintf(&b, " %d %s", j+1, refText(p.Ref))
+			if j < len(to)-1 {
+				b.WriteString(",")
 			}
 		}
-		if pi > 0 {
-			b.WriteString("\n")
-		}
-		fmt.Fprintf(&b, "%s: %d of %d connections allowed (row: from, column: to; . allowed, X denied)\n\n", p, allowed, len(cells))
-		b.WriteString(strings.Repeat(" ", num+2+name))
-		for j := range pods {
-			fmt.Fprintf(&b, "  %*d", num, j+1)
-		}
-		b.WriteString("\n")
-		for i, from := range pods {
-			fmt.Fprintf(&b, "%*d  %-*s", num, i+1, name, from.Ref.String())
-			for j := range pods {
-				sym := "X"
-				if cells[i*n+j].Allowed {
-					sym = "."
-				}
-				fmt.Fprintf(&b, "  %*s", num, sym)
-			}
-			b.WriteString("\n")
-		}
+		s.legend = b.String() + "\n\n"
 	}
-	_, err := io.WriteString(w, b.String())
+	return s
+}
+
+func (s *textSink) startPort(p portSpec) error {
+	sep := ""
+	if s.ports > 0 {
+		sep = "\n"
+	}
+	s.ports++
+	s.row0 = 0
+	// bufio.Writer errors are sticky: the last write of the table reports any of them.
+	_, err := fmt.Fprintf(s.w, "%s%s (row: from, column: to; . allowed, X denied, - no shared IP family; a pod reaching itself is allowed, as no policy governs it)\n\n%s%s",
+		sep, p, s.legend, strings.Repeat(" ", s.num+2+s.name))
 	return err
 }
+
+func (s *textSink) row(_ portSpec, from *podInfo, to []*podInfo, cells []cell) error {
+	if s.row0 == 0 {
+		for j := range to {
+			fmt.Fprintf(s.w, "  %*s", s.num, columnLabel(to[j], j))
+		}
+		_ = s.w.WriteByte('\n') // sticky: reported by the row's last write
+	}
+	s.row0++
+	fmt.Fprintf(s.w, "%*d  %-*s", s.num, s.rowNum[from], s.name, refText(from.Ref))
+	for _, c := range cells {
+		sym := "-"
+		switch {
+		case c.ok && c.allowed:
+			sym = "."
+		case c.ok:
+			sym = "X"
+		}
+		fmt.Fprintf(s.w, "  %*s", s.num, sym)
+	}
+	_, err := s.w.WriteString("\n")
+	return err
+}
+
+func (s *textSink) endPort(p portSpec, allowed, total int) error {
+	_, err := fmt.Fprintf(s.w, "\n%s: %d of %d connections allowed\n", p, allowed, total)
+	return err
+}
+
+func (s *textSink) close() error { return nil }
+
+// columnLabel is a column's number: the destination's position among the destinations.
+func columnLabel(_ *podInfo, j int) string { return strconv.Itoa(j + 1) }

@@ -21,7 +21,37 @@ type finding struct {
 	name    string
 	field   string
 	message string
+	// line is the file line of the field, 0 when unknown; text output appends it to the message.
+	line    int
 	warning bool
+}
+
+// findingJSON is a finding in -o json and -o yaml.
+type findingJSON struct {
+	File      string `json:"file"`
+	Document  int    `json:"document"`
+	Line      int    `json:"line,omitempty"`
+	Severity  string `json:"severity"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Field     string `json:"field,omitempty"`
+	Message   string `json:"message"`
+}
+
+func (f finding) structured() findingJSON {
+	sev := "error"
+	if f.warning {
+		sev = "warning"
+	}
+	return findingJSON{File: f.source.File, Document: f.source.Index, Line: f.line, Severity: sev, Kind: f.kind,
+		Namespace: f.ns, Name: f.name, Field: f.field, Message: f.message}
+}
+
+func newFindingAt(d *manifest.Document, field, message string, line int, warning bool) finding {
+	f := newFinding(d, field, message, warning)
+	f.line = line
+	return f
 }
 
 func newFinding(d *manifest.Document, field, message string, warning bool) finding {
@@ -38,10 +68,10 @@ func (f finding) String() string {
 	b.WriteString(objectRef(f.kind, f.ns, f.name))
 	b.WriteString(": ")
 	if f.field != "" {
-		b.WriteString(f.field)
+		b.WriteString(escapeControl(f.field))
 		b.WriteString(": ")
 	}
-	b.WriteString(f.message)
+	b.WriteString(escapeControl(withLine(f.message, f.line)))
 	return b.String()
 }
 
@@ -49,11 +79,13 @@ func (f finding) String() string {
 func objectRef(kind, ns, name string) string {
 	if name == "" {
 		name = "<unnamed>"
+	} else {
+		name = quote(name)
 	}
 	if ns == "" {
-		return kind + "/" + name
+		return quote(kind) + "/" + name
 	}
-	return kind + "/" + ns + "/" + name
+	return quote(kind) + "/" + quote(ns) + "/" + name
 }
 
 // withLine appends a file line to a message when it is known.

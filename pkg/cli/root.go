@@ -10,6 +10,7 @@ var commands = []func(IOStreams) *cobra.Command{
 	newLintCommand,
 	newConvertCommand,
 	newTraceCommand, newMatrixCommand,
+	newVersionCommand,
 }
 
 // NewRootCommand builds the kubectl-palisade command tree. Execute it and pass the result to
@@ -19,7 +20,8 @@ func NewRootCommand(streams IOStreams) *cobra.Command {
 		Use:   "kubectl-palisade",
 		Short: "Work with Palisade network policies",
 		Long: `kubectl palisade works with Palisade network policies (policy.palisade.dev/v1alpha1):
-check them offline before applying, and convert Calico policies to them.`,
+check them offline before applying, convert Calico policies to them, and trace or tabulate which
+flows the policies in a set of manifests allow.`,
 		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl palisade"},
 		// Commands print their own findings and return an *ExitError; flag errors are printed once
 		// by HandleError, without the usage text that would bury them.
@@ -29,7 +31,10 @@ check them offline before applying, and convert Calico policies to them.`,
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
-	root.CompletionOptions.DisableDefaultCmd = true
+	// "kubectl palisade completion bash|zsh|fish|powershell" prints a completion script; kubectl
+	// itself completes plugins through a kubectl_complete-palisade executable calling
+	// "kubectl-palisade __complete", which cobra provides.
+	root.CompletionOptions.DisableDefaultCmd = false
 	for _, newCommand := range commands {
 		root.AddCommand(newCommand(streams))
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -24,6 +23,8 @@ type traceOptions struct {
 	port     string
 	icmp     string
 	output   string
+	ns       namespaceFlag
+	input    inputFlag
 }
 
 func newTraceCommand(streams IOStreams) *cobra.Command {
@@ -31,28 +32,36 @@ func newTraceCommand(streams IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "trace -f PATH... --from NAMESPACE/POD|IP --to NAMESPACE/POD|IP (--port PORT[/PROTOCOL] | --icmp TYPE[/CODE])",
 		Short: "Explain whether one flow is allowed by the policies in the manifests",
-		Long: `trace loads pods, namespaces, service accounts and policies (Palisade NetworkPolicy and
-GlobalNetworkPolicy, Kubernetes NetworkPolicy) from manifests and evaluates the first packet of one
+		Long: `trace loads pods, namespaces, service accounts, Services, EndpointSlices and policies (Palisade
+NetworkPolicy and GlobalNetworkPolicy, Kubernetes NetworkPolicy) from manifests and evaluates the first packet of one
 connection as Calico would enforce it: the egress policies of the source pod, then the ingress
 policies of the destination pod. It prints every policy visited on each side, the rule or step that
 decided, and the final verdict. Policies are evaluated as if applied and enforced.
 
 An endpoint is a pod of the manifests (NAMESPACE/POD, which must have status.podIP) or an IP
-address; an address that belongs to no pod has no policy of its own.
+address; an address that belongs to no pod has no policy of its own. A Service's endpoints are its
+EndpointSlices when the manifests hold any, else the pods its selector selects, as the EndpointSlice
+controller would write them.
 
 Exit status: 0 allowed, 1 denied, 2 bad flags or unreadable manifests.`,
-		Example: `  kubectl palisade trace -f examples/default-deny --from frontend/web --to backend/api --port 8080/TCP
+		Example: `  kubectl palisade trace -f examples/default-deny --from production/client --to production/web --port 8080/TCP
   kubectl palisade trace -f policies/ -f pods.yaml --from x/a --to 10.0.0.7 --icmp 8/0 -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(streams) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.ns.resolve(cmd)
+			return o.run(streams)
+		},
 	}
+	o.ns.register(cmd)
+	o.input.register(cmd)
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.files, "filename", "f", nil, "manifest file or directory (recursive), or - for stdin; repeatable")
+	f.StringArrayVarP(&o.files, "filename", "f", nil, "manifest file, folder (its *.yaml, *.yml and *.json files; -R for subfolders) or - for stdin; repeatable")
 	f.StringVar(&o.from, "from", "", "source: NAMESPACE/POD or an IP address")
 	f.StringVar(&o.to, "to", "", "destination: NAMESPACE/POD or an IP address")
 	f.StringVar(&o.port, "port", "", "destination port and protocol, like 80/TCP, 53/UDP or 9000/SCTP (default protocol TCP)")
 	f.StringVar(&o.icmp, "icmp", "", "ICMP (ICMPv6 for IPv6 addresses) type and optional code instead of a port, like 8/0")
-	f.StringVarP(&o.output, "output", "o", outputText, "output format: text or json")
+	outputFlag(cmd, &o.output, outputText, outputJSON, outputYAML)
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
 	return cmd
 }
 
@@ -60,9 +69,16 @@ func (o *traceOptions) run(streams IOStreams) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	set, err := manifest.Load(o.files, streams.In)
+	opts, err := o.input.options()
+	if err != nil {
+		return err
+	}
+	set, err := manifest.LoadWith(o.files, streams.In, opts)
 	if err != nil {
 		return fmt.Errorf("loading manifests: %w", err)
+	}
+	if err := applyNamespace(set, o.ns); err != nil {
+		return err
 	}
 	m, err := buildModel(set)
 	if err != nil {
@@ -98,22 +114,18 @@ func (o *traceOptions) run(streams IOStreams) error {
 		flow.ICMP = &engine.ICMPMatch{Type: ic.Type, Code: ic.Code}
 		fd.What = fmt.Sprintf("%s type %d code %d", name, ic.Type, ic.Code)
 	}
-	v, err := m.eng.Evaluate(flow, engine.EnforcedOnly)
+	v, err := m.evaluate(flow)
 	if err != nil {
 		return fmt.Errorf("evaluating %s -> %s: %w", from, to, err)
 	}
-	if o.output == outputJSON {
+	if o.output != outputText {
 		// An empty list reads better than null for jq users.
 		for _, t := range []*engine.DirectionTrace{&v.Egress, &v.Ingress} {
 			if t.Policies == nil {
 				t.Policies = []engine.PolicyTrace{}
 			}
 		}
-		b, err := json.MarshalIndent(&v, "", "  ")
-		if err != nil {
-			return fmt.Errorf("rendering the verdict as JSON: %w", err)
-		}
-		if _, err := fmt.Fprintf(streams.Out, "%s\n", b); err != nil {
+		if err := writeStructured(streams.Out, o.output, &v); err != nil {
 			return err
 		}
 	} else if err := writeTraceText(streams.Out, fd, &v); err != nil {
@@ -155,17 +167,10 @@ func (o *traceOptions) validate() error {
 			errs = append(errs, fmt.Errorf("--icmp: %w", err))
 		}
 	}
-	if err := validateOutput(o.output); err != nil {
+	if err := checkOutput(o.output, outputText, outputJSON, outputYAML); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-func validateOutput(o string) error {
-	if o != outputText && o != outputJSON {
-		return fmt.Errorf("-o/--output %q: want text or json", o)
-	}
-	return nil
 }
 
 // pickAddresses chooses the source and destination addresses: explicit IPs
@@ -222,7 +227,10 @@ func family(v6 bool) string {
 // printWarnings writes the model's warnings to stderr, where they do not
 // mix with the JSON output.
 func (m *model) printWarnings(streams IOStreams) {
+	for _, n := range m.notes {
+		fmt.Fprintf(streams.ErrOut, "note: %s\n", escapeLines(n))
+	}
 	for _, w := range m.warnings {
-		fmt.Fprintf(streams.ErrOut, "warning: %s\n", w)
+		fmt.Fprintf(streams.ErrOut, "warning: %s\n", escapeLines(w))
 	}
 }

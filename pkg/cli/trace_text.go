@@ -47,12 +47,12 @@ func writeSide(b *strings.Builder, dir, prep string, ep endpointArg, t *engine.D
 		fmt.Fprintf(b, "  => %s allowed: %s\n", dir, decisionText(lower, t))
 		return
 	}
-	fmt.Fprintf(b, "\n%s %s %s:\n", dir, prep, t.Endpoint)
-	if len(t.Policies) == 0 {
-		fmt.Fprintf(b, "  no policy selects %s for %s\n", t.Endpoint, lower)
+	fmt.Fprintf(b, "\n%s %s %s:\n", dir, prep, refText(*t.Endpoint))
+	if len(t.Policies) == 0 && t.Decision.Reason != reasonSelfTraffic {
+		fmt.Fprintf(b, "  no policy selects %s for %s\n", refText(*t.Endpoint), lower)
 	}
 	for i, p := range t.Policies {
-		fmt.Fprintf(b, "  %d. %s (tier %s, %s): %s\n", i+1, policyName(p.Policy), p.Tier, orderText(p.Order), outcomeText(lower, &p))
+		fmt.Fprintf(b, "  %d. %s (tier %s, %s): %s\n", i+1, policyName(p.Policy), quote(p.Tier), orderText(p.Order), outcomeText(lower, &p))
 	}
 	verdict := "denied"
 	if t.Allowed {
@@ -65,9 +65,9 @@ func writeSide(b *strings.Builder, dir, prep string, ep endpointArg, t *engine.D
 // would pass to kubectl.
 func policyName(k engine.PolicyKey) string {
 	if k.Namespace == "" {
-		return string(k.Kind) + " " + k.Name
+		return string(k.Kind) + " " + quote(k.Name)
 	}
-	return string(k.Kind) + " " + k.Namespace + "/" + k.Name
+	return string(k.Kind) + " " + quote(k.Namespace) + "/" + quote(k.Name)
 }
 
 func orderText(o *float64) string {
@@ -85,7 +85,7 @@ func outcomeText(dir string, p *engine.PolicyTrace) string {
 	case engine.OutcomeInvalid:
 		s = "invalid, fails closed (Deny)"
 		if p.Error != "" {
-			s += ": " + p.Error
+			s += ": " + escapeControl(clip(p.Error))
 		}
 	default:
 		s = fmt.Sprintf("%s rule %s matched: %s", dir, ruleIndex(p.RuleIndex), p.Outcome)
@@ -122,17 +122,19 @@ func decisionText(dir string, t *engine.DirectionTrace) string {
 		if d.Policy != nil {
 			name = policyName(*d.Policy)
 		}
-		return fmt.Sprintf("%s rule %s of %s (tier %s) says %s", dir, ruleIndex(d.RuleIndex), name, d.Tier, d.Action)
+		return fmt.Sprintf("%s rule %s of %s (tier %s) says %s", dir, ruleIndex(d.RuleIndex), name, quote(d.Tier), d.Action)
 	case engine.ReasonEndOfTierDeny:
-		return fmt.Sprintf("policies of tier %s select this pod for %s and none allowed: end-of-tier Deny", d.Tier, dir)
+		return fmt.Sprintf("policies of tier %s select this pod for %s and none allowed: end-of-tier Deny", quote(d.Tier), dir)
 	case engine.ReasonPassedToProfile:
 		return "every applicable tier passed, so the namespace profile allows"
+	case reasonSelfTraffic:
+		return "the pod reaches its own address: the packet stays inside its network namespace (loopback) and crosses no interface where policy applies"
 	case engine.ReasonInvalidPolicy:
 		name := "?"
 		if d.Policy != nil {
 			name = policyName(*d.Policy)
 		}
-		return fmt.Sprintf("%s (tier %s) is invalid and fails closed", name, d.Tier)
+		return fmt.Sprintf("%s (tier %s) is invalid and fails closed", name, quote(d.Tier))
 	}
 	return string(d.Reason)
 }

@@ -265,3 +265,16 @@ func keptMeta(in metav1.ObjectMeta) metav1.ObjectMeta {
 	}
 	return out
 }
+
+// Converts reports whether convert handles the document's apiVersion and kind at all (it may still
+// refuse its content): lint points only these at convert.
+func Converts(d *manifest.Document) bool {
+	if d.APIVersion != CalicoAPIVersion {
+		return false
+	}
+	switch d.Kind {
+	case KindNetworkPolicy, KindGlobalNetworkPolicy, KindStagedNetworkPolicy, KindStagedGlobalNetworkPolicy, KindStagedKubernetesNetworkPolicy:
+		return true
+	}
+	return false
+}

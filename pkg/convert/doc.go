@@ -36,6 +36,11 @@
 // Output is YAML in a fixed field order (apiVersion, kind, metadata, spec; within spec: tier,
 // order, selectors, types, rules, then the rest), so that converting twice gives identical bytes.
 //
-// This package is pure: no I/O beyond what it is handed, no cluster access, no defaulting or
-// validation of the result (lint does both on the output), and no panics on any input.
+// Every converted policy is then defaulted and validated as Palisade's admission would
+// (pkg/defaulting, pkg/validation), and what admission would refuse (a tier other than default,
+// http rules, doNotTrack...) is an error with its reason: all or nothing includes what the cluster
+// would accept. The output is still written as converted, not defaulted.
+//
+// This package is pure: no I/O beyond what it is handed, no cluster access, and no panics on any
+// input.
 package convert

@@ -59,8 +59,13 @@ func (r *Result) YAML() []byte {
 	return b.Bytes()
 }
 
-// Manifests converts every Calico document of the set and passes the others through.
-func Manifests(set *manifest.Set) *Result {
+// Manifests converts every Calico document of the set and passes the others through. A converted
+// policy that Palisade's admission would refuse is an error (admissionProblems).
+func Manifests(set *manifest.Set) *Result { return manifests(set, true) }
+
+// manifests is Manifests; admit false skips the admission check, for tests of the conversion alone
+// on inputs that set every field at once (no admissible policy does).
+func manifests(set *manifest.Set, admit bool) *Result {
 	res := &Result{}
 	type key struct{ kind, namespace, name string }
 	seen := map[key]*manifest.Document{}
@@ -74,6 +79,12 @@ func Manifests(set *manifest.Set) *Result {
 			res.Reports = append(res.Reports, Report{Document: d, Problem: p})
 		}
 		if obj == nil {
+			continue
+		}
+		if refused := admissionProblems(d, obj); admit && len(refused) > 0 {
+			for _, p := range refused {
+				res.Reports = append(res.Reports, Report{Document: d, Problem: p})
+			}
 			continue
 		}
 		k := key{obj.GetObjectKind().GroupVersionKind().Kind, obj.GetNamespace(), obj.GetName()}

@@ -3,6 +3,7 @@ package manifest
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // segment is one step of a field path: a struct field or map key (key) or a list index.
@@ -60,7 +63,10 @@ type problem struct {
 	message string
 }
 
-var jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	intOrStringType = reflect.TypeFor[intstr.IntOrString]()
+)
 
 // checkValue walks a generic JSON value (as decoded by sigs.k8s.io/json with preserved ints) against
 // the Go type it will be decoded into, and reports every unknown field and every value of the wrong
@@ -79,6 +85,16 @@ func checkValue(v any, t reflect.Type, path fieldPath, out *[]problem) {
 		t = t.Elem()
 	}
 	if reflect.PointerTo(t).Implements(jsonUnmarshaler) {
+		// Int-or-string types (ports, protocols, intstr) take a number or a string: say so, in
+		// the words used everywhere else, rather than what encoding/json says about int32.
+		if t.ConvertibleTo(intOrStringType) {
+			switch v.(type) {
+			case string, int64:
+			default:
+				*out = append(*out, problem{path, mismatch("an integer or a string", v)})
+				return
+			}
+		}
 		raw, err := json.Marshal(v)
 		if err != nil {
 			*out = append(*out, problem{path, err.Error()})
@@ -86,6 +102,11 @@ func checkValue(v any, t reflect.Type, path fieldPath, out *[]problem) {
 		}
 		target := reflect.New(t).Interface().(json.Unmarshaler)
 		if err := target.UnmarshalJSON(raw); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				*out = append(*out, problem{path, mismatch("a value of this field's type", v)})
+				return
+			}
 			*out = append(*out, problem{path, err.Error()})
 		}
 		return

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -19,6 +20,21 @@ import (
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 )
+
+// errInvalidYAML marks a document the YAML parser refuses.
+var errInvalidYAML = errors.New("invalid YAML")
+
+// errNotKubernetes marks a document that is not a Kubernetes object at all (no apiVersion and no
+// kind, or not a mapping): a file of a walked directory that starts so is skipped.
+var errNotKubernetes = errors.New("not a Kubernetes object")
+
+// notKubernetesError is a message that errors.Is errNotKubernetes.
+type notKubernetesError string
+
+func (e notKubernetesError) Error() string        { return string(e) }
+func (e notKubernetesError) Is(target error) bool { return target == errNotKubernetes }
+
+func notKubernetes(msg string) error { return notKubernetesError(msg) }
 
 // CalicoGroup is the API group of Calico's resources.
 const CalicoGroup = "projectcalico.org"
@@ -34,14 +50,51 @@ var decoders = map[schema.GroupVersionKind]func() runtime.Object{
 	corev1.SchemeGroupVersion.WithKind("Namespace"):      func() runtime.Object { return &corev1.Namespace{} },
 	corev1.SchemeGroupVersion.WithKind("ServiceAccount"): func() runtime.Object { return &corev1.ServiceAccount{} },
 	corev1.SchemeGroupVersion.WithKind("Service"):        func() runtime.Object { return &corev1.Service{} },
+	discoveryv1.SchemeGroupVersion.WithKind("EndpointSlice"): func() runtime.Object {
+		return &discoveryv1.EndpointSlice{}
+	},
 }
 
 // parseFile splits one file into documents and adds every object it holds to the set. It stops at
-// the first fatal problem (see Error).
-func parseFile(file string, data []byte, set *Set) error {
-	for index, c := range splitDocuments(data) {
-		if err := parseDocument(file, index, c, set); err != nil {
-			return err
+// the first fatal problem (see Error), unless keepGoing: then a document that does not parse is
+// recorded in set.Problems and the next one is read.
+func parseFile(file string, data []byte, set *Set, keepGoing bool) error {
+	text, err := decodeText(data)
+	if err != nil {
+		return &Error{File: file, Index: -1, Err: err}
+	}
+	index := 0
+	for _, c := range splitDocuments(text) {
+		docs, err := splitJSONStream(c)
+		var (
+			jerr    *jsonStreamError
+			notJSON *notJSONError
+		)
+		errors.As(err, &notJSON)
+		switch {
+		case errors.As(err, &jerr):
+			e := &Error{File: file, Index: index + jerr.read, Line: jerr.line, Err: jerr}
+			if !keepGoing {
+				return e
+			}
+			set.Problems = append(set.Problems, e)
+			index += jerr.read + 1
+			continue
+		case err != nil:
+			docs = []chunk{c} // YAML
+		}
+		for _, d := range docs {
+			if err := parseDocument(file, index, d, set); err != nil {
+				if notJSON != nil && errors.Is(err, errInvalidYAML) {
+					err = &Error{File: file, Index: index, Line: notJSON.line, Err: notJSON}
+				}
+				var e *Error
+				if !keepGoing || !errors.As(err, &e) {
+					return err
+				}
+				set.Problems = append(set.Problems, e)
+			}
+			index++
 		}
 	}
 	return nil
@@ -53,8 +106,8 @@ func parseDocument(file string, index int, c chunk, set *Set) error {
 	}
 	j, err := yaml.YAMLToJSONStrict(c.text)
 	if err != nil {
-		msg, line := yamlSyntaxError(err, c.firstLine)
-		return fatal(line, fmt.Errorf("invalid YAML: %s", msg))
+		msg, line := yamlSyntaxError(err, c.text, c.firstLine)
+		return fatal(line, fmt.Errorf("%w: %s", errInvalidYAML, msg))
 	}
 	var generic any
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(j, &generic); err != nil {
@@ -66,7 +119,7 @@ func parseDocument(file string, index int, c chunk, set *Set) error {
 	}
 	obj, ok := generic.(map[string]any)
 	if !ok {
-		return fatal(c.firstLine, fmt.Errorf("document is not an object: %s", mismatch("an object", generic)))
+		return fatal(c.firstLine, notKubernetes("document is not an object: "+mismatch("an object", generic)))
 	}
 	lines := &lineFinder{text: c.text, firstLine: c.firstLine}
 	src := Source{File: file, Index: index, Item: -1, Line: c.firstLine}
@@ -95,6 +148,12 @@ func parseDocument(file string, index int, c chunk, set *Set) error {
 			if err != nil {
 				return fatal(lines.line(prefix), fmt.Errorf("items[%d]: %w", i, err))
 			}
+			if _, nested := listItems(itemObj, k); nested {
+				return fatal(lines.line(prefix), fmt.Errorf("items[%d]: a %s inside a %s is not read by kubectl; write its items in the outer list", i, k, kind))
+			}
+			if err := notUnderstood(schema.FromAPIVersionAndKind(av, k)); err != nil {
+				return fatal(lines.line(prefix.child("kind")), fmt.Errorf("items[%d]: %w", i, err))
+			}
 			// Write the inherited type into the item, so that its JSON stands on its own.
 			itemObj["apiVersion"], itemObj["kind"] = av, k
 			itemJSON, err := json.Marshal(itemObj)
@@ -106,6 +165,9 @@ func parseDocument(file string, index int, c chunk, set *Set) error {
 			set.add(decodeObject(itemSrc, av, k, itemObj, itemJSON, nil, lines, prefix))
 		}
 		return nil
+	}
+	if err := notUnderstood(schema.FromAPIVersionAndKind(apiVersion, kind)); err != nil {
+		return fatal(lineOr(lines.line(fieldPath{{key: "kind"}}), c.firstLine), err)
 	}
 	set.add(decodeObject(src, apiVersion, kind, obj, j, documentText(c.text), lines, nil))
 	return nil
@@ -131,6 +193,9 @@ func typeOf(obj map[string]any, defaultAPIVersion, defaultKind string) (apiVersi
 		return "", "", err
 	}
 	if apiVersion == "" {
+		if kind == "" {
+			return "", "", notKubernetes("missing apiVersion and kind: every document needs apiVersion and kind")
+		}
 		return "", "", errors.New("missing apiVersion: every document needs apiVersion and kind")
 	}
 	if kind == "" {
@@ -296,4 +361,11 @@ func locate(probs []problem, lines *lineFinder, prefix fieldPath) []FieldError {
 		return out[i].Path < out[k].Path
 	})
 	return out
+}
+
+func lineOr(line, fallback int) int {
+	if line > 0 {
+		return line
+	}
+	return fallback
 }

@@ -76,12 +76,23 @@ func resolveAlias(n *yaml3.Node) *yaml3.Node {
 	return n
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+var (
+	yamlLineRE  = regexp.MustCompile(`line (\d+)`)
+	nonFiniteRE = regexp.MustCompile(`(?m)(:|^\s*-)\s*[-+]?\.(inf|Inf|INF|nan|NaN|NAN)\s*(#.*)?$`)
+)
 
 // yamlSyntaxError turns an error of sigs.k8s.io/yaml on one document into a message and a file
 // line: the parser numbers lines from the start of the document, the user needs file lines.
-func yamlSyntaxError(err error, firstLine int) (msg string, line int) {
+func yamlSyntaxError(err error, text []byte, firstLine int) (msg string, line int) {
 	msg = strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
+	if strings.Contains(msg, "json: unsupported value: ") {
+		// YAML's .inf and .nan have no JSON form; the converter names neither the field nor the line.
+		line = 0
+		if loc := nonFiniteRE.FindIndex(text); loc != nil {
+			line = firstLine + strings.Count(string(text[:loc[0]]), "\n")
+		}
+		return "a number is infinite or not a number (.inf, .nan): Kubernetes objects hold finite numbers only", line
+	}
 	msg = strings.TrimPrefix(msg, "yaml: ")
 	var parts []string
 	if rest, ok := strings.CutPrefix(msg, "unmarshal errors:"); ok {

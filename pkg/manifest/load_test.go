@@ -52,13 +52,24 @@ func TestLoadWalksDirectoriesInLexicalOrder(t *testing.T) {
 		".git/e.yaml":       ns("hidden"),
 		"sub/.cache/f.yaml": ns("hidden-too"),
 	})
-	set, err := Load([]string{root}, nil)
+	set, err := LoadWith([]string{root}, nil, Options{Recursive: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"a.yml:a1", "a.yml:a2", "b.yaml:b", "sub/c.json:c", "sub/deeper/d.YAML:d"}
 	if got := sources(set, root); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+	// Without -R, as kubectl: the files of the folder only, and a note naming what was not read.
+	flat, err := Load([]string{root}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sources(flat, root), []string{"a.yml:a1", "a.yml:a2", "b.yaml:b"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("without Recursive: got %v, want %v", got, want)
+	}
+	if want := []string{filepath.Join(root, "sub") + ": not read: it is a subdirectory, and -R (--recursive) reads subdirectories, as in kubectl"}; !reflect.DeepEqual(flat.Notes, want) {
+		t.Errorf("without Recursive: notes %q, want %q", flat.Notes, want)
 	}
 	if got := set.Documents[1].Source.Index; got != 1 {
 		t.Errorf("second document of a.yml has index %d, want 1", got)

@@ -117,7 +117,7 @@ spec:
 			want: []string{
 				"f.yaml:0 item=-1 line=1 policy.palisade.dev/v1alpha1 NetworkPolicy prod/a supported -",
 				`  spec.ingress[0].bogus line=12: unknown field "bogus"`,
-				"  spec.ingress[0].destination.ports[1] line=14: port must be a number or a string: json: cannot unmarshal object into Go value of type int32",
+				"  spec.ingress[0].destination.ports[1] line=14: expected an integer or a string, got an object",
 				`  spec.ingress[1].ipVersion line=16: expected an integer, got the string "4"`,
 				`  spec.ingress[1].source.nets line=18: expected a list, got the string "10.0.0.0/8"`,
 				`  spec.order line=19: expected a number, got the string "high"`,

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -90,6 +91,10 @@ type Entry[T any] struct {
 // slices are views of the successfully decoded ones, in the same order.
 type Set struct {
 	Documents []*Document
+	// Problems are the documents that did not parse, when Options.KeepGoing read on past them.
+	Problems []*Error
+	// Notes say what was skipped on purpose (files of a directory that are not manifests).
+	Notes []string
 
 	NetworkPolicies           []Entry[*v1alpha1.NetworkPolicy]
 	GlobalNetworkPolicies     []Entry[*v1alpha1.GlobalNetworkPolicy]
@@ -98,6 +103,7 @@ type Set struct {
 	Namespaces                []Entry[*corev1.Namespace]
 	ServiceAccounts           []Entry[*corev1.ServiceAccount]
 	Services                  []Entry[*corev1.Service]
+	EndpointSlices            []Entry[*discoveryv1.EndpointSlice]
 }
 
 // Calico returns the projectcalico.org documents in reading order.
@@ -122,6 +128,15 @@ func (s *Set) Err() error {
 	return errors.Join(errs...)
 }
 
+// merge appends everything of other to s.
+func (s *Set) merge(other *Set) {
+	for _, d := range other.Documents {
+		s.add(d)
+	}
+	s.Problems = append(s.Problems, other.Problems...)
+	s.Notes = append(s.Notes, other.Notes...)
+}
+
 // add records a document and, when it decoded, its typed view.
 func (s *Set) add(d *Document) {
 	s.Documents = append(s.Documents, d)
@@ -143,6 +158,8 @@ func (s *Set) add(d *Document) {
 		s.ServiceAccounts = append(s.ServiceAccounts, Entry[*corev1.ServiceAccount]{d.Source, o})
 	case *corev1.Service:
 		s.Services = append(s.Services, Entry[*corev1.Service]{d.Source, o})
+	case *discoveryv1.EndpointSlice:
+		s.EndpointSlices = append(s.EndpointSlices, Entry[*discoveryv1.EndpointSlice]{d.Source, o})
 	}
 }
 

@@ -50,9 +50,14 @@ func TestSplitDocuments(t *testing.T) {
 			want: []doc{{"a: |\n  ---\n----: x\n", 1}},
 		},
 		{
-			name: "byte order mark is dropped",
-			in:   "\xEF\xBB\xBFa: 1\n",
-			want: []doc{{"a: 1\n", 1}},
+			name: "document end marker ends a document without ---",
+			in:   "a: 1\n...\nb: 2\n... # end\n",
+			want: []doc{{"a: 1\n", 1}, {"\nb: 2\n", 2}},
+		},
+		{
+			name: "four dots are content",
+			in:   "a: 1\n....\n",
+			want: []doc{{"a: 1\n....\n", 1}},
 		},
 		{
 			name: "document end marker alone is empty",
