@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/vishvananda/netns"
 	"golang.org/x/net/icmp"
 	xipv4 "golang.org/x/net/ipv4"
@@ -124,7 +125,7 @@ func TestReaderInNamespace(t *testing.T) {
 		t.Fatalf("extra record: %+v", rec)
 	case <-time.After(300 * time.Millisecond):
 	}
-	if v := counterValue(t, metrics.Received); v != 3 {
+	if v := testutil.ToFloat64(metrics.Received); v != 3 {
 		t.Errorf("received = %v, want 3", v)
 	}
 }
