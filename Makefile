@@ -161,10 +161,10 @@ ENFORCER_BIN ?= $(LOCALBIN)/images/palisade-enforcer
 .PHONY: images
 images: ## Build the controller and enforcer images offline as OCI layouts in bin/images (no Docker needed).
 	mkdir -p $(LOCALBIN)/images $(IMAGES_DIR)
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(LOCALBIN)/images/palisade-controller ./cmd/palisade-controller
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(IMAGE_VERSION)" -o $(LOCALBIN)/images/palisade-controller ./cmd/palisade-controller
 	@if [ -d cmd/palisade-enforcer ]; then \
 	  echo "CGO_ENABLED=0 go build ./cmd/palisade-enforcer"; \
-	  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(ENFORCER_BIN) ./cmd/palisade-enforcer; \
+	  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(IMAGE_VERSION)" -o $(ENFORCER_BIN) ./cmd/palisade-enforcer; \
 	fi
 	cd hack/imagebuild && go run . controller --binary $(LOCALBIN)/images/palisade-controller \
 	  --version $(IMAGE_VERSION) --out $(abspath $(IMAGES_DIR))/palisade-controller
