@@ -9,9 +9,12 @@
 package main
 
 import (
+	"flag"
 	"os"
 
 	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
@@ -19,8 +22,17 @@ import (
 var version = "dev"
 
 func main() {
-	log := zap.New()
-	if err := newRootCommand(log).Execute(); err != nil {
+	// The commands log through controller-runtime's delegating logger, which is given its sink
+	// once the --zap-* flags (the same as the controller's) are parsed.
+	log := ctrllog.Log.WithName("palisade-enforcer")
+	root := newRootCommand(log)
+	opts := zap.Options{}
+	fs := flag.NewFlagSet("zap", flag.ContinueOnError)
+	opts.BindFlags(fs)
+	root.PersistentFlags().AddGoFlagSet(fs)
+	root.PersistentPreRun = func(*cobra.Command, []string) { ctrllog.SetLogger(zap.New(zap.UseFlagOptions(&opts))) }
+	if err := root.Execute(); err != nil {
+		ctrllog.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 		log.Error(err, "palisade-enforcer failed")
 		os.Exit(1)
 	}
