@@ -131,7 +131,7 @@ type FlowSample struct {
 // rank orders samples best first: more connections, then seen more recently, then by key, so
 // the top N is the same whatever the arrival order of equal counts.
 func (s *FlowSample) rank(o *FlowSample) int {
-	return cmp.Or(cmp.Compare(o.Count, s.Count), o.LastSeen.Compare(s.LastSeen), s.FlowKey.compare(o.FlowKey))
+	return cmp.Or(cmp.Compare(o.Count, s.Count), o.LastSeen.Compare(s.LastSeen), s.compare(o.FlowKey))
 }
 
 // PolicySummary is what one node counted for one policy.
