@@ -1,0 +1,17 @@
+// Package observe is the enforcer's shadow evaluation: each new connection the NFLOG reader
+// reports is evaluated with the policy engine in both views (EvaluateBoth) and counted per
+// policy generation and rule — would-deny (the candidate view denies what the enforced view
+// allows) to the candidate policy that decided, denied to the enforced policy that decided,
+// allowed to every candidate generation the flow met — per policy evidence window (SetWindow,
+// status.evidence.windowStart), previous window and last report interval (RollInterval). The
+// top would-deny flows are kept (pods or addresses, protocol, port, count, first and last seen).
+//
+// Summary is a bounded deep copy a node-report writer can copy as is: policies, rules per
+// policy and flows are capped by Limits, and what was cut is counted. Metrics exposes
+// palisade_flows_total{policy,generation,verdict} with labels bounded by the number of policies.
+//
+// An Observer is safe for concurrent use. Time comes in as a value (the caller's injected clock
+// or the kernel timestamp). What this package must never do: read the wall clock, do I/O, keep
+// memory that grows with traffic, put addresses or ports in metric labels, or influence a
+// verdict (it only counts).
+package observe

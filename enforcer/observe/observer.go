@@ -1,0 +1,354 @@
+package observe
+
+import (
+	"cmp"
+	"maps"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/palisade-dev/palisade/pkg/engine"
+)
+
+// Observer evaluates observed flows against both views of the engine and counts the outcome per
+// policy generation and rule. It is safe for concurrent use: evaluation runs outside its lock
+// (the engine is itself concurrency-safe) and one short critical section updates the counts.
+type Observer struct {
+	eval    Evaluator
+	gens    Generations
+	limits  Limits
+	metrics *Metrics
+	pool    sync.Pool // *engine.Comparison, reused across evaluations
+
+	mu           sync.Mutex
+	policies     map[engine.PolicyKey]*policyState
+	policiesCut  int64
+	flows        map[FlowKey]*FlowSample
+	flowsCut     int64
+	unattributed int64
+	errors       int64
+}
+
+type policyState struct {
+	windowStart, previousStart time.Time
+	window, previous           map[int64]*Counts
+	interval, recent           map[int64]*Counts
+	rules                      map[RuleKey]*Counts
+	rulesCut                   int64
+}
+
+// New returns an observer. gens may be nil (every generation counts as 0), metrics too.
+func New(eval Evaluator, gens Generations, limits Limits, metrics *Metrics) *Observer {
+	if gens == nil {
+		gens = GenerationsFunc(func(engine.PolicyKey, engine.Slot) (int64, bool) { return 0, false })
+	}
+	return &Observer{
+		eval: eval, gens: gens, limits: limits.withDefaults(), metrics: metrics,
+		pool:     sync.Pool{New: func() any { return new(engine.Comparison) }},
+		policies: map[engine.PolicyKey]*policyState{},
+		flows:    map[FlowKey]*FlowSample{},
+	}
+}
+
+// attribution is one policy generation and rule credited with an outcome of one flow.
+type attribution struct {
+	key  engine.PolicyKey
+	slot engine.Slot
+	rule RuleKey
+}
+
+// Observe evaluates one observed new connection seen at time at (the caller's clock or the
+// kernel timestamp) and counts it:
+//   - would-deny, when the enforced view allows and the candidate view denies, to the policy (and
+//     rule) that decided the denial in the candidate view;
+//   - denied, when the enforced view denies, to the policy and rule that decided it;
+//   - allowed, when the candidate view allows, to every candidate generation that saw the flow.
+//
+// It returns the engine's error (and counts it) when the flow cannot be evaluated.
+func (o *Observer) Observe(f engine.Flow, at time.Time) error {
+	c, _ := o.pool.Get().(*engine.Comparison)
+	defer o.pool.Put(c)
+	if err := o.eval.EvaluateBothInto(c, f); err != nil {
+		o.mu.Lock()
+		o.errors++
+		o.mu.Unlock()
+		o.metrics.error()
+		return err
+	}
+	var wouldDeny, denied, allowed []attribution
+	var unattributed int64
+	if c.WouldDeny() {
+		wouldDeny = o.blame(&c.Candidate, engine.SlotCandidate)
+		if len(wouldDeny) == 0 {
+			unattributed++
+		}
+	}
+	if !c.Enforced.Allowed {
+		denied = o.blame(&c.Enforced, engine.SlotEnforced)
+		if len(denied) == 0 {
+			unattributed++
+		}
+	}
+	if c.Candidate.Allowed {
+		allowed = o.candidates(&c.Candidate)
+	}
+
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.unattributed += unattributed
+	for _, a := range wouldDeny {
+		if o.count(a, func(c *Counts) { c.WouldDeny++ }, VerdictWouldDeny) {
+			o.sample(flowKey(a, &c.Candidate, f), at)
+		}
+	}
+	for _, a := range denied {
+		o.count(a, func(c *Counts) { c.Denied++ }, VerdictDenied)
+	}
+	for _, a := range allowed {
+		o.count(a, func(c *Counts) { c.Allowed++ }, VerdictAllowed)
+	}
+	return nil
+}
+
+// blame names the policies that decided a denial in v, once per policy. A rule or an invalid
+// policy names one; an end-of-tier denial names the policies of that tier that applied,
+// preferring the generations of slot prefer (the candidates, for would-deny).
+func (o *Observer) blame(v *engine.Verdict, prefer engine.Slot) []attribution {
+	var out []attribution
+	add := func(a attribution) {
+		for _, b := range out {
+			if b.key == a.key && b.slot == a.slot {
+				return
+			}
+		}
+		out = append(out, a)
+	}
+	for _, dir := range []engine.Direction{engine.Egress, engine.Ingress} {
+		t := &v.Ingress
+		if dir == engine.Egress {
+			t = &v.Egress
+		}
+		if t.Allowed {
+			continue
+		}
+		d := &t.Decision
+		if d.Policy != nil {
+			rule := RuleEndOfTier
+			if d.RuleIndex != nil {
+				rule = *d.RuleIndex
+			}
+			slot := prefer
+			for i := range t.Policies {
+				if t.Policies[i].Policy == *d.Policy {
+					slot = t.Policies[i].Generation
+				}
+			}
+			add(o.attr(*d.Policy, slot, dir, rule))
+			continue
+		}
+		if d.Reason != engine.ReasonEndOfTierDeny {
+			continue
+		}
+		preferred := false
+		for i := range t.Policies {
+			p := &t.Policies[i]
+			preferred = preferred || (p.Tier == d.Tier && p.Generation == prefer)
+		}
+		for i := range t.Policies {
+			p := &t.Policies[i]
+			if p.Tier == d.Tier && (!preferred || p.Generation == prefer) {
+				add(o.attr(p.Policy, p.Generation, dir, RuleEndOfTier))
+			}
+		}
+	}
+	return out
+}
+
+// candidates names the candidate generations the candidate view visited, once each.
+func (o *Observer) candidates(v *engine.Verdict) []attribution {
+	var out []attribution
+	for _, t := range []*engine.DirectionTrace{&v.Egress, &v.Ingress} {
+		for i := range t.Policies {
+			p := &t.Policies[i]
+			if p.Generation != engine.SlotCandidate || slices.ContainsFunc(out, func(a attribution) bool { return a.key == p.Policy }) {
+				continue
+			}
+			out = append(out, o.attr(p.Policy, p.Generation, engine.Ingress, RuleEndOfTier))
+		}
+	}
+	return out
+}
+
+func (o *Observer) attr(key engine.PolicyKey, slot engine.Slot, dir engine.Direction, rule int) attribution {
+	gen, _ := o.gens.Generation(key, slot)
+	return attribution{key: key, slot: slot, rule: RuleKey{Generation: gen, Direction: dir, Rule: rule}}
+}
+
+// count adds one to a's policy generation (and, for denials, its rule); false when the policy
+// cap cut it. Called with o.mu held.
+func (o *Observer) count(a attribution, inc func(*Counts), verdict Verdict) bool {
+	st := o.state(a.key)
+	if st == nil {
+		o.policiesCut++
+		o.metrics.flow(nil, a.slot, verdict)
+		return false
+	}
+	o.metrics.flow(&a.key, a.slot, verdict)
+	gen := a.rule.Generation
+	inc(counter(st.window, gen))
+	inc(counter(st.interval, gen))
+	if verdict == VerdictAllowed {
+		return true
+	}
+	if rc, ok := st.rules[a.rule]; ok {
+		inc(rc)
+	} else if len(st.rules) < o.limits.MaxRules {
+		rc = &Counts{}
+		inc(rc)
+		st.rules[a.rule] = rc
+	} else {
+		st.rulesCut++
+	}
+	return true
+}
+
+func counter(m map[int64]*Counts, gen int64) *Counts {
+	c := m[gen]
+	if c == nil {
+		c = &Counts{}
+		m[gen] = c
+	}
+	return c
+}
+
+// state returns the policy's state, creating it while under the cap; nil beyond it.
+func (o *Observer) state(key engine.PolicyKey) *policyState {
+	if st := o.policies[key]; st != nil {
+		return st
+	}
+	if len(o.policies) >= o.limits.MaxPolicies {
+		return nil
+	}
+	st := &policyState{window: map[int64]*Counts{}, previous: map[int64]*Counts{},
+		interval: map[int64]*Counts{}, recent: map[int64]*Counts{}, rules: map[RuleKey]*Counts{}}
+	o.policies[key] = st
+	return st
+}
+
+func flowKey(a attribution, v *engine.Verdict, f engine.Flow) FlowKey {
+	peer := func(ep *engine.EndpointRef, addr netip.Addr) Peer {
+		if ep != nil {
+			return Peer{Namespace: ep.Namespace, Name: ep.Name}
+		}
+		return Peer{Addr: addr}
+	}
+	return FlowKey{Policy: a.key, Generation: a.rule.Generation, Direction: a.rule.Direction, Rule: a.rule.Rule,
+		Src: peer(v.Egress.Endpoint, f.Src), Dst: peer(v.Ingress.Endpoint, f.Dst), Protocol: f.Protocol, DstPort: f.DstPort}
+}
+
+// sample records a would-deny flow, evicting the lowest-ranked tracked flow when full. Called
+// with o.mu held.
+func (o *Observer) sample(k FlowKey, at time.Time) {
+	if s := o.flows[k]; s != nil {
+		s.Count++
+		if at.After(s.LastSeen) {
+			s.LastSeen = at
+		}
+		if at.Before(s.FirstSeen) {
+			s.FirstSeen = at
+		}
+		return
+	}
+	if len(o.flows) >= o.limits.TrackedFlows {
+		var worst *FlowSample
+		for _, s := range o.flows {
+			if worst == nil || s.rank(worst) > 0 {
+				worst = s
+			}
+		}
+		delete(o.flows, worst.FlowKey)
+		o.flowsCut++
+	}
+	o.flows[k] = &FlowSample{FlowKey: k, Count: 1, FirstSeen: at, LastSeen: at}
+}
+
+// SetWindow sets the start of a policy's evidence window (status.evidence.windowStart). A start
+// different from the current one ends the current window: its counts become the previous
+// window's and counting starts again from zero. Setting the same start again changes nothing.
+func (o *Observer) SetWindow(key engine.PolicyKey, start time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	st := o.state(key)
+	if st == nil || st.windowStart.Equal(start) {
+		return
+	}
+	st.previousStart, st.previous = st.windowStart, st.window
+	st.windowStart, st.window = start, map[int64]*Counts{}
+	st.rules, st.rulesCut = map[RuleKey]*Counts{}, 0
+}
+
+// RollInterval ends the current report interval: its counts become Recent. The report writer
+// calls it once per report interval.
+func (o *Observer) RollInterval() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, st := range o.policies {
+		st.recent, st.interval = st.interval, map[int64]*Counts{}
+	}
+}
+
+// Forget drops a deleted policy's counts, samples and metric series.
+func (o *Observer) Forget(key engine.PolicyKey) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.policies, key)
+	maps.DeleteFunc(o.flows, func(k FlowKey, _ *FlowSample) bool { return k.Policy == key })
+	o.metrics.forget(key)
+}
+
+// Summary returns a bounded deep copy of the counts.
+func (o *Observer) Summary() Summary {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	s := Summary{PoliciesCut: o.policiesCut, FlowsCut: o.flowsCut, Unattributed: o.unattributed, Errors: o.errors}
+	keys := slices.SortedFunc(maps.Keys(o.policies), func(a, b engine.PolicyKey) int {
+		return cmp.Compare(a.String(), b.String())
+	})
+	for _, k := range keys {
+		st := o.policies[k]
+		ps := PolicySummary{Policy: k, WindowStart: st.windowStart, PreviousWindowStart: st.previousStart,
+			Window: genCounts(st.window), Previous: genCounts(st.previous), Recent: genCounts(st.recent), RulesCut: st.rulesCut}
+		for rk, c := range st.rules {
+			ps.Rules = append(ps.Rules, RuleCounts{RuleKey: rk, Counts: *c})
+		}
+		slices.SortFunc(ps.Rules, func(a, b RuleCounts) int {
+			if a.Generation != b.Generation {
+				return cmp.Compare(a.Generation, b.Generation)
+			}
+			if a.Direction != b.Direction {
+				return int(a.Direction) - int(b.Direction)
+			}
+			return a.Rule - b.Rule
+		})
+		s.Policies = append(s.Policies, ps)
+	}
+	for _, f := range o.flows {
+		s.Flows = append(s.Flows, *f)
+	}
+	slices.SortFunc(s.Flows, func(a, b FlowSample) int { return a.rank(&b) })
+	if len(s.Flows) > o.limits.MaxFlows {
+		s.FlowsCut += int64(len(s.Flows) - o.limits.MaxFlows)
+		s.Flows = s.Flows[:o.limits.MaxFlows]
+	}
+	return s
+}
+
+func genCounts(m map[int64]*Counts) []GenerationCounts {
+	var out []GenerationCounts
+	for g, c := range m {
+		out = append(out, GenerationCounts{Generation: g, Counts: *c})
+	}
+	slices.SortFunc(out, func(a, b GenerationCounts) int { return cmp.Compare(a.Generation, b.Generation) })
+	return out
+}
