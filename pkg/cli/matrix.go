@@ -154,6 +154,9 @@ func (o *matrixOptions) run(streams IOStreams) error {
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("writing the matrix: %w", err)
 	}
+	if m.familyDiffers > 0 {
+		fmt.Fprintf(streams.ErrOut, "note: %d connections between dual-stack pods are allowed over one IP family and denied over the other (\"4\" or \"6\" in the table: allowed over IPv4 only or IPv6 only); JSON gives the IPv4 verdict\n", m.familyDiffers)
+	}
 	if noFamily > 0 {
 		fmt.Fprintf(streams.ErrOut, "note: %d pairs of pods share no IP family (one IPv4-only, the other IPv6-only): no flow can pass between them, so they have no verdict (\"-\" in the table, left out of JSON)\n", noFamily/len(ports))
 	}
@@ -177,8 +180,13 @@ type matrixSink interface {
 }
 
 // cell is one verdict of a row; ok is false when the pods share no IP family.
+//
+// Between two dual-stack pods a connection may be made over IPv4 or IPv6, and policies can treat
+// the two differently (nets, ipVersion): allowed is the IPv4 verdict, as before, and onlyV6 says
+// the IPv6 verdict differs (it is !allowed).
 type cell struct {
 	ok, allowed bool
+	differs     bool
 }
 
 // matrix evaluates every pod of from to every pod of to on each port, in the order of ports, then
@@ -200,13 +208,26 @@ func (m *model) matrix(ports []portSpec, from, to []*podInfo, sink matrixSink) (
 					noFamily++
 					continue
 				}
-				a, err := m.allowed(engine.Flow{
-					Src: srcIP, Dst: dstIP, Protocol: portProtocols[p.Protocol], SrcPort: ephemeralPort, DstPort: p.Port,
-				})
+				flow := engine.Flow{Src: srcIP, Dst: dstIP, Protocol: portProtocols[p.Protocol], SrcPort: ephemeralPort, DstPort: p.Port}
+				a, err := m.allowed(flow)
 				if err != nil {
 					return 0, fmt.Errorf("evaluating %s -> %s %s: %w", refText(src.Ref), refText(dst.Ref), p, err)
 				}
 				cells[j] = cell{ok: true, allowed: a}
+				// The other family, when both pods have it.
+				if src6, ok6 := src.ip(true); ok6 && srcIP.Is4() {
+					if dst6, ok := dst.ip(true); ok {
+						flow.Src, flow.Dst = src6, dst6
+						a6, err := m.allowed(flow)
+						if err != nil {
+							return 0, fmt.Errorf("evaluating %s -> %s %s over IPv6: %w", refText(src.Ref), refText(dst.Ref), p, err)
+						}
+						if a6 != a {
+							cells[j].differs = true
+							m.familyDiffers++
+						}
+					}
+				}
 				total++
 				if a {
 					allowed++
@@ -356,7 +377,7 @@ func (s *textSink) startPort(p portSpec) error {
 	s.ports++
 	s.row0 = 0
 	// bufio.Writer errors are sticky: the last write of the table reports any of them.
-	_, err := fmt.Fprintf(s.w, "%s%s (row: from, column: to; . allowed, X denied, - no shared IP family; a pod reaching itself is allowed, as no policy governs it)\n\n%s%s",
+	_, err := fmt.Fprintf(s.w, "%s%s (row: from, column: to; . allowed, X denied, - no shared IP family, 4 or 6 allowed over that IP family only; a pod reaching itself is allowed, as no policy governs it)\n\n%s%s",
 		sep, p, s.legend, strings.Repeat(" ", s.num+2+s.name))
 	return err
 }
@@ -373,6 +394,10 @@ func (s *textSink) row(_ portSpec, from *podInfo, to []*podInfo, cells []cell) e
 	for _, c := range cells {
 		sym := "-"
 		switch {
+		case c.ok && c.differs && c.allowed:
+			sym = "4"
+		case c.ok && c.differs:
+			sym = "6"
 		case c.ok && c.allowed:
 			sym = "."
 		case c.ok:

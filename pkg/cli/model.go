@@ -55,6 +55,8 @@ type model struct {
 	warnings []string
 	// docs finds the document of a source, for the lines of findings.
 	docs map[manifest.Source]*manifest.Document
+	// familyDiffers counts the matrix cells whose IPv4 and IPv6 verdicts differ.
+	familyDiffers int
 	// skipped are the pods left out, with the reason.
 	skipped map[engine.EndpointRef]string
 	// notes say what was skipped on purpose (Deployments, ConfigMaps...).
