@@ -160,23 +160,3 @@ chart-sync: ## Copy the CRDs, RBAC and webhook rules, admission policy and Argo 
 .PHONY: test-chart
 test-chart: envtest-bins ## Test the Helm chart: lint, render, schema, server-side dry run, install and upgrade into envtest.
 	cd test/chart && go test $(GO_TEST_FLAGS) ./...
-
-IMAGES_DIR ?= bin/images
-IMAGE_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-# The enforcer binary to package; cmd/palisade-enforcer is built into it when it exists.
-ENFORCER_BIN ?= $(LOCALBIN)/images/palisade-enforcer
-
-.PHONY: images
-images: ## Build the controller and enforcer images offline as OCI layouts in bin/images (no Docker needed).
-	mkdir -p $(LOCALBIN)/images $(IMAGES_DIR)
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(IMAGE_VERSION)" -o $(LOCALBIN)/images/palisade-controller ./cmd/palisade-controller
-	@if [ -d cmd/palisade-enforcer ]; then \
-	  echo "CGO_ENABLED=0 go build ./cmd/palisade-enforcer"; \
-	  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(IMAGE_VERSION)" -o $(ENFORCER_BIN) ./cmd/palisade-enforcer; \
-	fi
-	cd hack/imagebuild && go run . controller --binary $(LOCALBIN)/images/palisade-controller \
-	  --version $(IMAGE_VERSION) --out $(abspath $(IMAGES_DIR))/palisade-controller
-	@if [ -x $(ENFORCER_BIN) ]; then \
-	  cd hack/imagebuild && go run . enforcer --binary $(ENFORCER_BIN) --version $(IMAGE_VERSION) \
-	    --out $(abspath $(IMAGES_DIR))/palisade-enforcer --work $(abspath $(LOCALBIN))/images/debs; \
-	else echo "no enforcer binary at $(ENFORCER_BIN) (cmd/palisade-enforcer not on this branch): enforcer image skipped"; fi

@@ -194,7 +194,7 @@ func TestEnforcerDaemonSet(t *testing.T) {
 		t.Error("no maxUnavailable")
 	}
 	c := containers(t, ds)[0]
-	wantArgs := []string{"run", "--node-name=$(NODE_NAME)", "--health-probe-bind-address=:9101", "--metrics-bind-address=:9102"}
+	wantArgs := []string{"run", "--node-name=$(NODE_NAME)", "--health-addr=:9101", "--metrics-addr=:9102"}
 	if args := stringSlice(c["args"]); len(args) < 4 || !slices.Equal(args[:4], wantArgs) {
 		t.Errorf("enforcer args %v, want to start with %v", args, wantArgs)
 	}
