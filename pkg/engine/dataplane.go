@@ -42,6 +42,18 @@ type ModelEndpoint struct {
 	Ingress, Egress []PolicyID
 	// Sets are the IDs of the sets the endpoint's policies refer to, sorted (reverse index).
 	Sets []string
+	// ShadowIngress and ShadowEgress are the policies whose candidate selects the pod in that
+	// direction but is not the generation enforced for it (Audit everywhere, Staged outside the
+	// canary), sorted. The dataplane observes such a pod's new connections. Empty in NodeModel.
+	ShadowIngress, ShadowEgress []PolicyKey
+}
+
+// Shadowed returns the shadowed candidates for one direction.
+func (m *ModelEndpoint) Shadowed(dir Direction) []PolicyKey {
+	if dir == Egress {
+		return m.ShadowEgress
+	}
+	return m.ShadowIngress
 }
 
 // Policies returns the ordered list for one direction.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -25,6 +26,53 @@ func (e *Engine) NodeModel(node string) *NodeModel {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.nodeModel(node, enforcedLists)
+}
+
+// NodeModelWith returns the dataplane model of the pods on node with, per (pod, policy), the
+// generation ch chooses (as Evaluate with ch walks them: a Canary enforces a Staged policy's
+// candidate on its slice only), and the candidates not enforced for each pod listed as shadowed.
+func (e *Engine) NodeModelWith(node string, ch Chooser) (*NodeModel, error) {
+	if err := checkChooser(ch); err != nil {
+		return nil, fmt.Errorf("node model of %q: %w", node, err)
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	m := e.nodeModel(node, func(ep *endpoint, dir Direction) []*compiled { return listFor(ep, ch, dir) })
+	byRef := map[EndpointRef]*endpoint{}
+	for _, ep := range e.pods {
+		if ep.spec.Node == node {
+			byRef[ep.ref] = ep
+		}
+	}
+	for i := range m.Endpoints {
+		me := &m.Endpoints[i]
+		ep := byRef[me.Ref]
+		me.ShadowIngress = shadowed(ep, ch, Ingress)
+		me.ShadowEgress = shadowed(ep, ch, Egress)
+	}
+	return m, nil
+}
+
+// shadowed lists the policies whose candidate selects ep and governs dir but that ch does not
+// enforce for ep.
+func shadowed(ep *endpoint, ch Chooser, dir Direction) []PolicyKey {
+	if ep == nil {
+		return nil
+	}
+	var out []PolicyKey
+	for _, m := range ep.set.members {
+		c := m.pe.slots[SlotCandidate]
+		if c == nil || m.flags&(1<<SlotCandidate) == 0 || !c.governs[dir] {
+			continue
+		}
+		if ch.Choose(ep.ref, m.pe.key) != SlotCandidate {
+			out = append(out, m.pe.key)
+		}
+	}
+	slices.SortFunc(out, func(a, b PolicyKey) int {
+		return comparePolicyIDs(PolicyID{Key: a}, PolicyID{Key: b})
+	})
+	return slices.CompactFunc(out, func(a, b PolicyKey) bool { return a == b })
 }
 
 // NodeNames returns the nodes that hold at least one pod, sorted.
