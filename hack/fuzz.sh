@@ -11,7 +11,7 @@ FUZZ_PARALLEL=${FUZZ_PARALLEL:-2}
 
 targets=$(mktemp)
 trap 'rm -f "$targets"' EXIT
-for mod in $(find . -name go.mod -not -path './hack/kube/*' -not -path './bin/*' -exec dirname {} \; | sort); do
+for mod in $(find . -name go.mod -not -path './hack/kube/*' -not -path './test/chart/*' -not -path './bin/*' -exec dirname {} \; | sort); do
 	for pkg in $(cd "$mod" && go list ./...); do
 		for f in $(cd "$mod" && go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
 			echo "$mod $pkg $f" >>"$targets"
