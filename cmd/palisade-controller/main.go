@@ -139,7 +139,7 @@ func run(o options) error {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 
-	var controllerMgr ctrl.Manager = mgr
+	controllerMgr := mgr
 	if o.leaderElect {
 		lock, err := resourcelock.NewFromKubeconfig(resourcelock.LeasesResourceLock, o.namespace, leaseName,
 			resourcelock.ResourceLockConfig{Identity: identity()}, cfg, 10*time.Second)

@@ -59,16 +59,16 @@ func standInRenderer(e *engine.Engine, _ string) func(context.Context) (desired.
 func freeAddr() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
-	defer l.Close() //nolint:errcheck // only the port is wanted
+	defer l.Close()
 	return l.Addr().String()
 }
 
 func get(url string) (int, string) {
-	resp, err := http.Get(url) //nolint:gosec,noctx // the test's own loopback server
+	resp, err := http.Get(url)
 	if err != nil {
 		return 0, err.Error()
 	}
-	defer resp.Body.Close() //nolint:errcheck // read-only
+	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }

@@ -21,7 +21,7 @@ func Do(name string, fn func() error) error {
 	if err != nil {
 		return fmt.Errorf("opening network namespace %s: %w", name, err)
 	}
-	defer target.Close() //nolint:errcheck // read-only handle
+	defer target.Close()
 
 	runtime.LockOSThread()
 	self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
@@ -29,7 +29,7 @@ func Do(name string, fn func() error) error {
 		runtime.UnlockOSThread()
 		return fmt.Errorf("opening the thread's network namespace: %w", err)
 	}
-	defer self.Close() //nolint:errcheck // read-only handle
+	defer self.Close()
 	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
 		runtime.UnlockOSThread()
 		return fmt.Errorf("entering network namespace %s: %w", name, err)

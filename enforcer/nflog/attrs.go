@@ -116,7 +116,7 @@ func (a *Attributes) set(typ uint16, v []byte) error {
 		usec := binary.BigEndian.Uint64(v[8:16])
 		// Out-of-range values would overflow time.Unix; such a timestamp is ignored.
 		if sec <= 1<<40 && usec < 1_000_000 {
-			a.Timestamp = time.Unix(int64(sec), int64(usec)*1000).UTC() //nolint:gosec // bounded above
+			a.Timestamp = time.Unix(int64(sec), int64(usec)*1000).UTC()
 		}
 	case attrInDev:
 		if err := need(4); err != nil {

@@ -220,8 +220,8 @@ func (b *modelBuilder) rule(r *rule, use func(string) string) ModelRule {
 		NotProtocol: r.notProto,
 		ICMP:        modelICMP(r.icmp),
 		NotICMP:     modelICMP(r.notICMP),
-		Source:      b.side(&r.src, false, use),
-		Destination: b.side(&r.dst, true, use),
+		Source:      b.side(&r.src, use),
+		Destination: b.side(&r.dst, use),
 	}
 }
 
@@ -232,7 +232,7 @@ func modelICMP(c *icmpCrit) *ModelICMP {
 	return &ModelICMP{Type: c.typ, Code: c.code, HasCode: c.hasCode}
 }
 
-func (b *modelBuilder) side(s *side, destination bool, use func(string) string) ModelSide {
+func (b *modelBuilder) side(s *side, use func(string) string) ModelSide {
 	out := ModelSide{HasNets: s.netsSet, HasNotNets: s.notNetsSet}
 	for f := range 2 {
 		out.Nets[f] = slices.Clone(s.nets[f])

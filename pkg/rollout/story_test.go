@@ -69,7 +69,7 @@ func TestStoriesJittered(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			want := transitions(play(s, jitter{}))
 			for seed := int64(1); seed <= seeds; seed++ {
-				obs := play(s, jitter{rng: rand.New(rand.NewSource(seed))}) //nolint:gosec // reproducible test randomness
+				obs := play(s, jitter{rng: rand.New(rand.NewSource(seed))})
 				checkInvariants(t, s, obs)
 				if got := transitions(obs); !slices.Equal(got, want) {
 					t.Errorf("seed %d: states %v, want %v\n%s", seed, got, want, lines(obs))

@@ -102,7 +102,7 @@ func BenchmarkReconcileThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, p := range l.Items {
-		if p.Status.Phase != v1alpha1.PhaseAudit || p.Status.NodesDesired != int32(*benchNodes) { //nolint:gosec // a flag
+		if p.Status.Phase != v1alpha1.PhaseAudit || p.Status.NodesDesired != int32(*benchNodes) {
 			b.Fatalf("%s: phase %q, nodes desired %d after the benchmark", p.Name, p.Status.Phase, p.Status.NodesDesired)
 		}
 	}
@@ -151,7 +151,7 @@ func writeBenchReports(b *testing.B, e *environment, names []string) {
 					Window: v1alpha1.FlowCounts{Allowed: 1},
 				})
 			}
-			nr.Spec.PolicyCount = int32(len(nr.Spec.Policies)) //nolint:gosec // bounded by MaxReportedPolicies
+			nr.Spec.PolicyCount = int32(len(nr.Spec.Policies))
 			if err := e.client.Create(ctx, nr); err != nil {
 				b.Fatal(err)
 			}

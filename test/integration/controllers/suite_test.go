@@ -65,7 +65,7 @@ func eventually(f any) AsyncAssertion {
 // newNamespace creates a namespace of its own for a spec.
 func newNamespace() string {
 	GinkgoHelper()
-	name := fmt.Sprintf("t-%08x", rand.Uint32()) //nolint:gosec // a test name
+	name := fmt.Sprintf("t-%08x", rand.Uint32())
 	Expect(env.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())
 	return name
 }
@@ -160,7 +160,7 @@ func writeReport(node string, policies ...v1alpha1.PolicyReport) {
 	}
 	nr.Spec = v1alpha1.NodeReportSpec{
 		NodeName: node, ReportTime: metav1.NewMicroTime(env.clock.Now()),
-		PolicyCount: int32(len(policies)), Policies: policies, //nolint:gosec // a handful
+		PolicyCount: int32(len(policies)), Policies: policies,
 	}
 	if apierrors.IsNotFound(err) {
 		Expect(env.client.Create(ctx, nr)).To(Succeed())

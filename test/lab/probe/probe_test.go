@@ -21,7 +21,7 @@ func TestRunOnLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := uint16(l.Addr().(*net.TCPAddr).Port) //nolint:gosec // a port number
+	port := uint16(l.Addr().(*net.TCPAddr).Port)
 	u, err := net.ListenPacket("udp4", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.2"), port).String())
 	if err != nil {
 		t.Fatal(err)
