@@ -77,6 +77,10 @@ test-e2e: deps envtest-bins ## Run the lab's end-to-end suite (test/lab): networ
 	@if [ "$$(id -u)" != 0 ]; then echo "test-e2e creates network namespaces and must run as root: sudo -E env PATH=\"$$PATH\" make test-e2e"; exit 1; fi
 	go test ./test/lab/... -count=1 -timeout 20m
 
+.PHONY: test-race-cores
+test-race-cores: ## Run the pure cores' and the enforcer's tests with the race detector (what CI runs).
+	go test -race $(GO_TEST_FLAGS) ./pkg/... ./enforcer/...
+
 .PHONY: test-race
 test-race: deps envtest-bins ## Run every test of every module with the race detector (the lab suite, which test-e2e runs, aside).
 	@for m in $(TEST_MODULES); do echo "==> go test -race $$m"; (cd $$m && go test -race -timeout 40m $(GO_TEST_FLAGS) $$(go list ./... | grep -Ev '$(ROOT_PKGS)')) || exit 1; done
