@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -23,10 +25,9 @@ import (
 // The group itself runs on every replica (NeedLeaderElection is false). The rollout operator's
 // controllers are added to it through electedManager. controller-runtime's controllers and caches
 // cannot be started twice, so after a lost lease a group holding any runnable that is not
-// restartableRunnable does not campaign again in this process:
-// Start returns errLeaseLost and the manager shuts down gracefully (the webhooks drain the requests
-// they hold), and the restarted pod campaigns afresh. Admission is never cut off mid-request by the
-// lease, only drained. On shutdown the runnables stop first, and only then is the lease released,
+// restartableRunnable does not campaign again in this process: it keeps serving admission and
+// fails /healthz (Healthz), so that the kubelet restarts the replica with its graceful shutdown and
+// the new process campaigns afresh. Admission is never cut off by the lease. On shutdown the runnables stop first, and only then is the lease released,
 // so that no two leaders overlap.
 type electedGroup struct {
 	lock resourcelock.Interface
@@ -35,13 +36,24 @@ type electedGroup struct {
 	leaseDuration, renewDeadline, retryPeriod time.Duration
 	runnables                                 []manager.Runnable
 	log                                       logr.Logger
+	// lostForGood is set once a lease was lost by a group that cannot restart its runnables.
+	lostForGood atomic.Bool
+}
+
+// Healthz fails once the lease was lost for good (see Start): the replica still serves admission,
+// but only a restart brings its controllers back.
+func (g *electedGroup) Healthz(*http.Request) error {
+	if g.lostForGood.Load() {
+		return errLeaseLost
+	}
+	return nil
 }
 
 var _ manager.LeaderElectionRunnable = (*electedGroup)(nil)
 
-// errLeaseLost stops the manager (gracefully) after the lease was lost by a group whose runnables
-// cannot be started again.
-var errLeaseLost = errors.New("lost the leader-election lease: the rollout controllers cannot be restarted in this process, stopping so that the pod restarts and campaigns again")
+// errLeaseLost is what Healthz reports after the lease was lost by a group whose runnables cannot be
+// started again.
+var errLeaseLost = errors.New("lost the leader-election lease: the rollout controllers cannot be restarted in this process; restart it to campaign again")
 
 // restartableRunnable marks a runnable that can be started again after it stopped.
 type restartableRunnable interface {
@@ -86,7 +98,13 @@ func (g *electedGroup) Start(ctx context.Context) error {
 			return err
 		}
 		if ctx.Err() == nil && !g.restartable() {
-			return errLeaseLost
+			// The controllers cannot run again in this process. Admission goes on; /healthz fails
+			// (Healthz) so that the kubelet restarts this replica with its graceful shutdown, and the
+			// new process campaigns afresh.
+			g.lostForGood.Store(true)
+			g.log.Info("lost the lease; the rollout controllers cannot restart in this process: admission goes on and /healthz fails until the kubelet restarts this replica", "lease", g.lock.Describe())
+			<-ctx.Done()
+			return nil
 		}
 		if ctx.Err() == nil {
 			g.log.Info("lost the lease; admission goes on; campaigning again", "lease", g.lock.Describe())

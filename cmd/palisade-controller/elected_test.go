@@ -126,9 +126,10 @@ func (o *oneShot) Start(ctx context.Context) error {
 	return nil
 }
 
-// A group holding a runnable that cannot be restarted stops with errLeaseLost when the lease is
-// lost, so that the manager shuts down gracefully instead of leading without its controllers.
-func TestElectedGroupWithOneShotRunnablesStopsOnLostLease(t *testing.T) {
+// A group holding a runnable that cannot be restarted does not campaign again when the lease is
+// lost: the runnable stops, the group keeps running (admission goes on) and Healthz fails, so that
+// the kubelet restarts the replica.
+func TestElectedGroupWithOneShotRunnablesFailsHealthzOnLostLease(t *testing.T) {
 	store := &leaseStore{}
 	lock := &memoryLock{id: "replica-a", store: store}
 	o := &oneShot{}
@@ -138,20 +139,35 @@ func TestElectedGroupWithOneShotRunnablesStopsOnLostLease(t *testing.T) {
 	if err := m.Add(o); err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- g.Start(context.Background()) }()
+	go func() { done <- g.Start(ctx) }()
 	waitFor(t, "the group leads", func() bool { return store.holder() == "replica-a" && o.running.Load() == 1 })
-	store.steal()
-	select {
-	case err := <-done:
-		if !errors.Is(err, errLeaseLost) {
-			t.Errorf("Start = %v; want errLeaseLost", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the group kept campaigning with a runnable it cannot restart")
+	if err := g.Healthz(nil); err != nil {
+		t.Fatalf("Healthz while leading: %v", err)
 	}
+	store.steal()
+	waitFor(t, "Healthz fails after the lease is lost", func() bool { return errors.Is(g.Healthz(nil), errLeaseLost) })
 	if o.running.Load() != 0 {
 		t.Error("the runnable still runs after the lease was lost")
+	}
+	store.free()
+	select {
+	case err := <-done:
+		t.Fatalf("the group stopped when the lease was lost: %v", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if h := store.holder(); h == "replica-a" {
+		t.Error("the group campaigned again with a runnable it cannot restart")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Start: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the group did not stop")
 	}
 }
 

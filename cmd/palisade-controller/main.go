@@ -153,6 +153,9 @@ func run(o options) error {
 		// The rollout controllers are added to the elected group, not to the manager: they run on
 		// the replica holding the lease only, while every replica serves admission.
 		controllerMgr = electedManager{Manager: mgr, group: elected}
+		if err := mgr.AddHealthzCheck("leader-election", elected.Healthz); err != nil {
+			return fmt.Errorf("adding the leader-election health check: %w", err)
+		}
 	}
 	if err := setupControllers(controllerMgr, o); err != nil {
 		return err
