@@ -33,8 +33,7 @@ func TestRun(t *testing.T) {
 	RunSpecs(t, "palisade-enforcer run suite")
 }
 
-// podIPs are the test's pods' addresses; the stand-in renderer below needs them because the engine
-// does not export endpoints' addresses yet (that is part of its dataplane model, issue 14 item 1).
+// podIPs are the test's pods' addresses, which the stand-in renderer below writes into its set.
 var podIPs = map[string]string{"web/p0": "198.18.0.10", "web/p1": "198.18.0.11"}
 
 // standInRenderer is NOT the renderer: it is the smallest desired state that depends on the engine,
