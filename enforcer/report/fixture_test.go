@@ -1,13 +1,16 @@
 package report
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"net/netip"
-	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/enforcer/nflog"
+	"github.com/palisade-dev/palisade/enforcer/observe"
 	"github.com/palisade-dev/palisade/pkg/engine"
 )
 
@@ -18,7 +21,6 @@ var (
 	ipClient = netip.MustParseAddr("198.18.0.10")
 	ipServer = netip.MustParseAddr("198.18.0.20")
 	ipOther  = netip.MustParseAddr("198.18.0.30")
-	client   = engine.EndpointRef{Namespace: "prod", Name: "client"}
 	server   = engine.EndpointRef{Namespace: "prod", Name: "server"}
 	guard    = engine.PolicyKey{Kind: engine.KindNetworkPolicy, Namespace: "prod", Name: "guard"}
 )
@@ -48,7 +50,7 @@ func guardPolicy(rules ...v1alpha1.Rule) *v1alpha1.NetworkPolicy {
 	}
 }
 
-func fixtureEngine(tb testing.TB) *engine.Engine {
+func fixtureEngine(tb fataler) *engine.Engine {
 	tb.Helper()
 	e := engine.New()
 	must := func(err error) {
@@ -70,4 +72,66 @@ func fixtureEngine(tb testing.TB) *engine.Engine {
 
 func tcpRecord(prefix string, src, dst netip.Addr, sport, dport uint16) nflog.Record {
 	return nflog.Record{Prefix: prefix, Packet: nflog.Packet{Src: src, Dst: dst, Protocol: 6, SrcPort: sport, DstPort: dport, TCPFlags: 0x02}}
+}
+
+// observerAdapter feeds a real observer (over the fixture engine) through a pipeline with the
+// test's clock.
+type observerAdapter struct {
+	tb       fataler
+	observer *observe.Observer
+	pipeline *Pipeline
+	port     uint16
+}
+
+// fataler is what the fixture needs of *testing.T and GinkgoT().
+type fataler interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
+func newObserverAdapter(tb fataler, clk clock.PassiveClock) *observerAdapter {
+	obs := observe.New(fixtureEngine(tb), fixtureGens, observe.Limits{}, nil)
+	return &observerAdapter{tb: tb, observer: obs, pipeline: NewPipeline(PipelineConfig{Observer: obs, Clock: clk}), port: 30000}
+}
+
+func (a *observerAdapter) handle(rec nflog.Record) {
+	a.tb.Helper()
+	if err := a.pipeline.Handle(&rec); err != nil {
+		a.tb.Fatalf("handling %+v: %v", rec, err)
+	}
+}
+
+// connect logs n new connections from the client to the server's port 80.
+func (a *observerAdapter) connect(n int, prefix string) {
+	for range n {
+		a.port++
+		a.handle(tcpRecord(prefix, ipClient, ipServer, a.port, 80))
+	}
+}
+
+// connectFromOther logs n new connections from the other pod to the server (the candidate allows).
+func (a *observerAdapter) connectFromOther(n int) {
+	for range n {
+		a.port++
+		a.handle(tcpRecord("SI|prod/server", ipOther, ipServer, a.port, 80))
+	}
+}
+
+// distinctFlows logs one would-deny connection to each of n server ports.
+func (a *observerAdapter) distinctFlows(n int) {
+	for i := range n {
+		a.port++
+		a.handle(tcpRecord("SI|prod/server", ipClient, ipServer, a.port, uint16(1000+i)))
+	}
+}
+
+func policyKey(name string) engine.PolicyKey {
+	return engine.PolicyKey{Kind: engine.KindNetworkPolicy, Namespace: "prod", Name: name}
+}
+
+func randSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

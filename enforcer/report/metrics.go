@@ -21,6 +21,9 @@ type Metrics struct {
 	Writes *prometheus.CounterVec
 	// Omitted is what the last report cut: policies and flows.
 	Omitted *prometheus.GaugeVec
+	// LastWrite is the time of the last successful write (the chart's PalisadeNodeReportStale
+	// alert reads it).
+	LastWrite prometheus.Gauge
 }
 
 // NewMetrics creates the counters and registers them on reg (nil: not registered).
@@ -35,13 +38,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Connections forgotten by the full dedupe cache (a later repeat of one counts again).",
 		}),
 		Writes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "palisade_node_report_writes_total",
+			Name: "palisade_nodereport_writes_total",
 			Help: "NodeReport server-side applies, by result (ok, error).",
 		}, []string{"result"}),
 		Omitted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "palisade_node_report_omitted",
+			Name: "palisade_nodereport_omitted",
 			Help: "What the last NodeReport cut to stay bounded: policies, flows.",
 		}, []string{"what"}),
+		LastWrite: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "palisade_nodereport_last_update_timestamp_seconds",
+			Help: "When this node's NodeReport was last written (Unix seconds, by the node's clock).",
+		}),
 	}
 	for _, k := range []string{KindShadow.String(), KindDrop.String(), "unknown"} {
 		for _, o := range []string{OutcomeCounted, OutcomeRepeat, OutcomeBadPrefix, OutcomeUnevaluable} {
@@ -53,7 +60,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.Writes.WithLabelValues("ok")
 	m.Writes.WithLabelValues("error")
 	if reg != nil {
-		reg.MustRegister(m.Samples, m.DedupeEvictions, m.Writes, m.Omitted)
+		reg.MustRegister(m.Samples, m.DedupeEvictions, m.Writes, m.Omitted, m.LastWrite)
 	}
 	return m
 }
