@@ -96,6 +96,9 @@ func NewWriter(cfg WriterConfig) *Writer {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
+	if cfg.Programs == nil {
+		cfg.Programs = func() []Program { return nil }
+	}
 	if cfg.Dropped == nil {
 		cfg.Dropped = func() int64 { return 0 }
 	}
