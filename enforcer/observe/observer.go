@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/palisade-dev/palisade/pkg/engine"
 )
 
@@ -38,7 +40,39 @@ type policyState struct {
 	// flowsCut counts those evicted.
 	flows    map[FlowKey]*FlowSample
 	flowsCut int64
+	// series caches the policy's palisade_flows_total counters by slot and verdict: a label
+	// lookup per observed flow costs as much as an evaluation.
+	series map[seriesKey]prometheus.Counter
 }
+
+type seriesKey struct {
+	slot    engine.Slot
+	verdict Verdict
+}
+
+// counter returns the policy's palisade_flows_total series for slot and verdict (a no-op counter
+// without metrics).
+func (st *policyState) counter(m *Metrics, key engine.PolicyKey, slot engine.Slot, v Verdict) prometheus.Counter {
+	k := seriesKey{slot, v}
+	c := st.series[k]
+	if c == nil {
+		if m == nil {
+			c = noCounter{}
+		} else {
+			c = m.Flows.WithLabelValues(key.String(), slot.String(), string(v))
+		}
+		if st.series == nil {
+			st.series = map[seriesKey]prometheus.Counter{}
+		}
+		st.series[k] = c
+	}
+	return c
+}
+
+// noCounter is the counter of an observer without metrics.
+type noCounter struct{ prometheus.Counter }
+
+func (noCounter) Inc() {}
 
 // New returns an observer. gens may be nil (every generation counts as 0), metrics too.
 func New(eval Evaluator, gens Generations, limits Limits, metrics *Metrics) *Observer {
@@ -240,7 +274,7 @@ func (o *Observer) count(a attribution, inc func(*Counts), verdict Verdict) *pol
 		o.metrics.flow(nil, a.slot, verdict)
 		return nil
 	}
-	o.metrics.flow(&a.key, a.slot, verdict)
+	st.counter(o.metrics, a.key, a.slot, verdict).Inc()
 	gen := a.rule.Generation
 	inc(counter(st.window, gen))
 	inc(counter(st.interval, gen))

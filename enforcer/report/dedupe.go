@@ -28,7 +28,9 @@ func newDedupe(size int, window time.Duration) *dedupe {
 	if window <= 0 {
 		window = DefaultDedupeWindow
 	}
-	return &dedupe{window: window, last: make(map[connKey]time.Time, size), ring: make([]connKey, 0, size)}
+	// The map grows with use: preallocated for the bound it would spread a few keys over
+	// megabytes, a cache miss per lookup.
+	return &dedupe{window: window, last: map[connKey]time.Time{}, ring: make([]connKey, 0, size)}
 }
 
 // repeat reports whether k was seen within the window before now, and records the sighting.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/utils/clock"
 
 	"github.com/palisade-dev/palisade/enforcer/nflog"
@@ -25,6 +26,18 @@ type Pipeline struct {
 	metrics  *Metrics
 	dedupe   *dedupe
 	evicted  int64
+	// samples caches the Samples series: a label lookup per sample costs as much as parsing it.
+	samples map[[2]string]prometheus.Counter
+}
+
+func (p *Pipeline) sample(kind, outcome string) {
+	k := [2]string{kind, outcome}
+	c := p.samples[k]
+	if c == nil {
+		c = p.metrics.Samples.WithLabelValues(kind, outcome)
+		p.samples[k] = c
+	}
+	c.Inc()
 }
 
 // PipelineConfig configures a Pipeline.
@@ -56,7 +69,7 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 		cfg.Metrics = NewMetrics(nil)
 	}
 	return &Pipeline{observer: cfg.Observer, chooser: cfg.Chooser, clock: cfg.Clock, metrics: cfg.Metrics,
-		dedupe: newDedupe(cfg.DedupeSize, cfg.DedupeWindow)}
+		dedupe: newDedupe(cfg.DedupeSize, cfg.DedupeWindow), samples: map[[2]string]prometheus.Counter{}}
 }
 
 // Run handles records until the channel is closed or ctx is done. The reader never waits for it:
@@ -86,13 +99,13 @@ func (p *Pipeline) Run(ctx context.Context, records <-chan nflog.Record) {
 func (p *Pipeline) Handle(rec *nflog.Record) error {
 	s, err := Decode(rec)
 	if err != nil {
-		p.metrics.Samples.WithLabelValues("unknown", OutcomeBadPrefix).Inc()
+		p.sample("unknown", OutcomeBadPrefix)
 		return err
 	}
 	kind := s.Kind.String()
 	now := p.clock.Now()
 	if p.dedupe.repeat(keyOf(&s), now) {
-		p.metrics.Samples.WithLabelValues(kind, OutcomeRepeat).Inc()
+		p.sample(kind, OutcomeRepeat)
 		return nil
 	}
 	if n := p.dedupe.evicted; n != p.evicted {
@@ -100,9 +113,9 @@ func (p *Pipeline) Handle(rec *nflog.Record) error {
 		p.evicted = n
 	}
 	if err := p.observer.ObserveSide(s.Flow, s.Direction, p.chooser(), now); err != nil {
-		p.metrics.Samples.WithLabelValues(kind, OutcomeUnevaluable).Inc()
+		p.sample(kind, OutcomeUnevaluable)
 		return err
 	}
-	p.metrics.Samples.WithLabelValues(kind, OutcomeCounted).Inc()
+	p.sample(kind, OutcomeCounted)
 	return nil
 }
