@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/clock"
 
+	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/enforcer/netns"
 	"github.com/palisade-dev/palisade/enforcer/nflog"
 	"github.com/palisade-dev/palisade/enforcer/observe"
@@ -74,7 +75,10 @@ func startObservation(ctx context.Context, f *observeFlags, d observeDeps) error
 	}); err != nil {
 		return fmt.Errorf("observation: opening NFLOG group %d: %w", f.group, err)
 	}
-	obs := observe.New(d.engine, d.generations, observe.Limits{}, observe.NewMetrics(d.registry))
+	// Every policy a node can report is counted (the observer's default, 256, would report zeros
+	// for the rest); palisade_flows_total only has series for policies that saw traffic.
+	limits := observe.Limits{MaxPolicies: report.DefaultMaxShards * v1alpha1.MaxReportedPolicies}
+	obs := observe.New(d.engine, d.generations, limits, observe.NewMetrics(d.registry))
 	rm := report.NewMetrics(d.registry)
 	pipeline := report.NewPipeline(report.PipelineConfig{Observer: obs, Chooser: d.chooser, Clock: d.clock, Metrics: rm})
 	writer := report.NewWriter(report.WriterConfig{Node: d.node, Client: d.dynamic, Observer: obs, Programs: d.programs,
