@@ -37,6 +37,7 @@ type runFlags struct {
 	minInterval, maxInterval time.Duration
 	informerResync           time.Duration
 	backoffBase, backoffMax  time.Duration
+	observe                  observeFlags
 }
 
 func newRunCommand(log logger) *cobra.Command {
@@ -55,6 +56,7 @@ func newRunCommand(log logger) *cobra.Command {
 		},
 	}
 	f.bind(cmd)
+	f.observe.bind(cmd)
 	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file; empty for the in-cluster configuration")
 	cmd.Flags().StringVar(&f.nodeName, "node-name", os.Getenv("NODE_NAME"), "the node this enforcer programs (pods with this spec.nodeName)")
 	cmd.Flags().StringVar(&f.healthAddr, "health-addr", ":9808", "address serving /healthz and /readyz")
@@ -125,6 +127,13 @@ func run(ctx context.Context, f *runFlags, newDesired desiredStateFunc) error {
 	src := &source.Source{Engine: eng, Dirty: r.Request, Log: log.WithName("source")}
 	if err := src.Start(ctx, kube, dyn, f.informerResync); err != nil {
 		return err
+	}
+	// PLACEHOLDERS (issue 15) until enforcer/source's hooks are wired: chooser nil = EnforcedOnly,
+	// generations nil = 0, programs nil = no policy reported. Swap in src.Chooser, src (Generation)
+	// and an adapter of src.Policies() to []report.Program.
+	if err := startObservation(ctx, &f.observe, observeDeps{node: f.nodeName, netns: f.netns, engine: eng, dynamic: dyn, registry: reg,
+		chooser: nil, generations: nil, programs: nil}); err != nil {
+		log.Error(err, "enforcing without observation")
 	}
 	log.Info("informers synced; starting the sync loop")
 	r.Run(ctx)

@@ -1,6 +1,10 @@
 package nflog
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the reader's health counters. Their labels are fixed (no addresses, no ports).
 type Metrics struct {
@@ -11,7 +15,19 @@ type Metrics struct {
 	Dropped *prometheus.CounterVec
 	// Malformed counts messages or packets that could not be parsed.
 	Malformed prometheus.Counter
+
+	// dropped is the sum of Dropped over its reasons, for the node report.
+	dropped atomic.Int64
 }
+
+func (m *Metrics) drop(reason string, n int64) {
+	m.Dropped.WithLabelValues(reason).Add(float64(n))
+	m.dropped.Add(n)
+}
+
+// DroppedTotal returns the samples lost for any reason since the metrics were created: the node
+// report's droppedSamples.
+func (m *Metrics) DroppedTotal() int64 { return m.dropped.Load() }
 
 // NewMetrics creates the counters and registers them on reg (nil: not registered, for tests).
 func NewMetrics(reg prometheus.Registerer) *Metrics {

@@ -167,7 +167,7 @@ func (r *Reader) Run(ctx context.Context) error {
 				// The kernel could not queue messages for us. The sequence gap of the next
 				// message counts them exactly; without a sequence, count the event.
 				if !r.haveSeq {
-					r.metrics.Dropped.WithLabelValues(DropKernel).Inc()
+					r.metrics.drop(DropKernel, 1)
 				}
 				continue
 			}
@@ -191,7 +191,7 @@ func (r *Reader) handle(m *netlink.Message) {
 	}
 	if a.HasSeq {
 		if r.haveSeq && a.Seq-r.lastSeq > 1 {
-			r.metrics.Dropped.WithLabelValues(DropKernel).Add(float64(a.Seq - r.lastSeq - 1))
+			r.metrics.drop(DropKernel, int64(a.Seq-r.lastSeq-1))
 		}
 		r.lastSeq, r.haveSeq = a.Seq, true
 	}
@@ -204,7 +204,7 @@ func (r *Reader) handle(m *netlink.Message) {
 	select {
 	case r.out <- rec:
 	default:
-		r.metrics.Dropped.WithLabelValues(DropConsumer).Inc()
+		r.metrics.drop(DropConsumer, 1)
 	}
 }
 

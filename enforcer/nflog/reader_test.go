@@ -49,6 +49,9 @@ func TestHandleDropsAndCounts(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, got, c.want)
 		}
 	}
+	if got := m.DroppedTotal(); got != 4 {
+		t.Errorf("DroppedTotal = %d, want 4", got)
+	}
 	if n, err := testutil.GatherAndCount(reg, "palisade_nflog_dropped_total", "palisade_nflog_received_total"); err != nil || n != 3 {
 		t.Errorf("registered series = %d (%v), want 3", n, err)
 	}

@@ -4,7 +4,14 @@
 // allows) to the candidate policy that decided, denied to the enforced policy that decided,
 // allowed to every candidate generation the flow met — per policy evidence window (SetWindow,
 // status.evidence.windowStart), previous window and last report interval (RollInterval). The
-// top would-deny flows are kept (pods or addresses, protocol, port, count, first and last seen).
+// top would-deny and denied flows of each policy's window are kept (pods or addresses, protocol,
+// port, count, first and last seen).
+//
+// ObserveSide is what a node uses: it counts one direction of a flow only (the side whose pod
+// the node owns, so sums over nodes count each direction once) and evaluates the enforced view
+// with the dataplane's own chooser (a Canary enforces a Staged candidate on its slice, so a
+// canary pod's denial is the candidate generation's). Observe evaluates both directions with
+// EvaluateBoth.
 //
 // Summary is a bounded deep copy a node-report writer can copy as is: policies, rules per
 // policy and flows are capped by Limits, and what was cut is counted. Metrics exposes

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/palisade-dev/palisade/pkg/engine"
 )
 
@@ -24,8 +26,6 @@ type Observer struct {
 	mu           sync.Mutex
 	policies     map[engine.PolicyKey]*policyState
 	policiesCut  int64
-	flows        map[FlowKey]*FlowSample
-	flowsCut     int64
 	unattributed int64
 	errors       int64
 }
@@ -36,7 +36,43 @@ type policyState struct {
 	interval, recent           map[int64]*Counts
 	rules                      map[RuleKey]*Counts
 	rulesCut                   int64
+	// flows are the window's would-deny and denied flows, at most Limits.TrackedFlows;
+	// flowsCut counts those evicted.
+	flows    map[FlowKey]*FlowSample
+	flowsCut int64
+	// series caches the policy's palisade_flows_total counters by slot and verdict: a label
+	// lookup per observed flow costs as much as an evaluation.
+	series map[seriesKey]prometheus.Counter
 }
+
+type seriesKey struct {
+	slot    engine.Slot
+	verdict Verdict
+}
+
+// counter returns the policy's palisade_flows_total series for slot and verdict (a no-op counter
+// without metrics).
+func (st *policyState) counter(m *Metrics, key engine.PolicyKey, slot engine.Slot, v Verdict) prometheus.Counter {
+	k := seriesKey{slot, v}
+	c := st.series[k]
+	if c == nil {
+		if m == nil {
+			c = noCounter{}
+		} else {
+			c = m.Flows.WithLabelValues(key.String(), slot.String(), string(v))
+		}
+		if st.series == nil {
+			st.series = map[seriesKey]prometheus.Counter{}
+		}
+		st.series[k] = c
+	}
+	return c
+}
+
+// noCounter is the counter of an observer without metrics.
+type noCounter struct{ prometheus.Counter }
+
+func (noCounter) Inc() {}
 
 // New returns an observer. gens may be nil (every generation counts as 0), metrics too.
 func New(eval Evaluator, gens Generations, limits Limits, metrics *Metrics) *Observer {
@@ -47,7 +83,6 @@ func New(eval Evaluator, gens Generations, limits Limits, metrics *Metrics) *Obs
 		eval: eval, gens: gens, limits: limits.withDefaults(), metrics: metrics,
 		pool:     sync.Pool{New: func() any { return new(engine.Comparison) }},
 		policies: map[engine.PolicyKey]*policyState{},
-		flows:    map[FlowKey]*FlowSample{},
 	}
 }
 
@@ -59,7 +94,7 @@ type attribution struct {
 }
 
 // Observe evaluates one observed new connection seen at time at (the caller's clock or the
-// kernel timestamp) and counts it:
+// kernel timestamp) in both directions, EnforcedOnly against CandidatesAsEnforced, and counts it:
 //   - would-deny, when the enforced view allows and the candidate view denies, to the policy (and
 //     rule) that decided the denial in the candidate view;
 //   - denied, when the enforced view denies, to the policy and rule that decided it;
@@ -70,12 +105,56 @@ func (o *Observer) Observe(f engine.Flow, at time.Time) error {
 	c, _ := o.pool.Get().(*engine.Comparison)
 	defer o.pool.Put(c)
 	if err := o.eval.EvaluateBothInto(c, f); err != nil {
-		o.mu.Lock()
-		o.errors++
-		o.mu.Unlock()
-		o.metrics.error()
+		o.failed()
 		return err
 	}
+	o.record(c, f, at)
+	return nil
+}
+
+// ObserveSide is Observe for one direction only, the side of the flow a node observed (Ingress:
+// at the destination pod, Egress: at the source pod), with the enforced view evaluated by the
+// dataplane's chooser (a Canary enforces a Staged candidate on its slice, so a canary pod's
+// denial counts as denied by the candidate generation) and the candidate view by
+// CandidatesAsEnforced. The other direction is neither evaluated for counts nor credited: the
+// node owning the other side counts it, so sums over nodes count each direction once.
+func (o *Observer) ObserveSide(f engine.Flow, dir engine.Direction, enforced engine.Chooser, at time.Time) error {
+	c, _ := o.pool.Get().(*engine.Comparison)
+	defer o.pool.Put(c)
+	if err := o.eval.EvaluateInto(&c.Enforced, f, enforced); err != nil {
+		o.failed()
+		return err
+	}
+	if err := o.eval.EvaluateInto(&c.Candidate, f, engine.CandidatesAsEnforced); err != nil {
+		o.failed()
+		return err
+	}
+	onlySide(&c.Enforced, dir)
+	onlySide(&c.Candidate, dir)
+	o.record(c, f, at)
+	return nil
+}
+
+// onlySide makes v the verdict of one direction: the other side allows with no policy visited
+// (its endpoint stays, it names the flow's peer).
+func onlySide(v *engine.Verdict, dir engine.Direction) {
+	side, other := &v.Ingress, &v.Egress
+	if dir == engine.Egress {
+		side, other = &v.Egress, &v.Ingress
+	}
+	other.Allowed, other.Decision, other.Policies = true, engine.Decision{}, other.Policies[:0]
+	v.Allowed = side.Allowed
+}
+
+func (o *Observer) failed() {
+	o.mu.Lock()
+	o.errors++
+	o.mu.Unlock()
+	o.metrics.error()
+}
+
+// record counts one evaluated flow.
+func (o *Observer) record(c *engine.Comparison, f engine.Flow, at time.Time) {
 	var wouldDeny, denied, allowed []attribution
 	var unattributed int64
 	if c.WouldDeny() {
@@ -98,17 +177,18 @@ func (o *Observer) Observe(f engine.Flow, at time.Time) error {
 	defer o.mu.Unlock()
 	o.unattributed += unattributed
 	for _, a := range wouldDeny {
-		if o.count(a, func(c *Counts) { c.WouldDeny++ }, VerdictWouldDeny) {
-			o.sample(flowKey(a, &c.Candidate, f), at)
+		if st := o.count(a, func(c *Counts) { c.WouldDeny++ }, VerdictWouldDeny); st != nil {
+			o.sample(st, flowKey(a, VerdictWouldDeny, &c.Candidate, f), at)
 		}
 	}
 	for _, a := range denied {
-		o.count(a, func(c *Counts) { c.Denied++ }, VerdictDenied)
+		if st := o.count(a, func(c *Counts) { c.Denied++ }, VerdictDenied); st != nil {
+			o.sample(st, flowKey(a, VerdictDenied, &c.Enforced, f), at)
+		}
 	}
 	for _, a := range allowed {
 		o.count(a, func(c *Counts) { c.Allowed++ }, VerdictAllowed)
 	}
-	return nil
 }
 
 // blame names the policies that decided a denial in v, once per policy. A rule or an invalid
@@ -185,21 +265,21 @@ func (o *Observer) attr(key engine.PolicyKey, slot engine.Slot, dir engine.Direc
 	return attribution{key: key, slot: slot, rule: RuleKey{Generation: gen, Direction: dir, Rule: rule}}
 }
 
-// count adds one to a's policy generation (and, for denials, its rule); false when the policy
-// cap cut it. Called with o.mu held.
-func (o *Observer) count(a attribution, inc func(*Counts), verdict Verdict) bool {
+// count adds one to a's policy generation (and, for denials, its rule) and returns the policy's
+// state; nil when the policy cap cut it. Called with o.mu held.
+func (o *Observer) count(a attribution, inc func(*Counts), verdict Verdict) *policyState {
 	st := o.state(a.key)
 	if st == nil {
 		o.policiesCut++
 		o.metrics.flow(nil, a.slot, verdict)
-		return false
+		return nil
 	}
-	o.metrics.flow(&a.key, a.slot, verdict)
+	st.counter(o.metrics, a.key, a.slot, verdict).Inc()
 	gen := a.rule.Generation
 	inc(counter(st.window, gen))
 	inc(counter(st.interval, gen))
 	if verdict == VerdictAllowed {
-		return true
+		return st
 	}
 	if rc, ok := st.rules[a.rule]; ok {
 		inc(rc)
@@ -210,7 +290,7 @@ func (o *Observer) count(a attribution, inc func(*Counts), verdict Verdict) bool
 	} else {
 		st.rulesCut++
 	}
-	return true
+	return st
 }
 
 func counter(m map[int64]*Counts, gen int64) *Counts {
@@ -231,26 +311,27 @@ func (o *Observer) state(key engine.PolicyKey) *policyState {
 		return nil
 	}
 	st := &policyState{window: map[int64]*Counts{}, previous: map[int64]*Counts{},
-		interval: map[int64]*Counts{}, recent: map[int64]*Counts{}, rules: map[RuleKey]*Counts{}}
+		interval: map[int64]*Counts{}, recent: map[int64]*Counts{}, rules: map[RuleKey]*Counts{},
+		flows: map[FlowKey]*FlowSample{}}
 	o.policies[key] = st
 	return st
 }
 
-func flowKey(a attribution, v *engine.Verdict, f engine.Flow) FlowKey {
+func flowKey(a attribution, verdict Verdict, v *engine.Verdict, f engine.Flow) FlowKey {
 	peer := func(ep *engine.EndpointRef, addr netip.Addr) Peer {
 		if ep != nil {
 			return Peer{Namespace: ep.Namespace, Name: ep.Name}
 		}
 		return Peer{Addr: addr}
 	}
-	return FlowKey{Policy: a.key, Generation: a.rule.Generation, Direction: a.rule.Direction, Rule: a.rule.Rule,
+	return FlowKey{Policy: a.key, Generation: a.rule.Generation, Verdict: verdict, Direction: a.rule.Direction, Rule: a.rule.Rule,
 		Src: peer(v.Egress.Endpoint, f.Src), Dst: peer(v.Ingress.Endpoint, f.Dst), Protocol: f.Protocol, DstPort: f.DstPort}
 }
 
-// sample records a would-deny flow, evicting the lowest-ranked tracked flow when full. Called
-// with o.mu held.
-func (o *Observer) sample(k FlowKey, at time.Time) {
-	if s := o.flows[k]; s != nil {
+// sample records a would-deny or denied flow of the policy's window, evicting the lowest-ranked
+// tracked flow when full. Called with o.mu held.
+func (o *Observer) sample(st *policyState, k FlowKey, at time.Time) {
+	if s := st.flows[k]; s != nil {
 		s.Count++
 		if at.After(s.LastSeen) {
 			s.LastSeen = at
@@ -260,22 +341,23 @@ func (o *Observer) sample(k FlowKey, at time.Time) {
 		}
 		return
 	}
-	if len(o.flows) >= o.limits.TrackedFlows {
+	if len(st.flows) >= o.limits.TrackedFlows {
 		var worst *FlowSample
-		for _, s := range o.flows {
+		for _, s := range st.flows {
 			if worst == nil || s.rank(worst) > 0 {
 				worst = s
 			}
 		}
-		delete(o.flows, worst.FlowKey)
-		o.flowsCut++
+		delete(st.flows, worst.FlowKey)
+		st.flowsCut++
 	}
-	o.flows[k] = &FlowSample{FlowKey: k, Count: 1, FirstSeen: at, LastSeen: at}
+	st.flows[k] = &FlowSample{FlowKey: k, Count: 1, FirstSeen: at, LastSeen: at}
 }
 
 // SetWindow sets the start of a policy's evidence window (status.evidence.windowStart). A start
 // different from the current one ends the current window: its counts become the previous
-// window's and counting starts again from zero. Setting the same start again changes nothing.
+// window's and counting starts again from zero (the flow samples of the ended window are
+// dropped). Setting the same start again changes nothing.
 func (o *Observer) SetWindow(key engine.PolicyKey, start time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -286,6 +368,7 @@ func (o *Observer) SetWindow(key engine.PolicyKey, start time.Time) {
 	st.previousStart, st.previous = st.windowStart, st.window
 	st.windowStart, st.window = start, map[int64]*Counts{}
 	st.rules, st.rulesCut = map[RuleKey]*Counts{}, 0
+	st.flows, st.flowsCut = map[FlowKey]*FlowSample{}, 0
 }
 
 // RollInterval ends the current report interval: its counts become Recent. The report writer
@@ -303,7 +386,6 @@ func (o *Observer) Forget(key engine.PolicyKey) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	delete(o.policies, key)
-	maps.DeleteFunc(o.flows, func(k FlowKey, _ *FlowSample) bool { return k.Policy == key })
 	o.metrics.forget(key)
 }
 
@@ -311,7 +393,7 @@ func (o *Observer) Forget(key engine.PolicyKey) {
 func (o *Observer) Summary() Summary {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	s := Summary{PoliciesCut: o.policiesCut, FlowsCut: o.flowsCut, Unattributed: o.unattributed, Errors: o.errors}
+	s := Summary{PoliciesCut: o.policiesCut, Unattributed: o.unattributed, Errors: o.errors}
 	keys := slices.SortedFunc(maps.Keys(o.policies), func(a, b engine.PolicyKey) int {
 		return cmp.Compare(a.String(), b.String())
 	})
@@ -331,15 +413,16 @@ func (o *Observer) Summary() Summary {
 			}
 			return a.Rule - b.Rule
 		})
+		ps.FlowsCut = st.flowsCut
+		for _, f := range st.flows {
+			ps.Flows = append(ps.Flows, *f)
+		}
+		slices.SortFunc(ps.Flows, func(a, b FlowSample) int { return a.rank(&b) })
+		if len(ps.Flows) > o.limits.MaxFlows {
+			ps.FlowsCut += int64(len(ps.Flows) - o.limits.MaxFlows)
+			ps.Flows = ps.Flows[:o.limits.MaxFlows]
+		}
 		s.Policies = append(s.Policies, ps)
-	}
-	for _, f := range o.flows {
-		s.Flows = append(s.Flows, *f)
-	}
-	slices.SortFunc(s.Flows, func(a, b FlowSample) int { return a.rank(&b) })
-	if len(s.Flows) > o.limits.MaxFlows {
-		s.FlowsCut += int64(len(s.Flows) - o.limits.MaxFlows)
-		s.Flows = s.Flows[:o.limits.MaxFlows]
 	}
 	return s
 }

@@ -24,6 +24,20 @@ func (f fakeEval) EvaluateBothInto(c *engine.Comparison, fl engine.Flow) error {
 	return nil
 }
 
+// EvaluateInto answers the candidate verdict for CandidatesAsEnforced, the enforced one for any
+// other chooser.
+func (f fakeEval) EvaluateInto(v *engine.Verdict, fl engine.Flow, ch engine.Chooser) error {
+	c, ok := f[fl.DstPort]
+	if !ok {
+		return errors.New("no such flow")
+	}
+	*v = c.Enforced
+	if ch == engine.CandidatesAsEnforced {
+		*v = c.Candidate
+	}
+	return nil
+}
+
 var (
 	polA = engine.PolicyKey{Kind: engine.KindNetworkPolicy, Namespace: "prod", Name: "a"}
 	polB = engine.PolicyKey{Kind: engine.KindGlobalNetworkPolicy, Name: "b"}
@@ -114,6 +128,14 @@ func TestObserveCountsPerWindow(t *testing.T) {
 	}
 
 	s := o.Summary()
+	flowsOf := func(ps []PolicySummary) []PolicySummary {
+		out := make([]PolicySummary, len(ps))
+		for i, p := range ps {
+			p.Flows, p.FlowsCut = nil, 0
+			out[i] = p
+		}
+		return out
+	}
 	want := []PolicySummary{
 		{Policy: polB, // enforced generation 3 of b: one denial by rule 0
 			Window: []GenerationCounts{{3, Counts{Denied: 1}}},
@@ -126,7 +148,7 @@ func TestObserveCountsPerWindow(t *testing.T) {
 			Recent: []GenerationCounts{{3, Counts{Denied: 1}}, {4, Counts{WouldDeny: 3, Allowed: 2}}},
 			Rules:  []RuleCounts{{RuleKey{4, engine.Ingress, 2}, Counts{WouldDeny: 1}}}},
 	}
-	if d := cmp.Diff(want, s.Policies); d != "" {
+	if d := cmp.Diff(want, flowsOf(s.Policies)); d != "" {
 		t.Errorf("policies (-want +got):\n%s", d)
 	}
 	if s.Errors != 1 || s.Unattributed != 0 || s.PoliciesCut != 0 {
@@ -135,15 +157,22 @@ func TestObserveCountsPerWindow(t *testing.T) {
 	if got := s.Policies[1].WindowCounts(4); got != (Counts{WouldDeny: 1}) {
 		t.Errorf("WindowCounts(4) = %+v", got)
 	}
-	// The top flows: a's rule 2 seen three times, a's end of tier once.
-	wantFlows := []FlowSample{
-		{FlowKey: FlowKey{Policy: polA, Generation: 4, Direction: engine.Ingress, Rule: 2, Src: Peer{Namespace: "prod", Name: "web"}, Dst: Peer{Namespace: "prod", Name: "db"}, Protocol: 6, DstPort: pWouldDenyRule},
-			Count: 3, FirstSeen: t0.Add(time.Second), LastSeen: t1.Add(time.Second)},
-		{FlowKey: FlowKey{Policy: polA, Generation: 4, Direction: engine.Ingress, Rule: RuleEndOfTier, Src: Peer{Namespace: "prod", Name: "web"}, Dst: Peer{Namespace: "prod", Name: "db"}, Protocol: 6, DstPort: pWouldDenyEOT},
+	// The window's flows: a's new window holds the one would-deny since t1 (the earlier ones went
+	// with the previous window); b's window its denial.
+	wantA := []FlowSample{
+		{FlowKey: FlowKey{Policy: polA, Generation: 4, Verdict: VerdictWouldDeny, Direction: engine.Ingress, Rule: 2, Src: Peer{Namespace: "prod", Name: "web"}, Dst: Peer{Namespace: "prod", Name: "db"}, Protocol: 6, DstPort: pWouldDenyRule},
+			Count: 1, FirstSeen: t1.Add(time.Second), LastSeen: t1.Add(time.Second)},
+	}
+	wantB := []FlowSample{
+		{FlowKey: FlowKey{Policy: polB, Generation: 3, Verdict: VerdictDenied, Direction: engine.Ingress, Rule: 0, Src: Peer{Namespace: "prod", Name: "web"}, Dst: Peer{Namespace: "prod", Name: "db"}, Protocol: 6, DstPort: pDenied},
 			Count: 1, FirstSeen: t0.Add(time.Second), LastSeen: t0.Add(time.Second)},
 	}
-	if d := cmp.Diff(wantFlows, s.Flows, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
-		t.Errorf("flows (-want +got):\n%s", d)
+	addrs := cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+	if d := cmp.Diff(wantA, s.Policies[1].Flows, addrs); d != "" {
+		t.Errorf("a's flows (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(wantB, s.Policies[0].Flows, addrs); d != "" {
+		t.Errorf("b's flows (-want +got):\n%s", d)
 	}
 }
 
@@ -169,7 +198,7 @@ func TestTopFlowsTiesAndBounds(t *testing.T) {
 	obs(103, t0)
 	obs(102, t0)
 	obs(104, t0.Add(time.Second))
-	got := o.Summary()
+	got := o.Summary().Policies[0]
 	ports := func(fs []FlowSample) []uint16 {
 		var p []uint16
 		for _, f := range fs {
@@ -187,9 +216,9 @@ func TestTopFlowsTiesAndBounds(t *testing.T) {
 	for p := uint16(105); p < 110; p++ {
 		obs(p, t0.Add(2*time.Second))
 	}
-	got = o.Summary()
+	got = o.Summary().Policies[0]
 	o.mu.Lock()
-	tracked := len(o.flows)
+	tracked := len(o.policies[polA].flows)
 	o.mu.Unlock()
 	if tracked != 5 {
 		t.Errorf("tracked flows = %d, want 5", tracked)
@@ -233,8 +262,8 @@ func TestPolicyAndRuleBounds(t *testing.T) {
 	if len(a.Rules) != 4 || a.RulesCut != 46 || a.WindowCounts(4).WouldDeny != 50 {
 		t.Errorf("rules = %d cut %d would-deny %d, want 4, 46, 50", len(a.Rules), a.RulesCut, a.WindowCounts(4).WouldDeny)
 	}
-	if len(s.Flows) != 2 {
-		t.Errorf("flows = %d, want 2", len(s.Flows))
+	if len(a.Flows) != 2 {
+		t.Errorf("flows = %d, want 2", len(a.Flows))
 	}
 }
 
@@ -269,7 +298,52 @@ func TestForget(t *testing.T) {
 	_ = o.Observe(flow(pDenied), t0)
 	o.Forget(polA)
 	s := o.Summary()
-	if len(s.Policies) != 1 || s.Policies[0].Policy != polB || len(s.Flows) != 0 {
+	if len(s.Policies) != 1 || s.Policies[0].Policy != polB {
 		t.Errorf("after Forget(a): %+v", s)
+	}
+}
+
+// TestObserveSide counts one direction only, with the enforced view from the given chooser.
+func TestObserveSide(t *testing.T) {
+	const pCanary = 6 // the dataplane enforces a's candidate at db (a canary): rule 2 denies
+	eval := fakeEval{pCanary: {Enforced: denyBy(polA, engine.SlotCandidate, 2), Candidate: denyBy(polA, engine.SlotCandidate, 2)}}
+	for p, c := range canned {
+		eval[p] = c
+	}
+	tests := []struct {
+		name string
+		port uint16
+		dir  engine.Direction
+		want []PolicySummary
+	}{
+		{name: "ingress would-deny is counted at the ingress side", port: pWouldDenyRule, dir: engine.Ingress,
+			want: []PolicySummary{{Policy: polA, Window: []GenerationCounts{{4, Counts{WouldDeny: 1}}}, Rules: []RuleCounts{{RuleKey{4, engine.Ingress, 2}, Counts{WouldDeny: 1}}}}}},
+		{name: "the egress side of an ingress denial counts nothing", port: pWouldDenyRule, dir: engine.Egress},
+		{name: "an ingress denial is not credited to the egress side", port: pDenied, dir: engine.Egress},
+		{name: "enforced denial at ingress", port: pDenied, dir: engine.Ingress,
+			want: []PolicySummary{{Policy: polB, Window: []GenerationCounts{{3, Counts{Denied: 1}}}, Rules: []RuleCounts{{RuleKey{3, engine.Ingress, 0}, Counts{Denied: 1}}}}}},
+		{name: "a canary's denial counts as denied by the candidate generation, not would-deny", port: pCanary, dir: engine.Ingress,
+			want: []PolicySummary{{Policy: polA, Window: []GenerationCounts{{4, Counts{Denied: 1}}}, Rules: []RuleCounts{{RuleKey{4, engine.Ingress, 2}, Counts{Denied: 1}}}}}},
+		{name: "allowed counts the candidates of the side", port: pAllowed, dir: engine.Ingress,
+			want: []PolicySummary{{Policy: polA, Window: []GenerationCounts{{4, Counts{Allowed: 1}}}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := New(eval, gens, Limits{}, nil)
+			if err := o.ObserveSide(flow(tt.port), tt.dir, engine.EnforcedOnly, t0); err != nil {
+				t.Fatal(err)
+			}
+			got := o.Summary().Policies
+			for i := range got {
+				got[i].Flows, got[i].FlowsCut, got[i].Recent = nil, 0, nil
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+	o := New(eval, gens, Limits{}, nil)
+	if err := o.ObserveSide(flow(99), engine.Ingress, engine.EnforcedOnly, t0); err == nil || o.Summary().Errors != 1 {
+		t.Errorf("an unevaluable flow: err %v, errors %d; want an error counted", err, o.Summary().Errors)
 	}
 }

@@ -11,6 +11,7 @@ import (
 // Evaluator is the part of *engine.Engine the observer uses.
 type Evaluator interface {
 	EvaluateBothInto(c *engine.Comparison, f engine.Flow) error
+	EvaluateInto(v *engine.Verdict, f engine.Flow, ch engine.Chooser) error
 }
 
 // Generations maps a policy's stored slot to its metadata.generation. The engine's traces name
@@ -36,8 +37,9 @@ type Limits struct {
 	// MaxRules is how many (generation, direction, rule) counters a policy keeps per window;
 	// further ones are counted in PolicySummary.RulesCut (default 32).
 	MaxRules int
-	// MaxFlows is how many would-deny flows Summary returns (default 20), TrackedFlows how many
-	// are tracked to choose them (default 4 x MaxFlows; least-seen are evicted and counted).
+	// MaxFlows is how many would-deny and denied flows Summary returns per policy (default 20),
+	// TrackedFlows how many are tracked per policy to choose them (default 4 x MaxFlows;
+	// least-seen are evicted and counted).
 	MaxFlows, TrackedFlows int
 }
 
@@ -101,26 +103,28 @@ func (p Peer) compare(o Peer) int {
 	return cmp.Or(cmp.Compare(p.Namespace, o.Namespace), cmp.Compare(p.Name, o.Name), p.Addr.Compare(o.Addr))
 }
 
-// FlowKey identifies a would-deny flow: no source port, so the connections of one client to one
-// service fold into one key.
+// FlowKey identifies a would-deny or denied flow: no source port, so the connections of one
+// client to one service fold into one key.
 type FlowKey struct {
 	Policy     engine.PolicyKey `json:"policy"`
 	Generation int64            `json:"generation"`
-	Direction  engine.Direction `json:"direction"`
-	Rule       int              `json:"rule"`
-	Src        Peer             `json:"src"`
-	Dst        Peer             `json:"dst"`
-	Protocol   uint8            `json:"protocol"`
-	DstPort    uint16           `json:"dstPort,omitempty"`
+	// Verdict is VerdictWouldDeny or VerdictDenied.
+	Verdict   Verdict          `json:"verdict"`
+	Direction engine.Direction `json:"direction"`
+	Rule      int              `json:"rule"`
+	Src       Peer             `json:"src"`
+	Dst       Peer             `json:"dst"`
+	Protocol  uint8            `json:"protocol"`
+	DstPort   uint16           `json:"dstPort,omitempty"`
 }
 
 func (k FlowKey) compare(o FlowKey) int {
-	return cmp.Or(cmp.Compare(k.Policy.String(), o.Policy.String()), cmp.Compare(k.Generation, o.Generation),
+	return cmp.Or(cmp.Compare(k.Policy.String(), o.Policy.String()), cmp.Compare(k.Generation, o.Generation), cmp.Compare(k.Verdict, o.Verdict),
 		cmp.Compare(k.Direction, o.Direction), cmp.Compare(k.Rule, o.Rule),
 		k.Src.compare(o.Src), k.Dst.compare(o.Dst), cmp.Compare(k.Protocol, o.Protocol), cmp.Compare(k.DstPort, o.DstPort))
 }
 
-// FlowSample is one kept would-deny flow.
+// FlowSample is one kept would-deny or denied flow.
 type FlowSample struct {
 	FlowKey   `json:",inline"`
 	Count     int64     `json:"count"`
@@ -150,6 +154,10 @@ type PolicySummary struct {
 	// attributions left out by Limits.MaxRules.
 	Rules    []RuleCounts `json:"rules,omitempty"`
 	RulesCut int64        `json:"rulesCut,omitempty"`
+	// Flows are the current window's top would-deny and denied flows attributed to the policy,
+	// best first; FlowsCut counts distinct flows evicted or not returned.
+	Flows    []FlowSample `json:"flows,omitempty"`
+	FlowsCut int64        `json:"flowsCut,omitempty"`
 }
 
 // WindowCounts returns the current window's counts of one generation (zero when none).
@@ -174,10 +182,6 @@ type Summary struct {
 	Policies []PolicySummary `json:"policies,omitempty"`
 	// PoliciesCut counts attributions to policies beyond Limits.MaxPolicies.
 	PoliciesCut int64 `json:"policiesCut,omitempty"`
-	// Flows are the top would-deny flows, best first; FlowsCut counts distinct flows evicted or
-	// not returned.
-	Flows    []FlowSample `json:"flows,omitempty"`
-	FlowsCut int64        `json:"flowsCut,omitempty"`
 	// Unattributed counts denials no policy could be named for; Errors evaluation failures.
 	Unattributed int64 `json:"unattributed,omitempty"`
 	Errors       int64 `json:"errors,omitempty"`

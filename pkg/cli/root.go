@@ -11,6 +11,7 @@ var commands = []func(IOStreams) *cobra.Command{
 	newConvertCommand,
 	newTraceCommand, newMatrixCommand,
 	newVersionCommand,
+	newObserveCommand,
 }
 
 // NewRootCommand builds the kubectl-palisade command tree. Execute it and pass the result to
