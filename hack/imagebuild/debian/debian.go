@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -71,6 +72,9 @@ func Resolve(ctx context.Context, names []string) ([]Package, error) {
 	return pkgs, nil
 }
 
+// packageName is a Debian package name (Debian Policy 5.6.1), with apt's :arch for a foreign one.
+var packageName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$`)
+
 // ParseDepends reads the package names out of `apt-cache depends --recurse` output: the lines that
 // do not start with a space; virtual packages, in angle brackets, are dropped (apt-cache lists the
 // real packages that provide them). Sorted, without duplicates.
@@ -78,8 +82,8 @@ func ParseDepends(out string) []string {
 	seen := map[string]bool{}
 	for line := range strings.SplitSeq(out, "\n") {
 		name := strings.TrimSpace(line)
-		if name == "" || strings.HasPrefix(line, " ") || strings.HasPrefix(name, "<") || strings.ContainsAny(name, " \t") {
-			continue
+		if strings.HasPrefix(line, " ") || !packageName.MatchString(name) {
+			continue // a dependency line, a virtual package (<name>) or not a package name
 		}
 		seen[name] = true
 	}
