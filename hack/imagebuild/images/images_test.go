@@ -77,3 +77,13 @@ func TestBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// Without apt the enforcer image cannot be built, and the error says what to do.
+func TestEnforcerWithoutApt(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	o := Options{Binary: standIn(t), Version: "v1", Architecture: "amd64", DebCache: t.TempDir()}
+	_, err := Build(context.Background(), "enforcer", o, filepath.Join(t.TempDir(), "out"))
+	if err == nil || !strings.Contains(err.Error(), "apt-get") || !strings.Contains(err.Error(), "Debian") {
+		t.Fatalf("enforcer image without apt: %v, want an error naming apt-get and Debian", err)
+	}
+}
