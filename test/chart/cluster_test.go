@@ -2,10 +2,8 @@ package chart
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,82 +24,60 @@ import (
 	"github.com/palisade-dev/palisade/test/assets"
 )
 
-// One envtest API server for the package: started by the first test that needs it, stopped by
-// TestMain.
-var (
-	envOnce   sync.Once
-	env       *envtest.Environment
-	envClient client.Client
-	envKube   string // kubeconfig file
-	envErr    error
-)
+// apiServer is an envtest API server of one test: the install test and the dry-run test each get
+// their own, because the chart's object names are fixed (one install per cluster) and a dry-run
+// create of an object the install test made would fail with AlreadyExists.
+type apiServer struct {
+	env        *envtest.Environment
+	client     client.Client
+	kubeconfig string
+}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if env != nil {
+// newAPIServer starts an envtest API server for t, with the stand-in CRDs of testdata installed and
+// Palisade's CRDs not (helm install installs those from the chart's crds/), stopped when t ends.
+func newAPIServer(t *testing.T) *apiServer {
+	t.Helper()
+	dir := assets.Require(t)
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	env := &envtest.Environment{
+		Scheme:                   scheme,
+		BinaryAssetsDirectory:    dir,
+		CRDDirectoryPaths:        []string{filepath.Join("testdata", "stub-crds.yaml")},
+		ErrorIfCRDPathMissing:    true,
+		ControlPlaneStartTimeout: 2 * time.Minute,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting the API server: %v", err)
+	}
+	t.Cleanup(func() {
 		if err := env.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stopping the API server:", err)
+			t.Errorf("stopping the API server: %v", err)
 		}
-	}
-	os.Exit(code)
-}
-
-// cluster returns a client of the envtest API server, with the stand-in CRDs of testdata installed
-// and Palisade's CRDs not (helm install installs those from the chart's crds/).
-func cluster(t *testing.T) client.Client {
-	t.Helper()
-	envOnce.Do(func() {
-		dir, err := assets.Dir()
-		if err != nil {
-			envErr = err
-			return
-		}
-		scheme := runtime.NewScheme()
-		if err := clientgoscheme.AddToScheme(scheme); err != nil {
-			envErr = err
-			return
-		}
-		if err := apiextensionsv1.AddToScheme(scheme); err != nil {
-			envErr = err
-			return
-		}
-		env = &envtest.Environment{
-			Scheme:                   scheme,
-			BinaryAssetsDirectory:    dir,
-			CRDDirectoryPaths:        []string{filepath.Join("testdata", "stub-crds.yaml")},
-			ErrorIfCRDPathMissing:    true,
-			ControlPlaneStartTimeout: 2 * time.Minute,
-		}
-		cfg, err := env.Start()
-		if err != nil {
-			envErr = fmt.Errorf("starting the API server: %w", err)
-			return
-		}
-		if envClient, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
-			envErr = err
-			return
-		}
-		kubeDir, err := os.MkdirTemp("", "palisade-chart-test-")
-		if err != nil {
-			envErr = err
-			return
-		}
-		envKube = filepath.Join(kubeDir, "kubeconfig")
-		envErr = os.WriteFile(envKube, env.KubeConfig, 0o600)
 	})
-	if envErr != nil {
-		t.Fatal(envErr)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return envClient
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &apiServer{env: env, client: c, kubeconfig: kubeconfig}
 }
 
-// helmConfig is Helm's action configuration for the envtest API server, storing releases in Secrets
-// of the release namespace as the helm CLI does.
-func helmConfig(t *testing.T) *action.Configuration {
+// helmConfig is Helm's action configuration for the API server, storing releases in Secrets of
+// the release namespace as the helm CLI does.
+func (s *apiServer) helmConfig(t *testing.T) *action.Configuration {
 	t.Helper()
-	cluster(t)
 	flags := genericclioptions.NewConfigFlags(false)
-	flags.KubeConfig = &envKube
+	flags.KubeConfig = &s.kubeconfig
 	ns := releaseNS
 	flags.Namespace = &ns
 	cfg := action.NewConfiguration()
@@ -115,7 +91,9 @@ func helmConfig(t *testing.T) *action.Configuration {
 // the release exists afterwards, and an upgrade leaves alone what the controller writes in the
 // cluster (the webhook caBundle and the certificate Secret's data).
 func TestHelmInstallAndUpgrade(t *testing.T) {
-	c := cluster(t)
+	t.Parallel()
+	server := newAPIServer(t)
+	c := server.client
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	ch, err := loader.Load(chartDir)
@@ -123,7 +101,7 @@ func TestHelmInstallAndUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	install := action.NewInstall(helmConfig(t))
+	install := action.NewInstall(server.helmConfig(t))
 	install.ReleaseName = "palisade"
 	install.Namespace = releaseNS
 	install.CreateNamespace = true
@@ -175,7 +153,7 @@ func TestHelmInstallAndUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	upgrade := action.NewUpgrade(helmConfig(t))
+	upgrade := action.NewUpgrade(server.helmConfig(t))
 	upgrade.Namespace = releaseNS
 	upgrade.ServerSideApply = "auto"
 	upgrade.WaitStrategy = kube.HookOnlyStrategy
@@ -227,12 +205,13 @@ func TestHelmInstallAndUpgrade(t *testing.T) {
 // and without MutatingAdmissionPolicy, passes a server-side dry run with strict field validation:
 // the API server's schema, defaulting and admission accept it as it is.
 func TestServerSideDryRun(t *testing.T) {
-	c := cluster(t)
+	t.Parallel()
+	server := newAPIServer(t)
+	c := server.client
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	// The Palisade CRDs, as `kubectl apply --server-side -f charts/palisade/crds` installs them
-	// (already there when the install test ran first).
-	if _, err := envtest.InstallCRDs(env.Config, envtest.CRDInstallOptions{
+	// The Palisade CRDs, as `kubectl apply --server-side -f charts/palisade/crds` installs them.
+	if _, err := envtest.InstallCRDs(server.env.Config, envtest.CRDInstallOptions{
 		Paths: []string{filepath.Join(chartDir, "crds")}, ErrorIfPathMissing: true,
 	}); err != nil {
 		t.Fatalf("installing the chart's CRDs: %v", err)

@@ -2,6 +2,7 @@ package chart
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"helm.sh/helm/v4/pkg/chart/loader"
 	"helm.sh/helm/v4/pkg/engine"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -51,7 +53,7 @@ func render(vals map[string]any, kubeVersion string) (*rendering, error) {
 	if err != nil {
 		return nil, fmt.Errorf("values: %w", err)
 	}
-	files, err := engine.Engine{Strict: true}.Render(ch, values)
+	files, err := engine.Engine{Strict: true}.RenderWithContext(context.Background(), ch, values)
 	if err != nil {
 		return nil, fmt.Errorf("rendering: %w", err)
 	}
@@ -78,8 +80,14 @@ func render(vals map[string]any, kubeVersion string) (*rendering, error) {
 func parseObjects(manifest string) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	for i, doc := range splitDocuments(manifest) {
+		// Through JSON with apimachinery's decoder, as client-go decodes: integers stay int64 (so
+		// unstructured.NestedInt64 reads them), not float64.
+		raw, err := yaml.YAMLToJSON([]byte(doc))
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i+1, err)
+		}
 		var m map[string]any
-		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+		if err := utiljson.Unmarshal(raw, &m); err != nil {
 			return nil, fmt.Errorf("document %d: %w", i+1, err)
 		}
 		if len(m) == 0 {

@@ -68,7 +68,9 @@ func TestRenderIsDeterministic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, action := range regexp.MustCompile(`\{\{[^}]*\}\}`).FindAllString(string(raw), -1) {
+		// Template comments ({{/* ... */}}) may name the functions to say they are not used.
+		code := regexp.MustCompile(`(?s)\{\{-?\s*/\*.*?\*/\s*-?\}\}`).ReplaceAllString(string(raw), "")
+		for _, action := range regexp.MustCompile(`\{\{[^}]*\}\}`).FindAllString(code, -1) {
 			if fn := forbidden.FindString(action); fn != "" {
 				t.Errorf("%s calls %s in %s: templates must render the same bytes every time", path, fn, action)
 			}
