@@ -327,4 +327,3 @@ func cell(vs []probe.Verdict, from, to string, port string) bool {
 	ExpectWithOffset(1, i).To(BeNumerically(">=", 0), "no cell %s -> %s %s", from, to, port)
 	return vs[i].Allowed
 }
-
