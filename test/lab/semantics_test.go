@@ -252,4 +252,315 @@ spec:
 			Expect(cell(m, "alpha/client", "alpha/db", "80/UDP")).To(BeTrue())
 		})
 	})
+
+	Context("Calico semantics", func() {
+		// §5.5: equal orders are broken by the bytes of "name/namespace/kind"; '-' (0x2D) sorts
+		// before '/' (0x2F), so "a-b" runs before "a", and a GlobalNetworkPolicy ("a//Global...")
+		// before a NetworkPolicy of the same name ("a/alpha/...").
+		It("breaks order ties by name/namespace/kind: a-b before a", func() {
+			m := enforce(npAllowDenyPair("a", "a-b", "100"))
+			Expect(cell(m, "alpha/client", "alpha/web", "80/TCP")).To(BeFalse(), "a-b (Deny) runs first")
+			Expect(cell(m, "alpha/db", "alpha/web", "80/TCP")).To(BeFalse(), "end of tier")
+			Expect(cell(m, "alpha/client", "alpha/db", "80/TCP")).To(BeTrue())
+		})
+		It("breaks order ties by name/namespace/kind: a before b", func() {
+			m := enforce(npAllowDenyPair("a", "b", "100"))
+			Expect(cell(m, "alpha/client", "alpha/web", "80/TCP")).To(BeTrue(), "a (Allow) runs first")
+			Expect(cell(m, "alpha/db", "alpha/web", "80/TCP")).To(BeFalse(), "end of tier")
+		})
+		It("breaks order ties by name/namespace/kind: a GlobalNetworkPolicy before a NetworkPolicy of the same name", func() {
+			m := enforce(`apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: a, namespace: alpha}
+spec:
+  order: 100
+  selector: app == 'web'
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    source: {selector: app == 'client'}
+---
+apiVersion: policy.palisade.dev/v1alpha1
+kind: GlobalNetworkPolicy
+metadata: {name: a}
+spec:
+  order: 100
+  selector: app == 'web'
+  types: [Ingress]
+  ingress:
+  - action: Deny
+    source: {selector: app == 'client'}
+`)
+			Expect(cell(m, "alpha/client", "alpha/web", "80/TCP")).To(BeFalse(), "the GlobalNetworkPolicy runs first")
+			Expect(cell(m, "beta/client", "beta/web", "80/TCP")).To(BeFalse())
+			Expect(cell(m, "alpha/db", "beta/web", "80/TCP")).To(BeFalse(), "end of tier")
+		})
+
+		// §5.4, §7.3.9: Pass skips the rest of its tier. From the kube-admin tier it lands in the
+		// default tier, where Kubernetes policies sit at order 1000; from the default tier it skips
+		// them too and reaches the namespace profile, which allows.
+		It("passes from the kube-admin tier into the Kubernetes policies of the default tier", func() {
+			m := enforce(`apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: admin-pass, namespace: alpha}
+spec:
+  tier: kube-admin
+  order: 10
+  selector: app == 'web'
+  types: [Ingress]
+  ingress:
+  - action: Pass
+    source: {selector: app == 'client'}
+  - action: Deny
+---
+` + knpWebFromClient80)
+			Expect(cell(m, "alpha/client", "alpha/web", "80/TCP")).To(BeTrue(), "passed, then allowed by the Kubernetes policy")
+			Expect(cell(m, "alpha/client", "alpha/web", "81/TCP")).To(BeFalse(), "passed, then the default tier's end denies")
+			Expect(cell(m, "alpha/db", "alpha/web", "80/TCP")).To(BeFalse(), "denied in kube-admin")
+			Expect(cell(m, "beta/client", "alpha/web", "80/TCP")).To(BeFalse(), "the Pass rule's selector is namespaced")
+		})
+		It("passes from the default tier past the Kubernetes policies to the profile", func() {
+			m := enforce(`apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: pass, namespace: alpha}
+spec:
+  order: 10
+  selector: app == 'web'
+  types: [Ingress]
+  ingress:
+  - action: Pass
+    source: {selector: app == 'client'}
+---
+` + knpWebFromClient80)
+			Expect(cell(m, "alpha/client", "alpha/web", "81/TCP")).To(BeTrue(), "Pass skips the Kubernetes policy of the same tier")
+			Expect(cell(m, "alpha/client", "alpha/web", "80/UDP")).To(BeTrue())
+			Expect(cell(m, "alpha/db", "alpha/web", "80/TCP")).To(BeFalse(), "not passed: the Kubernetes policy isolates web")
+		})
+
+		// §5.4: Log records and goes on with the next rule; it never decides.
+		It("logs, then denies: Log never decides", func() {
+			m := enforce(`apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: log-deny, namespace: alpha}
+spec:
+  order: 10
+  selector: app == 'web'
+  types: [Ingress]
+  ingress:
+  - action: Log
+  - action: Deny
+    source: {selector: app == 'client'}
+  - action: Allow
+---
+apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: log-only, namespace: alpha}
+spec:
+  order: 10
+  selector: app == 'db'
+  types: [Ingress]
+  ingress:
+  - action: Log
+`)
+			Expect(cell(m, "alpha/client", "alpha/web", "80/TCP")).To(BeFalse())
+			Expect(cell(m, "beta/client", "alpha/web", "80/TCP")).To(BeTrue())
+			Expect(cell(m, "alpha/web", "alpha/db", "80/TCP")).To(BeFalse(), "a lone Log rule allows nothing: end of tier")
+			Expect(cell(m, "alpha/web", "alpha/db", "ICMP")).To(BeFalse())
+		})
+
+		// §5.3: notNets: the address is in none of the CIDRs.
+		It("honours notNets on egress and ingress", func() {
+			m := enforce(`apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: not-web, namespace: alpha}
+spec:
+  selector: app == 'client'
+  types: [Egress]
+  egress:
+  - action: Allow
+    destination: {notNets: [198.18.10.2/32]}
+---
+apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: not-alpha, namespace: beta}
+spec:
+  selector: app == 'web'
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    source: {notNets: [198.18.10.0/24]}
+`)
+			Expect(cell(m, "alpha/client", "alpha/web", "80/TCP")).To(BeFalse())
+			Expect(cell(m, "alpha/client", "alpha/db", "80/TCP")).To(BeTrue())
+			Expect(cell(m, "alpha/client", outsideIP, "80/TCP")).To(BeTrue())
+			Expect(cell(m, "alpha/db", "beta/web", "80/TCP")).To(BeFalse())
+			Expect(cell(m, "beta/client", "beta/web", "80/TCP")).To(BeTrue())
+			Expect(cell(m, outsideIP, "beta/web", "80/TCP")).To(BeTrue())
+		})
+
+		// §5.3: notPorts: the port is in none of them.
+		It("honours notPorts", func() {
+			m := enforce(`apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: not-80, namespace: beta}
+spec:
+  selector: app == 'web'
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    protocol: TCP
+    destination: {notPorts: [80]}
+`)
+			Expect(cell(m, "alpha/client", "beta/web", "81/TCP")).To(BeTrue())
+			Expect(cell(m, "alpha/client", "beta/web", "80/TCP")).To(BeFalse())
+			Expect(cell(m, "alpha/client", "beta/web", "80/UDP")).To(BeFalse(), "the rule is TCP only")
+			Expect(cell(m, "alpha/client", "beta/web", "ICMP")).To(BeFalse())
+		})
+
+		// §5.3: a named port in an egress rule resolves against the destination pods: http is 80
+		// on alpha/web and 81 on beta/web.
+		It("resolves named ports on egress at the destination", func() {
+			m := enforce(`apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: http-out, namespace: alpha}
+spec:
+  selector: app == 'client'
+  types: [Egress]
+  egress:
+  - action: Allow
+    protocol: TCP
+    destination: {ports: [http]}
+`)
+			Expect(cell(m, "alpha/client", "alpha/web", "80/TCP")).To(BeTrue())
+			Expect(cell(m, "alpha/client", "alpha/web", "81/TCP")).To(BeFalse())
+			Expect(cell(m, "alpha/client", "beta/web", "81/TCP")).To(BeTrue())
+			Expect(cell(m, "alpha/client", "beta/web", "80/TCP")).To(BeFalse())
+			Expect(cell(m, "alpha/client", "alpha/db", "80/TCP")).To(BeFalse(), "db has no port named http")
+		})
+
+		// §5.1, §5.2: serviceAccounts in a rule match the peer's service account;
+		// serviceAccountSelector narrows the pods a policy applies to.
+		It("matches service accounts in rules and in the policy's serviceAccountSelector", func() {
+			m := enforce(`apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: db-from-frontend, namespace: alpha}
+spec:
+  selector: app == 'db'
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    source:
+      serviceAccounts: {names: [frontend]}
+---
+apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: isolate-front, namespace: alpha}
+spec:
+  serviceAccountSelector: role == 'front'
+  types: [Ingress]
+`)
+			Expect(cell(m, "alpha/client", "alpha/db", "80/TCP")).To(BeTrue())
+			Expect(cell(m, "alpha/web", "alpha/db", "80/TCP")).To(BeFalse())
+			Expect(cell(m, "beta/client", "alpha/db", "80/TCP")).To(BeFalse())
+			Expect(cell(m, "alpha/web", "alpha/client", "80/TCP")).To(BeFalse(), "client runs as frontend (role=front)")
+			Expect(cell(m, "alpha/db", "alpha/web", "80/TCP")).To(BeTrue(), "web runs as backend")
+		})
+
+		// §5.5: one tier, one order axis: a GlobalNetworkPolicy of lower order decides before a
+		// NetworkPolicy, and after it when its order is higher.
+		It("lets a GlobalNetworkPolicy of lower order override a NetworkPolicy", func() {
+			m := enforce(gnpOverNP("10"))
+			Expect(cell(m, "beta/client", "alpha/web", "80/TCP")).To(BeFalse(), "the GlobalNetworkPolicy (order 10) denies team b")
+			Expect(cell(m, "alpha/client", "alpha/web", "80/TCP")).To(BeTrue())
+			Expect(cell(m, "beta/client", "beta/web", "80/TCP")).To(BeFalse())
+		})
+		It("lets a NetworkPolicy of lower order decide before a GlobalNetworkPolicy", func() {
+			m := enforce(gnpOverNP("200"))
+			Expect(cell(m, "beta/client", "alpha/web", "80/TCP")).To(BeTrue(), "the NetworkPolicy (order 100) allows first")
+			Expect(cell(m, "beta/client", "beta/web", "80/TCP")).To(BeFalse())
+		})
+
+		// §5.3 nets, §7.3.4: the source address of a host outside the cluster.
+		It("matches nets on ingress from an address outside the cluster", func() {
+			m := enforce(`apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: from-outside, namespace: alpha}
+spec:
+  selector: app == 'web'
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    source: {nets: [198.18.12.0/24]}
+`)
+			Expect(cell(m, outsideIP, "alpha/web", "80/TCP")).To(BeTrue())
+			Expect(cell(m, outsideIP, "alpha/web", "ICMP")).To(BeTrue())
+			Expect(cell(m, "alpha/client", "alpha/web", "80/TCP")).To(BeFalse())
+			Expect(cell(m, outsideIP, "alpha/db", "80/TCP")).To(BeTrue(), "no policy selects db")
+		})
+	})
 })
+
+// npAllowDenyPair is two NetworkPolicies of the same order on alpha/web's ingress: allowName
+// allows from alpha's clients, denyName denies them.
+func npAllowDenyPair(allowName, denyName, order string) string {
+	return `apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: ` + allowName + `, namespace: alpha}
+spec:
+  order: ` + order + `
+  selector: app == 'web'
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    source: {selector: app == 'client'}
+---
+apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: ` + denyName + `, namespace: alpha}
+spec:
+  order: ` + order + `
+  selector: app == 'web'
+  types: [Ingress]
+  ingress:
+  - action: Deny
+    source: {selector: app == 'client'}
+`
+}
+
+// knpWebFromClient80 isolates alpha/web, allowing alpha's clients on 80/TCP.
+const knpWebFromClient80 = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: alpha}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: client}}}]
+    ports: [{port: 80, protocol: TCP}]
+`
+
+// gnpOverNP is a GlobalNetworkPolicy of the given order denying team b's namespaces into every
+// web pod, and a NetworkPolicy of order 100 allowing everything into alpha/web.
+func gnpOverNP(gnpOrder string) string {
+	return `apiVersion: policy.palisade.dev/v1alpha1
+kind: GlobalNetworkPolicy
+metadata: {name: deny-team-b}
+spec:
+  order: ` + gnpOrder + `
+  selector: app == 'web'
+  types: [Ingress]
+  ingress:
+  - action: Deny
+    source: {namespaceSelector: team == 'b'}
+---
+apiVersion: policy.palisade.dev/v1alpha1
+kind: NetworkPolicy
+metadata: {name: allow-all, namespace: alpha}
+spec:
+  order: 100
+  selector: app == 'web'
+  types: [Ingress]
+  ingress:
+  - action: Allow
+`
+}
