@@ -93,9 +93,9 @@ func labKNPPeers(peers []networkingv1.NetworkPolicyPeer) {
 // service accounts, its pods in the lab's slots (with their labels, service account and named
 // ports), and its policies with 10.0/16 addresses moved to 198.18/16. Left out, and listed in the
 // header: the pods beyond 3 in a namespace, the candidate generations (the lab enforces what is
-// written), the EndpointSlices (the lab writes slices for Services only), and the policies
-// admission refuses for another reason than their tier (the lab has no webhook; the engine and
-// the renderer know the built-in tiers, so they are kept).
+// written), the EndpointSlices (the lab writes slices for Services only), the tiers other than
+// the default one (see defaultTier) and the policies admission refuses: the lab has no webhook,
+// and `kubectl palisade` evaluates what admission would refuse as absent.
 // It also returns how many pods and policies it kept.
 func labWorld(seed uint64) (_ []byte, kept [2]int, _ error) {
 	objs, _ := engine.GenWorldForTest(seed)
@@ -135,6 +135,7 @@ func labWorld(seed uint64) (_ []byte, kept [2]int, _ error) {
 			p := x.DeepCopy()
 			labRules(p.Spec.Ingress)
 			labRules(p.Spec.Egress)
+			left = append(left, defaultTier(&p.Spec.PolicySpec, "NetworkPolicy "+p.Namespace+"/"+p.Name)...)
 			if why := refused(p); why != "" {
 				left = append(left, fmt.Sprintf("NetworkPolicy %s/%s (%s)", p.Namespace, p.Name, why))
 				continue
@@ -146,6 +147,7 @@ func labWorld(seed uint64) (_ []byte, kept [2]int, _ error) {
 			p := x.DeepCopy()
 			labRules(p.Spec.Ingress)
 			labRules(p.Spec.Egress)
+			left = append(left, defaultTier(&p.Spec.PolicySpec, "GlobalNetworkPolicy "+p.Name)...)
 			if why := refused(p); why != "" {
 				left = append(left, fmt.Sprintf("GlobalNetworkPolicy %s (%s)", p.Name, why))
 				continue
@@ -193,14 +195,25 @@ func labWorld(seed uint64) (_ []byte, kept [2]int, _ error) {
 	return b.Bytes(), kept, nil
 }
 
-// refused is what admission says of a policy, its tier aside; empty when it would be admitted.
+// defaultTier moves a policy of another tier into the default one: admission refuses other
+// tiers until tiers land, and `kubectl palisade` evaluates a policy it would refuse as absent,
+// while an enforcer given one anyway (the lab has no webhook) enforces it.
+func defaultTier(spec *v1alpha1.PolicySpec, what string) []string {
+	if spec.Tier == "" || spec.Tier == v1alpha1.DefaultTier {
+		return nil
+	}
+	note := fmt.Sprintf("the tier of %s (%s; written in the default tier)", what, spec.Tier)
+	spec.Tier = ""
+	return []string{note}
+}
+
+// refused is what admission says of a policy; empty when it would be admitted.
 func refused(p runtime.Object) string {
 	var errs []string
 	switch x := p.(type) {
 	case *v1alpha1.NetworkPolicy:
 		y := x.DeepCopy()
 		defaulting.NetworkPolicy(y)
-		y.Spec.Tier = v1alpha1.DefaultTier
 		list, _ := validation.ValidateNetworkPolicy(y)
 		for _, e := range list {
 			errs = append(errs, e.Error())
@@ -208,7 +221,6 @@ func refused(p runtime.Object) string {
 	case *v1alpha1.GlobalNetworkPolicy:
 		y := x.DeepCopy()
 		defaulting.GlobalNetworkPolicy(y)
-		y.Spec.Tier = v1alpha1.DefaultTier
 		list, _ := validation.ValidateGlobalNetworkPolicy(y)
 		for _, e := range list {
 			errs = append(errs, e.Error())

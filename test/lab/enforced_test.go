@@ -14,12 +14,15 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/cli"
+	"github.com/palisade-dev/palisade/pkg/manifest"
 	"github.com/palisade-dev/palisade/test/lab"
 	"github.com/palisade-dev/palisade/test/lab/probe"
 )
@@ -109,7 +112,18 @@ func (e *enforcedLab) create(yaml string) {
 			o.SetNamespace("default")
 		}
 		o.SetResourceVersion("")
+		var status corev1.PodStatus
+		if pod, ok := o.(*corev1.Pod); ok {
+			status, pod.Status = pod.Status, corev1.PodStatus{}
+		}
 		ExpectWithOffset(1, e.l.Client.Create(e.ctx, o)).To(Succeed(), "creating %T %s", o, client.ObjectKeyFromObject(o))
+		if pod, ok := o.(*corev1.Pod); ok {
+			// What a kubelet would report: running, at the manifest's address (the lab's slot).
+			now := metav1.Now()
+			pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: status.PodIP, PodIPs: []corev1.PodIP{{IP: status.PodIP}}, StartTime: &now,
+				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now}}}
+			ExpectWithOffset(1, e.l.Client.Status().Update(e.ctx, pod)).To(Succeed(), "setting pod %s's status", client.ObjectKeyFromObject(pod))
+		}
 	}
 }
 
@@ -326,4 +340,33 @@ func cell(vs []probe.Verdict, from, to string, port string) bool {
 	})
 	ExpectWithOffset(1, i).To(BeNumerically(">=", 0), "no cell %s -> %s %s", from, to, port)
 	return vs[i].Allowed
+}
+
+// replaceWorld replaces the lab's objects by a scenario's: every policy, pod and service account
+// of the scenario's namespaces goes, the namespaces take the scenario's labels, and the
+// scenario's service accounts, pods and policies are created.
+func (e *enforcedLab) replaceWorld(namespaces []manifest.Entry[*corev1.Namespace], text string) {
+	c := e.l.Client
+	e.deletePolicies()
+	for _, n := range namespaces {
+		ns := n.Object
+		var pods corev1.PodList
+		ExpectWithOffset(1, c.List(e.ctx, &pods, client.InNamespace(ns.Name))).To(Succeed())
+		for i := range pods.Items {
+			ExpectWithOffset(1, ignoreNotFound(c.Delete(e.ctx, &pods.Items[i], gracelessly))).To(Succeed())
+		}
+		var sas corev1.ServiceAccountList
+		ExpectWithOffset(1, c.List(e.ctx, &sas, client.InNamespace(ns.Name))).To(Succeed())
+		for i := range sas.Items {
+			ExpectWithOffset(1, ignoreNotFound(c.Delete(e.ctx, &sas.Items[i]))).To(Succeed())
+		}
+		cur := &corev1.Namespace{}
+		ExpectWithOffset(1, c.Get(e.ctx, client.ObjectKeyFromObject(ns), cur)).To(Succeed())
+		cur.Labels = map[string]string{corev1.LabelMetadataName: ns.Name}
+		for k, v := range ns.Labels {
+			cur.Labels[k] = v
+		}
+		ExpectWithOffset(1, c.Update(e.ctx, cur)).To(Succeed())
+	}
+	e.create(text)
 }

@@ -296,29 +296,12 @@ spec:
 			Expect(cell(m, "alpha/db", "beta/web", "80/TCP")).To(BeFalse(), "end of tier")
 		})
 
-		// §5.4, §7.3.9: Pass skips the rest of its tier. From the kube-admin tier it lands in the
-		// default tier, where Kubernetes policies sit at order 1000; from the default tier it skips
-		// them too and reaches the namespace profile, which allows.
-		It("passes from the kube-admin tier into the Kubernetes policies of the default tier", func() {
-			m := enforce(`apiVersion: policy.palisade.dev/v1alpha1
-kind: NetworkPolicy
-metadata: {name: admin-pass, namespace: alpha}
-spec:
-  tier: kube-admin
-  order: 10
-  selector: app == 'web'
-  types: [Ingress]
-  ingress:
-  - action: Pass
-    source: {selector: app == 'client'}
-  - action: Deny
----
-` + knpWebFromClient80)
-			Expect(cell(m, "alpha/client", "alpha/web", "80/TCP")).To(BeTrue(), "passed, then allowed by the Kubernetes policy")
-			Expect(cell(m, "alpha/client", "alpha/web", "81/TCP")).To(BeFalse(), "passed, then the default tier's end denies")
-			Expect(cell(m, "alpha/db", "alpha/web", "80/TCP")).To(BeFalse(), "denied in kube-admin")
-			Expect(cell(m, "beta/client", "alpha/web", "80/TCP")).To(BeFalse(), "the Pass rule's selector is namespaced")
-		})
+		// §5.4, §7.3.9: Pass skips the rest of its tier, and the Kubernetes policies sit in the
+		// default tier at order 1000: a Pass from a default-tier policy skips them too and reaches
+		// the namespace profile, which allows. (Tiers before default, where a Pass would land in the
+		// Kubernetes policies, are refused at admission until tiers land; kubectl palisade evaluates
+		// such a policy as absent while an enforcer given one anyway enforces it, so the lab cannot
+		// compare them.)
 		It("passes from the default tier past the Kubernetes policies to the profile", func() {
 			m := enforce(`apiVersion: policy.palisade.dev/v1alpha1
 kind: NetworkPolicy
@@ -335,6 +318,7 @@ spec:
 			Expect(cell(m, "alpha/client", "alpha/web", "81/TCP")).To(BeTrue(), "Pass skips the Kubernetes policy of the same tier")
 			Expect(cell(m, "alpha/client", "alpha/web", "80/UDP")).To(BeTrue())
 			Expect(cell(m, "alpha/db", "alpha/web", "80/TCP")).To(BeFalse(), "not passed: the Kubernetes policy isolates web")
+			Expect(cell(m, "beta/client", "alpha/web", "80/TCP")).To(BeFalse(), "the Pass rule's selector is namespaced")
 		})
 
 		// §5.4: Log records and goes on with the next rule; it never decides.
