@@ -33,7 +33,8 @@ var update = flag.Bool("update", false, "rewrite the golden lab worlds under tes
 
 const (
 	// labWorlds is how many worlds the lab measures: the first seeds whose world keeps at least 3
-	// pods and a policy once written for the lab (a world without a policy allows everything).
+	// pods and a policy once written for the lab, and denies some of the flows the lab probes (a
+	// world that allows everything proves less).
 	labWorlds = 20
 	// labSlotsPerNamespace bounds the pods of a namespace: the lab is started once with every
 	// slot, and each world fills some of them.
@@ -96,18 +97,24 @@ func labKNPPeers(peers []networkingv1.NetworkPolicyPeer) {
 // written), the EndpointSlices (the lab writes slices for Services only), the tiers other than
 // the default one (see defaultTier) and the policies admission refuses: the lab has no webhook,
 // and `kubectl palisade` evaluates what admission would refuse as absent.
-// It also returns how many pods and policies it kept.
-func labWorld(seed uint64) (_ []byte, kept [2]int, _ error) {
+// It also returns how many pods and policies it kept, and how many of the flows the lab probes
+// between its pods the engine denies.
+func labWorld(seed uint64) (_ []byte, counts [3]int, _ error) {
 	objs, _ := engine.GenWorldForTest(seed)
 	var docs []runtime.Object
 	var left []string
+	// kept are the scenario's objects as the engine takes them, to count its denied flows.
+	var kept []any
+	var ips []netip.Addr
 	used := map[string]int{}
 	for _, o := range objs {
 		switch x := o.(type) {
 		case engine.Namespace:
+			kept = append(kept, x)
 			docs = append(docs, &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
 				ObjectMeta: metav1.ObjectMeta{Name: x.Name, Labels: x.Labels}})
 		case engine.ServiceAccount:
+			kept = append(kept, x)
 			docs = append(docs, &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
 				ObjectMeta: metav1.ObjectMeta{Namespace: x.Namespace, Name: x.Name, Labels: x.Labels}})
 		case engine.Endpoint:
@@ -118,8 +125,12 @@ func labWorld(seed uint64) (_ []byte, kept [2]int, _ error) {
 				continue
 			}
 			used[x.Namespace]++
-			kept[0]++
+			counts[0]++
 			name, node, ip := labSlot(k, j)
+			ep := x
+			ep.Name, ep.IPs, ep.Node = name, []netip.Addr{ip}, node
+			kept = append(kept, ep)
+			ips = append(ips, ip)
 			var ports []corev1.ContainerPort
 			for _, p := range x.Ports {
 				proto := map[uint8]corev1.Protocol{engine.ProtoTCP: corev1.ProtocolTCP, engine.ProtoUDP: corev1.ProtocolUDP, engine.ProtoSCTP: corev1.ProtocolSCTP}[p.Protocol]
@@ -142,7 +153,8 @@ func labWorld(seed uint64) (_ []byte, kept [2]int, _ error) {
 			}
 			p.TypeMeta = metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "NetworkPolicy"}
 			docs = append(docs, p)
-			kept[1]++
+			kept = append(kept, p)
+			counts[1]++
 		case *v1alpha1.GlobalNetworkPolicy:
 			p := x.DeepCopy()
 			labRules(p.Spec.Ingress)
@@ -154,7 +166,8 @@ func labWorld(seed uint64) (_ []byte, kept [2]int, _ error) {
 			}
 			p.TypeMeta = metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "GlobalNetworkPolicy"}
 			docs = append(docs, p)
-			kept[1]++
+			kept = append(kept, p)
+			counts[1]++
 		case *networkingv1.NetworkPolicy:
 			p := x.DeepCopy()
 			for i := range p.Spec.Ingress {
@@ -169,7 +182,8 @@ func labWorld(seed uint64) (_ []byte, kept [2]int, _ error) {
 			}
 			p.TypeMeta = metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"}
 			docs = append(docs, p)
-			kept[1]++
+			kept = append(kept, p)
+			counts[1]++
 		case engine.EndpointSlice:
 			left = append(left, fmt.Sprintf("EndpointSlice %s/%s", x.Namespace, x.Name))
 		default:
@@ -185,14 +199,57 @@ func labWorld(seed uint64) (_ []byte, kept [2]int, _ error) {
 	for i, d := range docs {
 		y, err := yaml.Marshal(d)
 		if err != nil {
-			return nil, kept, fmt.Errorf("seed %d: rendering %T: %w", seed, d, err)
+			return nil, counts, fmt.Errorf("seed %d: rendering %T: %w", seed, d, err)
 		}
 		if i > 0 {
 			b.WriteString("---\n")
 		}
 		b.Write(y)
 	}
-	return b.Bytes(), kept, nil
+	denied, err := deniedFlows(kept, ips)
+	if err != nil {
+		return nil, counts, fmt.Errorf("seed %d: %w", seed, err)
+	}
+	counts[2] = denied
+	return b.Bytes(), counts, nil
+}
+
+// labProbes are the flows the lab probes between every two pods (test/lab/random_test.go).
+var labProbes = []engine.Flow{
+	{Protocol: engine.ProtoTCP, SrcPort: 40000, DstPort: 80},
+	{Protocol: engine.ProtoTCP, SrcPort: 40000, DstPort: 8080},
+	{Protocol: engine.ProtoUDP, SrcPort: 40000, DstPort: 53},
+	{Protocol: engine.ProtoUDP, SrcPort: 40000, DstPort: 80},
+	{Protocol: engine.ProtoICMP, ICMP: &engine.ICMPMatch{Type: 8}},
+}
+
+// deniedFlows counts the probed flows between the scenario's pods that the engine denies.
+func deniedFlows(objs []any, ips []netip.Addr) (int, error) {
+	e := engine.New()
+	for _, o := range objs {
+		if err := engine.StoreForTest(e, o); err != nil {
+			return 0, fmt.Errorf("loading %T: %w", o, err)
+		}
+	}
+	denied := 0
+	for _, src := range ips {
+		for _, dst := range ips {
+			if src == dst {
+				continue
+			}
+			for _, f := range labProbes {
+				f.Src, f.Dst = src, dst
+				v, err := e.Evaluate(f, engine.EnforcedOnly)
+				if err != nil {
+					return 0, fmt.Errorf("evaluating %s -> %s: %w", src, dst, err)
+				}
+				if !v.Allowed {
+					denied++
+				}
+			}
+		}
+	}
+	return denied, nil
 }
 
 // defaultTier moves a policy of another tier into the default one: admission refuses other
@@ -271,11 +328,11 @@ func TestLabWorlds(t *testing.T) {
 	files["slots.yaml"] = slots
 	kinds := map[string]int{}
 	for seed := uint64(0); len(files) < 1+labWorlds; seed++ {
-		b, kept, err := labWorld(seed)
+		b, counts, err := labWorld(seed)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if kept[0] < 3 || kept[1] == 0 {
+		if counts[0] < 3 || counts[1] == 0 || counts[2] == 0 {
 			continue
 		}
 		name := fmt.Sprintf("seed-%03d.yaml", seed)
