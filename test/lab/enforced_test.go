@@ -38,7 +38,7 @@ type enforcedLab struct {
 	dir string
 }
 
-// enforcerCommand runs the enforcer as enforcer_test.go does; the short sync interval keeps the
+// enforcerNodeProcess runs the enforcer as enforcer_test.go does; the short sync interval keeps the
 // wait after each change short.
 func enforcerNodeProcess(binary string) lab.NodeProcess {
 	return lab.NodeProcess{
