@@ -191,23 +191,41 @@ var _ = Describe("enforcers under faults", Ordered, func() {
 		}
 	}
 
-	It("(c) leaves foreign chains, rules and sets byte-identical through syncs and resyncs", func() {
-		// A sync on both nodes (deny-alpha's rule changes the chains of every gamma pod) and
-		// resyncs (every 2 s) that read the kernel back.
+	It("(c) leaves foreign chains, rules and sets byte-identical through syncs and resyncs, and keeps its jump in FORWARD while moving it", func() {
+		w := watchFlows(l, slices.Clone(alphaGamma), 200*time.Millisecond)
+		t0 := time.Now()
+		// A sync on both nodes (a churn policy's port changes the chains of every gamma pod), and
+		// resyncs (every 2 s) that read the kernel back. Meanwhile the CNI inserts itself before
+		// Palisade's jump, again and again: each resync moves the jump back to first place, and
+		// no denied flow may pass while it does.
 		np := &v1alpha1.NetworkPolicy{}
 		Expect(l.Client.Get(ctx, client.ObjectKey{Namespace: "gamma", Name: "churn-000"}, np)).To(Succeed())
 		np.Spec.Ingress[0].Destination.Ports[0] = v1alpha1.PortFromInt(8999)
 		Expect(l.Client.Update(ctx, np)).To(Succeed())
-		time.Sleep(5 * time.Second) // two resyncs: not a speed, a number of periodic syncs
+		hook := "\n-A FORWARD -m comment --comment palisade-hook -j PAL-FORWARD\n-A FORWARD -m comment --comment \"cni: first\" -j CNI-FORWARD\n"
+		for range 3 {
+			for _, n := range nodes {
+				ns, _ := l.NodeNS(n)
+				runIn(ns.Name, "", "iptables", "-w", "-I", "FORWARD", "1", "-m", "comment", "--comment", "cni: first", "-j", "CNI-FORWARD")
+			}
+			for _, n := range nodes {
+				ns, _ := l.NodeNS(n)
+				Eventually(func() bool { return strings.Contains(iptablesSave(ns.Name), hook) }).WithTimeout(10*time.Second).WithPolling(100*time.Millisecond).
+					Should(BeTrue(), "Palisade's jump first in FORWARD of %s again", n)
+				runIn(ns.Name, "", "iptables", "-w", "-D", "FORWARD", "-m", "comment", "--comment", "cni: first", "-j", "CNI-FORWARD")
+			}
+		}
+		w.stop()
+		for _, f := range alphaGamma {
+			Expect(w.answeredAmong(f, t0)).To(BeEmpty(), "%s was answered while Palisade's jump was moved", f)
+		}
 		for _, n := range nodes {
 			ns, _ := l.NodeNS(n)
 			save := iptablesSave(ns.Name)
 			Expect(strings.Contains(save, "--dports 8999 ")).To(BeTrue(), "the change reached %s", n)
-			// Palisade's jump is first in FORWARD again, the CNI's "first" rule right behind it.
-			hook := "\n-A FORWARD -m comment --comment palisade-hook -j PAL-FORWARD\n-A FORWARD -m comment --comment \"cni: first\" -j CNI-FORWARD\n"
 			Expect(strings.Contains(save, hook)).To(BeTrue(), "FORWARD in %s:\n%s", n, forwardRules(save))
 		}
-		expectForeignUntouched("after a sync and resyncs")
+		expectForeignUntouched("after syncs and resyncs")
 	})
 
 	It("(a) SIGKILL in the middle of syncs, while policies change: no denied flow is ever answered, and the rules converge", func() {
