@@ -241,6 +241,24 @@ var _ = Describe("enforcers under faults", Ordered, func() {
 			Expect(l.WaitNodeProcessExit(waitCtx, node)).To(Succeed())
 			cancel()
 			killed = append(killed, node+" during "+what)
+			if k >= 2 {
+				// Killed again in its first sync after the start, the one that also prunes: the
+				// restart reports that the process died before it was ready.
+				restarted := make(chan error, 1)
+				go func() {
+					defer GinkgoRecover()
+					restarted <- l.RestartNodeProcess(ctx, node)
+				}()
+				what := killMidSync(l, node, churnErr, "iptables-nft-re", "ipset")
+				when := "after it was ready"
+				if err := <-restarted; err != nil {
+					when = "before it was ready"
+				}
+				waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				Expect(l.WaitNodeProcessExit(waitCtx, node)).To(Succeed())
+				cancel()
+				killed = append(killed, node+" restarted, "+when+", during "+what)
+			}
 			// Restarted while the policies keep changing: its first sync after a start is the one
 			// that prunes.
 			Expect(l.RestartNodeProcess(ctx, node)).To(Succeed())
@@ -529,38 +547,49 @@ func churn(ctx context.Context, l *lab.Lab) (stopChurn func() int, churnErr func
 }
 
 // killMidSync waits until the node's enforcer runs a child (iptables-restore, ipset, iptables-save:
-// it is in the middle of a sync) and SIGKILLs its process group, children included. It returns the
-// child's name.
-func killMidSync(l *lab.Lab, node string, churnErr func() error) string {
+// it is in the middle of a sync; only the named ones when names are given) and SIGKILLs its process
+// group, children included. It returns the child's name. The enforcer may be starting: it is looked
+// for until it runs.
+func killMidSync(l *lab.Lab, node string, churnErr func() error, names ...string) string {
 	ns, _ := l.NodeNS(node)
-	pids, err := netns.Processes(ns.Name)
-	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	enforcerPID := 0
-	for _, p := range pids {
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p), "cmdline"))
-		if strings.Contains(string(cmdline), "palisade-enforcer") && strings.Contains(string(cmdline), "\x00run\x00") {
-			enforcerPID = p
-		}
-	}
-	ExpectWithOffset(1, enforcerPID).NotTo(BeZero(), "node %s's enforcer among %v", node, pids)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		ExpectWithOffset(1, churnErr()).NotTo(HaveOccurred(), "changing the API objects")
-		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", enforcerPID))
-		for _, t := range tasks {
-			b, _ := os.ReadFile(t)
-			for _, child := range strings.Fields(string(b)) {
-				comm, _ := os.ReadFile("/proc/" + child + "/comm")
-				if err := l.SignalNodeProcess(node, syscall.SIGKILL); err != nil {
-					Fail(err.Error())
+		for _, pid := range enforcerPIDs(ns.Name) {
+			tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+			for _, t := range tasks {
+				b, _ := os.ReadFile(t)
+				for _, child := range strings.Fields(string(b)) {
+					comm, _ := os.ReadFile("/proc/" + child + "/comm")
+					name := strings.TrimSpace(string(comm))
+					if name == "palisade-enforc" || (len(names) > 0 && !slices.Contains(names, name)) {
+						continue // forked, not yet the command it runs; or not one asked for
+					}
+					if err := l.SignalNodeProcess(node, syscall.SIGKILL); err != nil {
+						Fail(err.Error())
+					}
+					return name
 				}
-				return strings.TrimSpace(string(comm))
 			}
 		}
 		time.Sleep(200 * time.Microsecond)
 	}
 	Fail(fmt.Sprintf("node %s's enforcer ran no sync for 20 s while the policies changed", node))
 	return ""
+}
+
+// enforcerPIDs returns the palisade-enforcer run processes in a node namespace.
+func enforcerPIDs(ns string) []int {
+	pids, err := netns.Processes(ns)
+	ExpectWithOffset(2, err).NotTo(HaveOccurred())
+	var out []int
+	for _, p := range pids {
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p), "cmdline"))
+		if strings.Contains(string(cmdline), "palisade-enforcer") && strings.Contains(string(cmdline), "\x00run\x00") {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // forwardRules are the rules of the filter table's FORWARD chain in an iptables-save.
