@@ -117,7 +117,7 @@ var initvalRE = regexp.MustCompile(` initval 0x[0-9a-f]+`)
 // palState is Palisade's part of a node namespace: its iptables lines and its sets, sorted, with
 // the sets' random hash seeds removed.
 func palState(ns string) []string {
-	return append(palisadeOnly(iptablesSave(ns)), palisadeOnly(initvalRE.ReplaceAllString(ipsetSave(ns), ""))...)
+	return append(palisadeOnly(nodeIptablesSave(ns)), palisadeOnly(initvalRE.ReplaceAllString(nodeIpsetSave(ns), ""))...)
 }
 
 // The fault specs run real palisade-enforcer processes, one per node namespace, under a large
@@ -157,8 +157,8 @@ var _ = Describe("enforcers under faults", Ordered, func() {
 			// A CNI that inserts itself first in FORWARD, before Palisade's jump: Palisade puts its
 			// jump back in front at its next resync, and must move nothing else.
 			runIn(ns.Name, "", "iptables", "-w", "-I", "FORWARD", "1", "-m", "comment", "--comment", "cni: first", "-j", "CNI-FORWARD")
-			foreignIP[ns.Name] = notPalisade(iptablesSave(ns.Name))
-			foreignIS[ns.Name] = notPalisade(ipsetSave(ns.Name))
+			foreignIP[ns.Name] = notPalisade(nodeIptablesSave(ns.Name))
+			foreignIS[ns.Name] = notPalisade(nodeIpsetSave(ns.Name))
 			Expect(foreignIP[ns.Name]).To(ContainSubstring("-A CNI-FORWARD -m set --match-set KUBE-X dst -j DROP"))
 		}
 
@@ -186,8 +186,8 @@ var _ = Describe("enforcers under faults", Ordered, func() {
 	// were installed, byte for byte (built-in chains' counters aside).
 	expectForeignUntouched := func(when string) {
 		for ns, want := range foreignIP {
-			ExpectWithOffset(1, notPalisade(iptablesSave(ns))).To(Equal(want), "foreign iptables state of %s %s", ns, when)
-			ExpectWithOffset(1, notPalisade(ipsetSave(ns))).To(Equal(foreignIS[ns]), "foreign ipsets of %s %s", ns, when)
+			ExpectWithOffset(1, notPalisade(nodeIptablesSave(ns))).To(Equal(want), "foreign iptables state of %s %s", ns, when)
+			ExpectWithOffset(1, notPalisade(nodeIpsetSave(ns))).To(Equal(foreignIS[ns]), "foreign ipsets of %s %s", ns, when)
 		}
 	}
 
@@ -210,7 +210,7 @@ var _ = Describe("enforcers under faults", Ordered, func() {
 			}
 			for _, n := range nodes {
 				ns, _ := l.NodeNS(n)
-				Eventually(func() bool { return strings.Contains(iptablesSave(ns.Name), hook) }).WithTimeout(10*time.Second).WithPolling(100*time.Millisecond).
+				Eventually(func() bool { return strings.Contains(nodeIptablesSave(ns.Name), hook) }).WithTimeout(10*time.Second).WithPolling(100*time.Millisecond).
 					Should(BeTrue(), "Palisade's jump first in FORWARD of %s again", n)
 				runIn(ns.Name, "", "iptables", "-w", "-D", "FORWARD", "-m", "comment", "--comment", "cni: first", "-j", "CNI-FORWARD")
 			}
@@ -221,7 +221,7 @@ var _ = Describe("enforcers under faults", Ordered, func() {
 		}
 		for _, n := range nodes {
 			ns, _ := l.NodeNS(n)
-			save := iptablesSave(ns.Name)
+			save := nodeIptablesSave(ns.Name)
 			Expect(strings.Contains(save, "--dports 8999 ")).To(BeTrue(), "the change reached %s", n)
 			Expect(strings.Contains(save, hook)).To(BeTrue(), "FORWARD in %s:\n%s", n, forwardRules(save))
 		}
@@ -419,8 +419,8 @@ var _ = Describe("enforcers under faults", Ordered, func() {
 		node := podOf(l, "gamma/db").Node
 		ns, _ := l.NodeNS(node)
 		otherNS, _ := l.NodeNS(otherNode(l, node))
-		beforeIP, beforeIS := iptablesSave(ns.Name), ipsetSave(ns.Name)
-		otherIP, otherIS := iptablesSave(otherNS.Name), ipsetSave(otherNS.Name)
+		beforeIP, beforeIS := nodeIptablesSave(ns.Name), nodeIpsetSave(ns.Name)
+		otherIP, otherIS := nodeIptablesSave(otherNS.Name), nodeIpsetSave(otherNS.Name)
 		Expect(palisadeOnly(beforeIP)).NotTo(BeEmpty())
 		Expect(palisadeOnly(beforeIS)).NotTo(BeEmpty())
 
@@ -428,8 +428,8 @@ var _ = Describe("enforcers under faults", Ordered, func() {
 		waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		Expect(l.WaitNodeProcessExit(waitCtx, node)).To(Succeed())
 		cancel()
-		Expect(iptablesSave(ns.Name)).To(Equal(beforeIP), "SIGTERM changed the rules (fail static)")
-		Expect(ipsetSave(ns.Name)).To(Equal(beforeIS), "SIGTERM changed the sets (fail static)")
+		Expect(nodeIptablesSave(ns.Name)).To(Equal(beforeIP), "SIGTERM changed the rules (fail static)")
+		Expect(nodeIpsetSave(ns.Name)).To(Equal(beforeIS), "SIGTERM changed the sets (fail static)")
 		w := watchFlows(l, []flowKey{tcpFlow("alpha/web", "gamma/db", 80)}, 200*time.Millisecond)
 		time.Sleep(time.Second)
 		Expect(w.answeredAmong(tcpFlow("alpha/web", "gamma/db", 80), time.Time{})).To(BeEmpty(), "denied flows stay denied once the enforcer stopped")
@@ -437,12 +437,12 @@ var _ = Describe("enforcers under faults", Ordered, func() {
 
 		for range 2 { // idempotent: the second run finds nothing to remove
 			runIn(ns.Name, "", enforcer, "cleanup")
-			Expect(iptablesSave(ns.Name)).To(Equal(notPalisade(beforeIP)), "cleanup must remove Palisade's lines and nothing else")
-			Expect(ipsetSave(ns.Name)).To(Equal(notPalisade(beforeIS)), "cleanup must destroy Palisade's sets and nothing else")
-			Expect(iptablesSave(ns.Name) + ipsetSave(ns.Name)).NotTo(ContainSubstring("PAL"))
+			Expect(nodeIptablesSave(ns.Name)).To(Equal(notPalisade(beforeIP)), "cleanup must remove Palisade's lines and nothing else")
+			Expect(nodeIpsetSave(ns.Name)).To(Equal(notPalisade(beforeIS)), "cleanup must destroy Palisade's sets and nothing else")
+			Expect(nodeIptablesSave(ns.Name) + nodeIpsetSave(ns.Name)).NotTo(ContainSubstring("PAL"))
 		}
-		Expect(iptablesSave(otherNS.Name)).To(Equal(otherIP), "cleanup on %s touched %s's rules", node, otherNode(l, node))
-		Expect(ipsetSave(otherNS.Name)).To(Equal(otherIS), "cleanup on %s touched %s's sets", node, otherNode(l, node))
+		Expect(nodeIptablesSave(otherNS.Name)).To(Equal(otherIP), "cleanup on %s touched %s's rules", node, otherNode(l, node))
+		Expect(nodeIpsetSave(otherNS.Name)).To(Equal(otherIS), "cleanup on %s touched %s's sets", node, otherNode(l, node))
 		expectForeignUntouched("after cleanup")
 
 		// With its rules gone, gamma/db's ingress is no longer enforced: alpha reaches it.

@@ -220,6 +220,13 @@ func enforcerCommand(extra ...string) lab.NodeProcess {
 	bin := filepath.Join(GinkgoT().TempDir(), "palisade-enforcer")
 	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/palisade-enforcer").CombinedOutput()
 	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "building palisade-enforcer: %s", out)
+	// These specs are about the dataplane, not rollouts: without a rollout operator in the lab,
+	// every policy is enforced as written (the flag exists once the enforcer follows rollouts).
+	help, err := exec.Command(bin, "run", "--help").CombinedOutput()
+	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "palisade-enforcer run --help: %s", help)
+	if strings.Contains(string(help), "--rollout-phases") {
+		extra = append(extra, "--rollout-phases=false")
+	}
 	return lab.NodeProcess{
 		Command: append([]string{bin, "run", "--kubeconfig", "{{.Kubeconfig}}", "--node-name", "{{.Node}}",
 			"--health-addr", "127.0.0.1:9808", "--metrics-addr", "0"}, extra...),
@@ -325,9 +332,9 @@ func expectEngineMatrix(ctx context.Context, l *lab.Lab) []probe.Verdict {
 // countersRE matches the packet and byte counters iptables-save prints for built-in chains.
 var countersRE = regexp.MustCompile(`\[\d+:\d+\]`)
 
-// iptablesSave is the node namespace's iptables-save, every table, without its comment lines
+// nodeIptablesSave is the node namespace's iptables-save, every table, without its comment lines
 // (they carry the time) and with the built-in chains' counters zeroed (traffic moves them).
-func iptablesSave(ns string) string {
+func nodeIptablesSave(ns string) string {
 	out, err := exec.Command("ip", "netns", "exec", ns, "iptables-save").Output()
 	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "iptables-save in %s", ns)
 	var keep []string
@@ -339,7 +346,7 @@ func iptablesSave(ns string) string {
 	return strings.Join(keep, "")
 }
 
-func ipsetSave(ns string) string {
+func nodeIpsetSave(ns string) string {
 	out, err := exec.Command("ip", "netns", "exec", ns, "ipset", "save").Output()
 	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "ipset save in %s", ns)
 	return string(out)
