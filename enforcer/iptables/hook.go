@@ -47,28 +47,47 @@ func NewHooks(tools Tools, f desired.Family, ns string) (*Hooks, error) {
 
 // EnsureJump makes the jump FORWARD -> PAL-FORWARD the first rule of FORWARD, and the only copy of
 // it. It reports whether it had to change anything. The entry chain must exist.
+//
+// A misplaced jump is moved by inserting the new copy first and only then deleting the old ones:
+// deleting first would leave FORWARD without the jump between two iptables calls, and a packet
+// forwarded in that gap would skip every Palisade rule. Two copies for a moment are harmless:
+// PAL-FORWARD decides the same way twice.
 func (h *Hooks) EnsureJump() (changed bool, err error) {
 	err = netns.Do(h.netns, func() error {
 		rules, err := h.ipt.List("filter", "FORWARD")
 		if err != nil {
 			return err
 		}
-		ours := 0
-		for _, r := range rules {
-			if strings.HasPrefix(r, "-A ") && isHook(r) {
-				ours++
-			}
-		}
-		if ours == 1 && firstRuleIsHook(rules) {
+		ours := hookPositions(rules)
+		if len(ours) == 1 && ours[0] == 1 {
 			return nil
 		}
 		changed = true
-		for ; ours > 0; ours-- {
-			if err := h.ipt.Delete("filter", "FORWARD", hookSpec...); err != nil {
+		if len(ours) == 0 || ours[0] != 1 {
+			if err := h.ipt.Insert("filter", "FORWARD", 1, hookSpec...); err != nil {
+				return err
+			}
+			if rules, err = h.ipt.List("filter", "FORWARD"); err != nil {
+				return err
+			}
+			ours = hookPositions(rules)
+		}
+		// Delete every copy but the first, last first so that the positions stay valid; each is
+		// read back before it goes, so that a rule another program inserted meanwhile is never
+		// the one deleted.
+		for i := len(ours) - 1; i >= 1; i-- {
+			r, err := h.ipt.ListById("filter", "FORWARD", ours[i])
+			if err != nil {
+				return err
+			}
+			if !isHook(strings.TrimSpace(r)) {
+				return fmt.Errorf("FORWARD changed while a duplicate jump was removed: rule %d is now %q", ours[i], r)
+			}
+			if err := h.ipt.DeleteById("filter", "FORWARD", ours[i]); err != nil {
 				return err
 			}
 		}
-		return h.ipt.Insert("filter", "FORWARD", 1, hookSpec...)
+		return nil
 	})
 	if err != nil {
 		return changed, fmt.Errorf("ensuring the jump from FORWARD to %s: %w", desired.EntryChain, err)
@@ -76,17 +95,23 @@ func (h *Hooks) EnsureJump() (changed bool, err error) {
 	return changed, nil
 }
 
-func isHook(rule string) bool {
-	return strings.Contains(rule, HookComment) && strings.HasSuffix(rule, "-j "+desired.EntryChain)
-}
-
-func firstRuleIsHook(rules []string) bool {
+// hookPositions returns the 1-based rule numbers of the jumps in a listing of FORWARD.
+func hookPositions(rules []string) []int {
+	var out []int
+	n := 0
 	for _, r := range rules {
 		if strings.HasPrefix(r, "-A ") {
-			return isHook(r)
+			n++
+			if isHook(r) {
+				out = append(out, n)
+			}
 		}
 	}
-	return false
+	return out
+}
+
+func isHook(rule string) bool {
+	return strings.Contains(rule, HookComment) && strings.HasSuffix(rule, "-j "+desired.EntryChain)
 }
 
 // Counters returns the packet and byte counters of every rule of a chain.

@@ -1,11 +1,14 @@
 package iptables
 
 import (
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/palisade-dev/palisade/enforcer/desired"
 	"github.com/palisade-dev/palisade/enforcer/enforcertest"
+	"github.com/palisade-dev/palisade/enforcer/netns"
 )
 
 // TestHooksInKernel checks, in a private namespace, that the FORWARD hook is inserted first, kept
@@ -60,5 +63,68 @@ func TestHooksInKernel(t *testing.T) {
 	}
 	if len(stats) != 2 || stats[0].Target != "RETURN" {
 		t.Fatalf("counters = %+v", stats)
+	}
+}
+
+// TestHookNeverMissingWhileMoved: moving the jump back to first place must never leave FORWARD
+// without it, not even between two iptables calls: a packet forwarded in that gap would skip every
+// Palisade rule and be accepted by FORWARD's policy. A CNI inserts a rule before the jump again and
+// again while a reader lists FORWARD as fast as it can.
+func TestHookNeverMissingWhileMoved(t *testing.T) {
+	ns := enforcertest.Netns(t)
+	tools := ToolsFor(NFT, desired.IPv4)
+	enforcertest.Run(t, ns, "*filter\n:PAL-FORWARD - [0:0]\n:CNI-FORWARD - [0:0]\n-A FORWARD -j CNI-FORWARD\nCOMMIT\n", tools.Restore, "--noflush")
+	h, err := NewHooks(tools, desired.IPv4, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.EnsureJump(); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := NewHooks(tools, desired.IPv4, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	missing := make(chan []string, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var rules []string
+			if err := netns.Do(ns, func() error {
+				var err error
+				rules, err = reader.ipt.List("filter", "FORWARD")
+				return err
+			}); err != nil {
+				continue
+			}
+			if !slices.ContainsFunc(rules, isHook) {
+				select {
+				case missing <- rules:
+				default:
+				}
+				return
+			}
+		}
+	})
+	for range 30 {
+		enforcertest.Run(t, ns, "", tools.Iptables, "-w", "-I", "FORWARD", "1", "-j", "CNI-FORWARD")
+		if changed, err := h.EnsureJump(); err != nil || !changed {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("EnsureJump = %v, %v; want the jump moved", changed, err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	select {
+	case rules := <-missing:
+		t.Fatalf("FORWARD was seen without the jump while it was moved:\n%s", strings.Join(rules, "\n"))
+	default:
 	}
 }

@@ -28,12 +28,15 @@ type Source struct {
 	Log    logr.Logger
 }
 
-// Start starts the informers and waits until their caches are synced (or ctx ends).
+// Start starts the informers and waits until every handler has delivered its informer's initial
+// list to the engine (or ctx ends). A synced cache is not enough: handlers run behind the store,
+// and the runner's first sync, which prunes what it does not render, follows Start at once.
 func (s *Source) Start(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interface, resync time.Duration) error {
 	f := informers.NewSharedInformerFactory(kube, resync)
 	df := dynamicinformer.NewDynamicSharedInformerFactory(dyn, resync)
+	var handlers []cache.InformerSynced
 	add := func(inf cache.SharedIndexInformer, kind string, upsert func(obj any) error, del func(obj any)) error {
-		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { s.upsert(kind, obj, upsert) },
 			UpdateFunc: func(_, obj any) { s.upsert(kind, obj, upsert) },
 			DeleteFunc: func(obj any) {
@@ -47,6 +50,7 @@ func (s *Source) Start(ctx context.Context, kube kubernetes.Interface, dyn dynam
 		if err != nil {
 			return fmt.Errorf("watching %s: %w", kind, err)
 		}
+		handlers = append(handlers, reg.HasSynced)
 		return nil
 	}
 	e := s.Engine
@@ -141,6 +145,9 @@ func (s *Source) Start(ctx context.Context, kube kubernetes.Interface, dyn dynam
 		if !ok {
 			return fmt.Errorf("syncing the %v informer: %w", r, ctx.Err())
 		}
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), handlers...) {
+		return fmt.Errorf("delivering the informers' initial lists to the engine: %w", ctx.Err())
 	}
 	return nil
 }

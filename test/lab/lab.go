@@ -78,6 +78,7 @@ type closer struct {
 type labNode struct {
 	topology.Node
 	ns         *netns.NS
+	relay      *relay
 	kubeconfig string
 	dir        string
 	// proc is the running process (guarded by Lab.mu), started from argv and spec.

@@ -24,7 +24,9 @@ type relay struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	closed bool
-	conns  map[net.Conn]struct{}
+	// cut makes the relay a partition: new connections are closed at once (see partition.go).
+	cut   bool
+	conns map[net.Conn]struct{}
 }
 
 // dialTimeout bounds a relay's connection to the API server.
@@ -45,6 +47,10 @@ func (r *relay) serve(ctx context.Context) {
 			_ = c.Close()
 			return
 		}
+		if r.isCut() {
+			r.untrack(c)
+			continue
+		}
 		r.wg.Go(func() {
 			defer r.untrack(c)
 			up, err := net.DialTimeout("tcp", r.target, dialTimeout)
@@ -59,6 +65,9 @@ func (r *relay) serve(ctx context.Context) {
 				return
 			}
 			defer r.untrack(up)
+			if r.isCut() { // cut while dialling
+				return
+			}
 			pipe(c, up)
 		})
 	}
@@ -124,6 +133,7 @@ func (l *Lab) startRelays(ctx context.Context) error {
 		r := &relay{l: ln, target: u.Host, conns: map[net.Conn]struct{}{}}
 		r.wg.Go(func() { r.serve(ctx) })
 		l.onClose("API server relay of node "+n.Name, r.Close)
+		n.relay = r
 		n.dir = filepath.Join(l.Dir, "nodes", n.Name)
 		if err := os.MkdirAll(n.dir, 0o700); err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
