@@ -194,7 +194,9 @@ func benchFullSync(b *testing.B, shape clusterShape) {
 	for b.Loop() {
 		res := interleave(b, *benchRounds, cases)
 		report(b, res, []string{"restore-only", "pipeline", "render-only", "go-iptables-tail"}, "restore-only")
-		perRule := func(name string, n int) float64 { return float64(median(res[name], wallOf).Microseconds()) / float64(n) }
+		perRule := func(name string, n int) float64 {
+			return float64(median(res[name], wallOf).Microseconds()) / float64(n)
+		}
 		b.ReportMetric(perRule("pipeline", rules), "pipeline-µs/rule")
 		b.ReportMetric(perRule("go-iptables-tail", tailRules), "go-iptables-µs/rule")
 		b.Logf("%s: %d rules, %d sets, %d members; pipeline %.1f µs/rule, go-iptables %.1f µs/rule (%.0fx)",

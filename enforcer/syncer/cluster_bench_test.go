@@ -239,4 +239,3 @@ func loadAvg() string {
 	l := func(x uint64) float64 { return float64(x) / 65536 }
 	return fmt.Sprintf("%.1f %.1f %.1f", l(si.Loads[0]), l(si.Loads[1]), l(si.Loads[2]))
 }
-
