@@ -18,7 +18,8 @@ type changeWorld struct {
 	shape clusterShape
 	e     *engine.Engine
 	s     *Syncer
-	flip  int
+	// policyFlips and labelFlips count the changes made, so that each one alternates.
+	policyFlips, labelFlips int
 }
 
 func newChangeWorld(b *testing.B, shape clusterShape, tools iptables.Tools) *changeWorld {
@@ -35,8 +36,8 @@ func newChangeWorld(b *testing.B, shape clusterShape, tools iptables.Tools) *cha
 // 81) and syncs: the engine update, the node's model, the renderer, the diff and the restore of
 // the changed chains.
 func (w *changeWorld) policyChange(tb testing.TB) cost {
-	w.flip++
-	port := int32(80 + w.flip%2)
+	w.policyFlips++
+	port := int32(80 + w.policyFlips%2)
 	return measure(tb, func() {
 		if err := w.e.UpsertNetworkPolicy(benchPolicy("ns0", 0, port), engine.SlotEnforced); err != nil {
 			tb.Fatal(err)
@@ -54,9 +55,9 @@ func (w *changeWorld) policyChange(tb testing.TB) cost {
 // labelChange relabels one pod of another node (ns0/pod1 alternates between app a1 and a7), which
 // moves it between two selector sets, and syncs.
 func (w *changeWorld) labelChange(tb testing.TB) cost {
-	w.flip++
+	w.labelFlips++
 	app := "a1"
-	if w.flip%2 == 1 {
+	if w.labelFlips%2 == 1 {
 		app = "a7"
 	}
 	return measure(tb, func() {
@@ -69,6 +70,9 @@ func (w *changeWorld) labelChange(tb testing.TB) cost {
 		}
 		if st.ChainsWritten != 0 {
 			tb.Fatalf("a remote pod's label change rewrote %d chains", st.ChainsWritten)
+		}
+		if st.Members == 0 {
+			tb.Fatalf("no set programmed")
 		}
 	})
 }
