@@ -77,6 +77,8 @@ func restoreText(b *testing.B, rs desired.Ruleset, tools iptables.Tools) (setTex
 //   - restore-only: ipset restore and iptables-restore of the same text alone (captured from one
 //     sync), the floor of any restore-based enforcer;
 //   - render-only: the pure share (NodeModel, Render, FromRender), no kernel;
+//   - hook-alone: the syncer's FORWARD hook (go-iptables: list FORWARD, insert the jump) into a
+//     table already holding the ruleset, its share of the pipeline;
 //   - go-iptables-per-rule: the ruleset loaded by restore except the rules of its last 50 policy
 //     chains, which are then appended one go-iptables call at a time (per-rule cost of an enforcer
 //     without restore transactions, against a table of the full size; compare ns/rule).
@@ -166,6 +168,23 @@ func benchFullSync(b *testing.B, shape clusterShape) {
 				}
 			})
 		}},
+		{"hook-alone", func(tb testing.TB) cost {
+			// The FORWARD hook through go-iptables (a listing of FORWARD and an insert) into a
+			// table that already holds the ruleset, as the syncer adds it after the restore.
+			var h *iptables.Hooks
+			return inFreshNetns(tb, func(ns string) {
+				enforcertest.Run(tb, ns, setText, "ipset", "-exist", "restore")
+				enforcertest.Run(tb, ns, ruleText, tools.Restore, "--noflush")
+				var err error
+				if h, err = iptables.NewHooks(tools, desired.IPv4, ns); err != nil {
+					tb.Fatal(err)
+				}
+			}, func(string) {
+				if _, err := h.EnsureJump(); err != nil {
+					tb.Fatal(err)
+				}
+			})
+		}},
 		{"go-iptables-tail", func(tb testing.TB) cost {
 			return inFreshNetns(tb, func(ns string) {
 				enforcertest.Run(tb, ns, setText, "ipset", "-exist", "restore")
@@ -193,7 +212,7 @@ func benchFullSync(b *testing.B, shape clusterShape) {
 	}
 	for b.Loop() {
 		res := interleave(b, *benchRounds, cases)
-		report(b, res, []string{"restore-only", "pipeline", "render-only", "go-iptables-tail"}, "restore-only")
+		report(b, res, []string{"restore-only", "pipeline", "render-only", "hook-alone", "go-iptables-tail"}, "restore-only")
 		perRule := func(name string, n int) float64 {
 			return float64(median(res[name], wallOf).Microseconds()) / float64(n)
 		}
