@@ -123,6 +123,22 @@ func (s *appliedSet) buildLists() {
 			s.lists[mode] = s.lists[EnforcedOnly]
 			break
 		}
+		// Two passes: count, then fill lists of the exact length (one allocation each).
+		var n [numDirections]int
+		for _, m := range s.members {
+			if c := m.pe.generationFor(mode, m.flags); c != nil {
+				for d := range numDirections {
+					if c.governs[d] {
+						n[d]++
+					}
+				}
+			}
+		}
+		for d := range numDirections {
+			if n[d] > 0 {
+				s.lists[mode][d] = make([]*compiled, 0, n[d])
+			}
+		}
 		for _, m := range s.members {
 			if c := m.pe.generationFor(mode, m.flags); c != nil {
 				for d := range numDirections {
