@@ -95,6 +95,11 @@ bench: ## Run the benchmarks recorded in docs/benchmarks.md.
 bench-webhook: deps envtest-bins ## Measure webhook latency through the real API server into docs/benchmarks-webhook.md.
 	go test ./test/integration/webhook -run '^$$' -bench WebhookLatency -benchtime 1x -timeout 60m -bench-report ../../../docs/benchmarks-webhook.md
 
+.PHONY: bench-enforcer
+bench-enforcer: ## Run the enforcer's benchmarks (full sync, change, datapath, memory) in network namespaces of their own; needs root.
+	@if [ "$$(id -u)" != 0 ]; then echo "bench-enforcer creates network namespaces and must run as root: sudo -E env PATH=\"$$PATH\" make bench-enforcer"; exit 1; fi
+	go test ./enforcer/syncer -run '^$$' -bench . -benchtime 1x -timeout 30m
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target of every module for FUZZ_TIME (default 20s) each, FUZZ_PARALLEL (2) at a time.
 	FUZZ_TIME=$${FUZZ_TIME:-20s} hack/fuzz.sh

@@ -21,6 +21,13 @@ type appliedSet struct {
 	candSame bool
 	// refs counts the endpoints holding the set; at zero it leaves the intern table.
 	refs int
+	// stale says lists and candSame are not built yet: a policy store made the set and deferred
+	// its lists to the next read (flushLists), so that a run of stores that moves the same pods
+	// from set to set builds only the lists of the set they end on.
+	stale bool
+	// tailTaken says another set's members slice extends into this one's spare capacity (an
+	// entry appended without copying, transition); members may then no longer be appended in place.
+	tailTaken bool
 }
 
 // member is one policy entry of an appliedSet. ver is the entry's version when the set was built:
@@ -116,6 +123,22 @@ func (s *appliedSet) buildLists() {
 			s.lists[mode] = s.lists[EnforcedOnly]
 			break
 		}
+		// Two passes: count, then fill lists of the exact length (one allocation each).
+		var n [numDirections]int
+		for _, m := range s.members {
+			if c := m.pe.generationFor(mode, m.flags); c != nil {
+				for d := range numDirections {
+					if c.governs[d] {
+						n[d]++
+					}
+				}
+			}
+		}
+		for d := range numDirections {
+			if n[d] > 0 {
+				s.lists[mode][d] = make([]*compiled, 0, n[d])
+			}
+		}
 		for _, m := range s.members {
 			if c := m.pe.generationFor(mode, m.flags); c != nil {
 				for d := range numDirections {
@@ -138,72 +161,46 @@ func (pe *policyEntry) generationFor(mode Mode, flags uint8) *compiled {
 }
 
 // transition returns the interned set of an endpoint that held old and is now selected by the
-// generations flags of pe (0: by none), pe's generations being those just stored. It costs one
-// pass over old's members and lists.
+// generations flags of pe (0: by none), pe's generations being those just stored. Its lists are
+// not built here but at the next read (flushLists): building them costs a pass over the lists,
+// and a bulk load moves the same pods through one set per policy stored, of which only the last
+// is ever read. A new entry (the highest id, so the last member) is appended to old's members
+// without copying them when old's spare capacity is free, so a run of new policies over the same
+// pods costs amortised O(1) per distinct set, not a copy of every member.
 func (e *Engine) transition(old *appliedSet, pe *policyEntry, flags uint8) *appliedSet {
-	ms := make([]member, 0, len(old.members)+1)
 	i, found := old.find(pe)
 	h := old.hash
-	ms = append(ms, old.members[:i]...)
-	if flags != 0 {
+	var ms []member
+	appended := false
+	if !found && flags != 0 && i == len(old.members) && !old.tailTaken {
 		m := member{pe: pe, ver: pe.ver, flags: flags}
-		ms = append(ms, m)
+		ms = append(old.members, m) //nolint:gocritic // shares old's backing array on purpose (tailTaken)
 		h += m.hash()
+		appended = true
+	} else {
+		ms = make([]member, 0, len(old.members)+1)
+		ms = append(ms, old.members[:i]...)
+		if flags != 0 {
+			m := member{pe: pe, ver: pe.ver, flags: flags}
+			ms = append(ms, m)
+			h += m.hash()
+		}
+		if found {
+			h -= old.members[i].hash()
+			i++
+		}
+		ms = append(ms, old.members[i:]...)
 	}
-	if found {
-		h -= old.members[i].hash()
-		i++
-	}
-	ms = append(ms, old.members[i:]...)
 
 	if s := e.lookupSet(h, ms); s != nil {
 		return s
 	}
-	s := &appliedSet{hash: h, members: ms, candSame: true}
-	for _, m := range ms {
-		if m.pe.slots[SlotCandidate] != nil {
-			s.candSame = false
-			break
-		}
+	if appended {
+		old.tailTaken = true
 	}
-	for mode := range numModes {
-		if s.candSame && mode == CandidatesAsEnforced {
-			s.lists[mode] = s.lists[EnforcedOnly]
-			break
-		}
-		c := pe.generationFor(mode, flags)
-		for d := range numDirections {
-			var add *compiled
-			if c != nil && c.governs[d] {
-				add = c
-			}
-			s.lists[mode][d] = replaceInList(old.lists[mode][d], pe.key, add)
-		}
-	}
+	s := &appliedSet{hash: h, members: ms, stale: true}
+	e.deferLists(s)
 	return e.addSet(s)
-}
-
-// replaceInList returns a new sorted list: list without the generation of key, plus add (if not
-// nil) at its sorted position. list is not modified: it may be shared.
-func replaceInList(list []*compiled, key PolicyKey, add *compiled) []*compiled {
-	n := len(list)
-	if add != nil {
-		n++
-	}
-	if n == 0 {
-		return nil
-	}
-	out := make([]*compiled, 0, n)
-	for _, c := range list {
-		if c.key != key {
-			out = append(out, c)
-		}
-	}
-	if add != nil {
-		i, _ := slices.BinarySearchFunc(out, add, comparePolicies)
-		out = slices.Insert(out, i, add)
-	}
-	return out
 }
 
 // holdSet moves an endpoint onto an interned set, releasing the one it held.
@@ -216,6 +213,13 @@ func (e *Engine) holdSet(ep *endpoint, s *appliedSet) {
 		e.releaseSet(ep.set)
 	}
 	ep.set = s
+	if s.stale {
+		if !ep.listsStale {
+			ep.listsStale = true
+			e.pendingEps = append(e.pendingEps, ep)
+		}
+		return
+	}
 	ep.lists, ep.candSame = s.lists, s.candSame
 }
 
@@ -231,4 +235,62 @@ func (e *Engine) releaseSet(s *appliedSet) {
 	} else {
 		e.sets[s.hash] = bucket
 	}
+}
+
+// deferLists records a set whose lists the next read builds. Dead sets (no endpoint left) are
+// dropped from the record now and then, so a long run of writes without a read keeps only the
+// sets still held.
+func (e *Engine) deferLists(s *appliedSet) {
+	e.listsPending = true
+	if len(e.pendingSets) > 2*len(e.sets)+1024 {
+		// Before appending s, which no endpoint holds yet.
+		e.pendingSets = slices.DeleteFunc(e.pendingSets, func(s *appliedSet) bool { return s.refs == 0 })
+	}
+	e.pendingSets = append(e.pendingSets, s)
+}
+
+// flushLists builds the lists deferred by policy stores (transition) and gives them to the
+// endpoints holding those sets. Writers call it under the exclusive lock; readers get there
+// through rlock.
+func (e *Engine) flushLists() {
+	if !e.listsPending {
+		return
+	}
+	for _, s := range e.pendingSets {
+		// A set no endpoint holds any more is out of the intern table and never read.
+		if s.stale && s.refs > 0 {
+			s.buildLists()
+			s.stale = false
+		}
+	}
+	for _, ep := range e.pendingEps {
+		ep.lists, ep.candSame = ep.set.lists, ep.set.candSame
+		ep.listsStale = false
+	}
+	clear(e.pendingSets)
+	clear(e.pendingEps)
+	e.pendingSets, e.pendingEps = e.pendingSets[:0], e.pendingEps[:0]
+	e.listsPending = false
+}
+
+// rlock takes the shared lock for a reader, or, when policy stores left lists to build, the
+// exclusive lock and builds them first. It reports which lock it took, for runlock.
+func (e *Engine) rlock() (exclusive bool) {
+	e.mu.RLock()
+	if !e.listsPending {
+		return false
+	}
+	e.mu.RUnlock()
+	e.mu.Lock()
+	e.flushLists()
+	return true
+}
+
+// runlock releases what rlock took.
+func (e *Engine) runlock(exclusive bool) {
+	if exclusive {
+		e.mu.Unlock()
+		return
+	}
+	e.mu.RUnlock()
 }

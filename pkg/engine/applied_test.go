@@ -13,6 +13,8 @@ import (
 // interned set is held by as many pods as its reference count says, and no other set is interned.
 func checkIndex(t testing.TB, e *Engine) {
 	t.Helper()
+	// What a reader sees: the lists deferred by policy stores built (rlock).
+	e.runlock(e.rlock())
 	held := map[*appliedSet]int{}
 	for _, ep := range e.pods {
 		v := e.view(ep)
@@ -121,6 +123,7 @@ func TestPodsShareLists(t *testing.T) {
 		t.Fatalf("%d sets, want 4", n)
 	}
 	a, b := e.pods[EndpointRef{"ns1", "p1"}], e.pods[EndpointRef{"ns3", "p3"}]
+	e.runlock(e.rlock())
 	if a.set != b.set || &a.lists[EnforcedOnly][Ingress][0] != &b.lists[EnforcedOnly][Ingress][0] {
 		t.Errorf("pods with the same policies do not share their lists")
 	}

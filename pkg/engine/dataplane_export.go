@@ -23,8 +23,7 @@ func enforcedLists(ep *endpoint, dir Direction) []*compiled { return ep.lists[En
 // enforced generation of every policy, exactly as Evaluate in EnforcedOnly mode walks them. The
 // snapshot is consistent (taken under the read lock) and owned by the caller.
 func (e *Engine) NodeModel(node string) *NodeModel {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	defer e.runlock(e.rlock())
 	return e.nodeModel(node, enforcedLists)
 }
 
@@ -35,8 +34,7 @@ func (e *Engine) NodeModelWith(node string, ch Chooser) (*NodeModel, error) {
 	if err := checkChooser(ch); err != nil {
 		return nil, fmt.Errorf("node model of %q: %w", node, err)
 	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	defer e.runlock(e.rlock())
 	m := e.nodeModel(node, func(ep *endpoint, dir Direction) []*compiled { return listFor(ep, ch, dir) })
 	byRef := map[EndpointRef]*endpoint{}
 	for _, ep := range e.pods {
@@ -77,8 +75,7 @@ func shadowed(ep *endpoint, ch Chooser, dir Direction) []PolicyKey {
 
 // NodeNames returns the nodes that hold at least one pod, sorted.
 func (e *Engine) NodeNames() []string {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	defer e.runlock(e.rlock())
 	seen := map[string]struct{}{}
 	for _, ep := range e.pods {
 		seen[ep.spec.Node] = struct{}{}

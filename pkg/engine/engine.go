@@ -19,7 +19,9 @@ import (
 // Thread-safety: every method is safe for concurrent use. Writers (Upsert*/Delete*) take an
 // exclusive lock and update the index incrementally before returning; readers (Evaluate*,
 // queries) take a shared lock, so any number of readers run in parallel and always see the
-// state between two writes, never half of one.
+// state between two writes, never half of one. Policy stores leave the sorted policy lists of the
+// sets they create to the next reader (applied.go): the first reader after such writes takes the
+// exclusive lock instead, builds them, and answers under it.
 type Engine struct {
 	mu sync.RWMutex
 
@@ -45,6 +47,12 @@ type Engine struct {
 	// scratch is the label view writers reuse (writeView), scratchMembers the member list.
 	scratch        podView
 	scratchMembers []member
+
+	// listsPending says policy stores deferred the lists of pendingSets, which the endpoints in
+	// pendingEps hold; the next reader builds them (applied.go, flushLists, rlock).
+	listsPending bool
+	pendingSets  []*appliedSet
+	pendingEps   []*endpoint
 }
 
 // New returns an empty engine.
@@ -285,8 +293,7 @@ func (e *Engine) PolicyState(key PolicyKey, slot Slot) PolicyState {
 	if slot >= numSlots {
 		return PolicyState{}
 	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	defer e.runlock(e.rlock())
 	pe := e.policies[key]
 	if pe == nil || pe.slots[slot] == nil {
 		return PolicyState{}
@@ -309,8 +316,7 @@ func (e *Engine) PolicyError(key PolicyKey, slot Slot) error {
 // EndpointsForIP returns the pods holding ip, sorted by namespace/name (normally at most one).
 // The first one is the pod whose policies apply to flows from/to ip.
 func (e *Engine) EndpointsForIP(ip netip.Addr) []EndpointRef {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	defer e.runlock(e.rlock())
 	var out []EndpointRef
 	for _, ep := range e.byIP[ip.Unmap().WithZone("")] {
 		out = append(out, ep.ref)
@@ -321,8 +327,7 @@ func (e *Engine) EndpointsForIP(ip netip.Addr) []EndpointRef {
 // SelectedEndpoints returns the pods a stored generation of a policy applies to, sorted. It reads
 // the index and costs one pass over the pods in the policy's scope.
 func (e *Engine) SelectedEndpoints(key PolicyKey, slot Slot) []EndpointRef {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	defer e.runlock(e.rlock())
 	pe := e.policies[key]
 	if pe == nil || slot >= numSlots {
 		return nil
@@ -343,8 +348,7 @@ func (e *Engine) ApplicablePolicies(ref EndpointRef, dir Direction, ch Chooser) 
 	if checkChooser(ch) != nil || dir >= numDirections {
 		return nil
 	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	defer e.runlock(e.rlock())
 	ep := e.pods[ref]
 	if ep == nil {
 		return nil

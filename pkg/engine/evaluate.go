@@ -23,8 +23,7 @@ func (e *Engine) EvaluateInto(v *Verdict, f Flow, ch Chooser) error {
 	if err != nil {
 		return err
 	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	defer e.runlock(e.rlock())
 	e.resolve(&pkt)
 	e.evalSide(&v.Egress, &pkt, pkt.srcEps, ch, Egress)
 	e.evalSide(&v.Ingress, &pkt, pkt.dstEps, ch, Ingress)
@@ -46,8 +45,7 @@ func (e *Engine) EvaluateBothInto(c *Comparison, f Flow) error {
 	if err != nil {
 		return err
 	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	defer e.runlock(e.rlock())
 	e.resolve(&pkt)
 	for _, s := range []struct {
 		eps []*endpoint
@@ -79,8 +77,7 @@ func (e *Engine) Allowed(f Flow, ch Chooser) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	defer e.runlock(e.rlock())
 	e.resolve(&pkt)
 	return e.evalSide(nil, &pkt, pkt.srcEps, ch, Egress) && e.evalSide(nil, &pkt, pkt.dstEps, ch, Ingress), nil
 }

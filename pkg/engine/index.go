@@ -26,6 +26,9 @@ type endpoint struct {
 	// candSame is true.
 	lists    [numModes][numDirections][]*compiled
 	candSame bool
+	// listsStale says set's lists are deferred (applied.go, flushLists), so lists and candSame
+	// are not yet its set's; the endpoint is then in Engine.pendingEps.
+	listsStale bool
 
 	peerBits []uint64
 }

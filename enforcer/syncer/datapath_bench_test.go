@@ -1,0 +1,280 @@
+package syncer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/palisade-dev/palisade/enforcer/command"
+	"github.com/palisade-dev/palisade/enforcer/desired"
+	"github.com/palisade-dev/palisade/enforcer/enforcertest"
+	"github.com/palisade-dev/palisade/enforcer/iptables"
+	"github.com/palisade-dev/palisade/pkg/engine"
+	labnetns "github.com/palisade-dev/palisade/test/lab/netns"
+)
+
+// gateway is the pods' on-link gateway, as in the lab (test/lab/topology): no interface holds
+// it, a static neighbour entry maps it to the node's end of the pod's veth.
+var gateway = netip.MustParseAddr("198.19.254.1")
+
+// datapathTopology is a node namespace with two pods behind it, each a namespace joined to the
+// node by a veth (the lab's recipe: /32 addresses and routes, static neighbours), so that traffic
+// between the pods crosses the node's FORWARD chain, where the enforcer hooks.
+type datapathTopology struct {
+	node, server, client *labnetns.NS
+}
+
+func newDatapathTopology(b *testing.B, serverIP, clientIP netip.Addr) *datapathTopology {
+	b.Helper()
+	enforcertest.Require(b)
+	id := make([]byte, 4)
+	_, _ = rand.Read(id)
+	prefix := labnetns.Root + "perf" + hex.EncodeToString(id) + "-"
+	t := &datapathTopology{}
+	for _, p := range []struct {
+		ns   **labnetns.NS
+		name string
+	}{{&t.node, "node"}, {&t.server, "srv"}, {&t.client, "cli"}} {
+		ns, err := labnetns.Create(prefix + p.name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		*p.ns = ns
+		b.Cleanup(func() {
+			if err := errors.Join(ns.Close(), labnetns.Delete(ns.Name)); err != nil {
+				b.Errorf("removing %s: %v", ns.Name, err)
+			}
+		})
+	}
+	if err := t.node.WriteSysctl("net.ipv4.ip_forward", "1"); err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range []struct {
+		pod    *labnetns.NS
+		ip     netip.Addr
+		nodeIf string
+	}{{t.server, serverIP, "psrv"}, {t.client, clientIP, "pcli"}} {
+		if err := attachPod(t.node, p.pod, p.nodeIf, p.ip); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return t
+}
+
+func hostRoute(a netip.Addr) *net.IPNet {
+	return &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(32, 32)}
+}
+
+// attachPod joins a pod namespace to the node as the lab does (test/lab/network.go addPod).
+func attachPod(node, pod *labnetns.NS, nodeIf string, ip netip.Addr) error {
+	nl, err := node.Netlink()
+	if err != nil {
+		return err
+	}
+	defer nl.Close()
+	pl, err := pod.Netlink()
+	if err != nil {
+		return err
+	}
+	defer pl.Close()
+	if err := nl.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: nodeIf}, PeerName: "eth0", PeerNamespace: netlink.NsFd(pod.Handle())}); err != nil {
+		return fmt.Errorf("creating veth %s: %w", nodeIf, err)
+	}
+	host, err := nl.LinkByName(nodeIf)
+	if err != nil {
+		return err
+	}
+	podSide, err := pl.LinkByName("eth0")
+	if err != nil {
+		return err
+	}
+	gw := hostRoute(gateway)
+	steps := []func() error{
+		func() error { return nl.LinkSetUp(host) },
+		func() error { return pl.AddrAdd(podSide, &netlink.Addr{IPNet: hostRoute(ip)}) },
+		func() error { return pl.LinkSetUp(podSide) },
+		func() error {
+			return pl.NeighSet(&netlink.Neigh{LinkIndex: podSide.Attrs().Index, IP: gw.IP, HardwareAddr: host.Attrs().HardwareAddr, State: netlink.NUD_PERMANENT})
+		},
+		func() error {
+			return pl.RouteAdd(&netlink.Route{LinkIndex: podSide.Attrs().Index, Dst: gw, Scope: netlink.SCOPE_LINK})
+		},
+		func() error { return pl.RouteAdd(&netlink.Route{LinkIndex: podSide.Attrs().Index, Gw: gw.IP}) },
+		func() error {
+			return nl.NeighSet(&netlink.Neigh{LinkIndex: host.Attrs().Index, IP: ip.AsSlice(), HardwareAddr: podSide.Attrs().HardwareAddr, State: netlink.NUD_PERMANENT})
+		},
+		func() error {
+			return nl.RouteAdd(&netlink.Route{LinkIndex: host.Attrs().Index, Dst: hostRoute(ip), Scope: netlink.SCOPE_LINK})
+		},
+	}
+	for i, s := range steps {
+		if err := s(); err != nil {
+			return fmt.Errorf("attaching %s (step %d): %w", pod.Name, i, err)
+		}
+	}
+	return nil
+}
+
+// serve accepts connections on addr in the server pod until the benchmark ends, closing each
+// after reading to its end.
+func serve(b *testing.B, ns *labnetns.NS, addr string) {
+	l, err := ns.Listen(context.Background(), "tcp4", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				_, _ = io.Copy(io.Discard, c)
+				_ = c.Close()
+			}()
+		}
+	}()
+}
+
+// connect opens n TCP connections one after another from the client pod to addr, each closed
+// with a reset (no TIME_WAIT, so the ports are not exhausted), and returns how long they took.
+func connect(tb testing.TB, ns *labnetns.NS, addr string, n int) cost {
+	var c cost
+	err := ns.Do(func() error {
+		d := net.Dialer{Timeout: 2 * time.Second}
+		c = measure(tb, func() {
+			for i := range n {
+				conn, err := d.Dial("tcp4", addr)
+				if err != nil {
+					tb.Fatalf("connection %d to %s: %v", i, addr, err)
+				}
+				_ = conn.(*net.TCPConn).SetLinger(0)
+				_ = conn.Close()
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// BenchmarkDatapath measures new TCP connections per second between two pods through one node's
+// namespace (a veth each, the lab's topology), in the same run and topology, interleaved round by
+// round:
+//
+//   - none: no Palisade rule at all (no hook, so no conntrack either): the baseline;
+//   - skeleton: the engine's cluster with no policy (the node's dispatch chains, conntrack,
+//     every flow allowed by the profile);
+//   - policies: the full-sync cluster (10,000 pods, 100 on the node, 1,000 policies, 1,000
+//     selector sets of 10 members), the server being one of the node's pods: its ingress chain
+//     walks all ten of its namespace's policies (a selector-set match and a CIDR each) before the
+//     last one allows the client;
+//   - policies-first: the same cluster with the client allowed by the server's first policy.
+//
+// The client is a pod of another node of the same namespace, so only the server's ingress side
+// is evaluated on this node, as for traffic between nodes. Each case is programmed by the syncer
+// (cleanup for none) outside the timer.
+//
+//	go test -run '^$' -bench BenchmarkDatapath -benchtime 1x ./enforcer/syncer/   # as root
+func BenchmarkDatapath(b *testing.B) {
+	const conns = 2000
+	shape := clusterShape{10000, 100, 1000}
+	full := shape.build(b)
+	bare := clusterShape{10000, 100, 0}.build(b)
+	server := shape.benchPod(0, 0, podApp(0)) // on n0, selected by ns0's ten policies
+	client := shape.benchPod(0, 10, podApp(10))
+	if server.Node != benchNode || client.Node == benchNode {
+		b.Fatalf("server on %s, client on %s", server.Node, client.Node)
+	}
+	topo := newDatapathTopology(b, server.IPs[0], client.IPs[0])
+	addr := netip.AddrPortFrom(server.IPs[0], 80).String()
+	serve(b, topo.server, addr)
+
+	tools := iptables.ToolsFor(iptables.NFT, desired.IPv4)
+	var current *engine.Engine
+	s := newBenchSyncer(b, topo.node.Name, command.Exec{Netns: topo.node.Name}, func(context.Context) (desired.Ruleset, error) {
+		if current == nil {
+			return desired.Ruleset{}, errors.New("no engine")
+		}
+		return renderNode(current)
+	}, tools)
+	ctx := context.Background()
+	program := func(tb testing.TB, e *engine.Engine) {
+		if e == nil {
+			if _, err := Cleanup(ctx, s.Families, s.Sets); err != nil {
+				tb.Fatal(err)
+			}
+			s.synced.Store(false)
+			s.hooked = false
+			return
+		}
+		current = e
+		if _, err := s.Sync(ctx, true); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	b.Cleanup(func() { program(b, nil) })
+	caseFor := func(e *engine.Engine) func(tb testing.TB) cost {
+		return func(tb testing.TB) cost {
+			program(tb, e)
+			connect(tb, topo.client, addr, 50) // warm the neighbours and caches
+			return connect(tb, topo.client, addr, conns)
+		}
+	}
+	// A denied flow proves the rules are in the path: the client's app a0 is allowed (by ns0's
+	// last policy), an app no policy names is not.
+	denied := client
+	denied.Labels = map[string]string{"app": "none"}
+	if err := full.UpsertPod(denied); err != nil {
+		b.Fatal(err)
+	}
+	program(b, full)
+	err := topo.client.Do(func() error {
+		c, err := (&net.Dialer{Timeout: 300 * time.Millisecond}).Dial("tcp4", addr)
+		if err == nil {
+			_ = c.Close()
+			return errors.New("a connection the policies deny was answered")
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := full.UpsertPod(client); err != nil {
+		b.Fatal(err)
+	}
+	// The same cluster with the client allowed by the server's first policy (app a1): one policy
+	// chain walked instead of ten, to tell the cost of the walk from that of the ruleset's size.
+	first := shape.build(b)
+	early := client
+	early.Labels = map[string]string{"app": podApp(1)}
+	if err := first.UpsertPod(early); err != nil {
+		b.Fatal(err)
+	}
+	names := []string{"none", "skeleton", "policies", "policies-first"}
+	for b.Loop() {
+		res := interleave(b, *benchRounds, []benchCase{{"none", caseFor(nil)}, {"skeleton", caseFor(bare)}, {"policies", caseFor(full)}, {"policies-first", caseFor(first)}})
+		report(b, res, names, "none")
+		for _, name := range names {
+			b.ReportMetric(float64(conns)/median(res[name], wallOf).Seconds(), name+"-conn/s")
+		}
+		rate := func(name string) float64 {
+			return float64(median(res["none"], wallOf)) / float64(median(res[name], wallOf))
+		}
+		b.Logf("connections per second against none: policies %.2f, policies-first %.2f, skeleton %.2f",
+			rate("policies"), rate("policies-first"), rate("skeleton"))
+	}
+}
