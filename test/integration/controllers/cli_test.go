@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/cli"
@@ -193,6 +194,28 @@ var _ = Describe("kubectl palisade against a cluster", func() {
 		_, errOut, code = runCLI(kc, "promote", "-n", ns, "nope")
 		Expect(code).To(Equal(cli.ExitUsage))
 		Expect(errOut).To(ContainSubstring("annotating networkpolicy/" + ns + "/nope"))
+	})
+
+	It("controls and status name a GlobalNetworkPolicy as gnp/NAME", func() {
+		g := &v1alpha1.GlobalNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "cli-gnp"}}
+		g.Spec.Selector = "all()"
+		Expect(env.client.Create(ctx, g)).To(Succeed())
+		DeferCleanup(func() { Expect(env.client.Delete(ctx, g)).To(Succeed()) })
+		eventually(func(gm Gomega) {
+			gm.Expect(env.client.Get(ctx, client.ObjectKeyFromObject(g), g)).To(Succeed())
+			gm.Expect(g.Status.Phase).To(Equal(audit))
+		}).Should(Succeed())
+		step(time.Second)
+		tok := token()
+		out, errOut, code := runCLI(kc, "promote", "gnp/cli-gnp", "--wait")
+		Expect(code).To(BeZero(), errOut)
+		Expect(out).To(Equal("globalnetworkpolicy/cli-gnp: promote recorded by the operator (rollout.palisade.dev/promote=" + tok + ")\n"))
+		Expect(env.client.Get(ctx, client.ObjectKeyFromObject(g), g)).To(Succeed())
+		Expect(g.Status.Controls.Promote).To(Equal(tok))
+		Expect(g.Status.Phase).To(Equal(staged))
+		out, errOut, code = runCLI(kc, "status", "globalnetworkpolicy/cli-gnp")
+		Expect(code).To(BeZero(), errOut)
+		Expect(out).To(HavePrefix("globalnetworkpolicy/cli-gnp\n  Phase:       Staged for 0s\n"))
 	})
 
 	It("watch prints each transition and returns once the policy is Enforced", func() {
