@@ -9,6 +9,7 @@ import (
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/engine"
+	"github.com/palisade-dev/palisade/pkg/suggest"
 	"github.com/palisade-dev/palisade/pkg/validation"
 )
 
@@ -27,6 +28,8 @@ type policyKind[T client.Object] struct {
 	spec func(T) any
 	// compile says why the candidate cannot be compiled, or "" when it can.
 	compile func(T) string
+	// suggestPolicy is the object as pkg/suggest reads it.
+	suggestPolicy func(T) suggest.Policy
 }
 
 // NetworkPolicyKind describes namespaced Palisade NetworkPolicies.
@@ -41,6 +44,7 @@ func networkPolicyKind() policyKind[*v1alpha1.NetworkPolicy] {
 			errs, _ := validation.ValidateNetworkPolicy(p)
 			return invalidReason(errs.ToAggregate(), engine.New().UpsertNetworkPolicy(p, engine.SlotCandidate))
 		},
+		suggestPolicy: func(p *v1alpha1.NetworkPolicy) suggest.Policy { return suggest.Policy{NetworkPolicy: p} },
 	}
 }
 
@@ -55,6 +59,9 @@ func globalNetworkPolicyKind() policyKind[*v1alpha1.GlobalNetworkPolicy] {
 		compile: func(p *v1alpha1.GlobalNetworkPolicy) string {
 			errs, _ := validation.ValidateGlobalNetworkPolicy(p)
 			return invalidReason(errs.ToAggregate(), engine.New().UpsertGlobalNetworkPolicy(p, engine.SlotCandidate))
+		},
+		suggestPolicy: func(p *v1alpha1.GlobalNetworkPolicy) suggest.Policy {
+			return suggest.Policy{GlobalNetworkPolicy: p}
 		},
 	}
 }

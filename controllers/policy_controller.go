@@ -52,6 +52,10 @@ type PolicyReconciler[T client.Object] struct {
 	Namespace string
 	// ReportInterval is how often enforcers write their NodeReports.
 	ReportInterval time.Duration
+	// Metadata reads the metadata of the pods and namespaces that top flows name, for the suggested
+	// rules; the manager's uncached API reader in production (only flows not yet explained are
+	// read). Nil: flows are shown without suggestions.
+	Metadata client.Reader
 
 	kind policyKind[T]
 }
@@ -73,6 +77,8 @@ type scope[T client.Object] struct {
 	planned v1alpha1.PolicyStatus
 	// revisions is what the revision phase did.
 	revisions revisionStep
+	// invalid is why the candidate does not compile; "" when it does.
+	invalid string
 	// committed is set once every phase succeeded: only then is the planned status written.
 	committed bool
 }
@@ -93,7 +99,7 @@ func (r *PolicyReconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (
 			res = ctrl.Result{}
 		}
 	}()
-	for _, phase := range []func(context.Context, *scope[T]) error{r.gather, r.plan, r.revisionPhase} {
+	for _, phase := range []func(context.Context, *scope[T]) error{r.gather, r.plan, r.suggestPhase, r.revisionPhase} {
 		if err := phase(ctx, s); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -117,13 +123,14 @@ func (r *PolicyReconciler[T]) gather(ctx context.Context, s *scope[T]) error {
 // plan asks the planner.
 func (r *PolicyReconciler[T]) plan(_ context.Context, s *scope[T]) error {
 	obj := s.policy
+	s.invalid = r.kind.compile(obj)
 	s.result = rollout.Plan(rollout.Input{
 		Generation:     obj.GetGeneration(),
 		Deleting:       !obj.GetDeletionTimestamp().IsZero(),
 		Spec:           r.kind.rollout(obj),
 		Status:         s.before,
 		Annotations:    obj.GetAnnotations(),
-		Invalid:        r.kind.compile(obj),
+		Invalid:        s.invalid,
 		Nodes:          s.evidence.nodes,
 		Reports:        s.evidence.reports,
 		ReportInterval: r.ReportInterval,
@@ -155,6 +162,14 @@ func (r *PolicyReconciler[T]) flowsToShow(s *scope[T]) []v1alpha1.FlowSample {
 		return flows
 	}
 	return s.before.Evidence.TopFlows
+}
+
+// suggestPhase explains the top flows with rules that would allow them; it never fails the decision.
+func (r *PolicyReconciler[T]) suggestPhase(ctx context.Context, s *scope[T]) error {
+	if s.policy.GetDeletionTimestamp().IsZero() && s.invalid == "" {
+		r.suggestRules(ctx, s)
+	}
+	return nil
 }
 
 // revisionPhase keeps the revisions the planned status names; nothing is kept for a policy being

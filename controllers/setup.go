@@ -120,11 +120,11 @@ func newReconcilers(mgr ctrl.Manager, o Options) (*Reconcilers, cluster.Cluster,
 	recorder := mgr.GetEventRecorder("palisade-rollout")
 	np := &PolicyReconciler[*v1alpha1.NetworkPolicy]{
 		Client: mgr.GetClient(), Revisions: revisions.GetCache(), Clock: o.Clock, Recorder: recorder, Metrics: m,
-		Namespace: o.Namespace, ReportInterval: o.ReportInterval, kind: networkPolicyKind(),
+		Namespace: o.Namespace, ReportInterval: o.ReportInterval, Metadata: mgr.GetAPIReader(), kind: networkPolicyKind(),
 	}
 	gnp := &PolicyReconciler[*v1alpha1.GlobalNetworkPolicy]{
 		Client: mgr.GetClient(), Revisions: revisions.GetCache(), Clock: o.Clock, Recorder: recorder, Metrics: m,
-		Namespace: o.Namespace, ReportInterval: o.ReportInterval, kind: globalNetworkPolicyKind(),
+		Namespace: o.Namespace, ReportInterval: o.ReportInterval, Metadata: mgr.GetAPIReader(), kind: globalNetworkPolicyKind(),
 	}
 	return &Reconcilers{NetworkPolicy: np, GlobalNetworkPolicy: gnp}, revisions, nil
 }

@@ -160,4 +160,25 @@ type FlowSample struct {
 	Port int32 `json:"port,omitempty"`
 	// Count is how many times the flow was seen in the window.
 	Count int64 `json:"count"`
+	// SuggestedRules would allow the flow: paste each at the top of the policy's rule list its
+	// direction names (spec.ingress or spec.egress). Two when the policy would deny the flow at both
+	// ends; absent when no rule can be suggested (a peer pod that no longer exists, a flow the policy
+	// allows as it stands), with the reason in SuggestionNote.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=2
+	SuggestedRules []SuggestedRule `json:"suggestedRules,omitempty"`
+	// SuggestionNote says why no rule is suggested, or what to know before pasting it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	SuggestionNote string `json:"suggestionNote,omitempty"`
+}
+
+// SuggestedRule is an Allow rule for one direction of the policy.
+type SuggestedRule struct {
+	// Direction is the rule list the rule belongs to: Ingress (spec.ingress) or Egress (spec.egress).
+	// +kubebuilder:validation:Enum=Ingress;Egress
+	Direction PolicyType `json:"direction"`
+	// Rule is the rule to paste, as the policy writes it.
+	Rule Rule `json:"rule"`
 }

@@ -24,6 +24,12 @@
 //   - convert: Calico projectcalico.org/v3 policies (staged kinds included) to Palisade, all or nothing.
 //   - trace: why one flow is allowed or denied, egress and ingress, with every policy visited.
 //   - matrix: pod-to-pod connectivity on each port, streamed as tables, JSON or YAML.
+//   - status, watch, promote, pause, resume, rollback: a policy's rollout in a cluster (kubectl's
+//     kubeconfig flags, k8s.io/cli-runtime). The controls only set the annotation the operator
+//     honours (pkg/rollout.Annotation*); they never write spec or status. Progress toward the next
+//     phase is computed from the status and the rollout settings with the clock given in
+//     ClusterDeps. Exit codes: 0 done, 1 a --wait or watch that did not finish (timeout, deleted),
+//     2 the cluster or the policy could not be read.
 //   - version, completion: as kubectl plugins have them.
 //
 // This package parses flags, reads the paths it is given and formats results. It must never hold

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
@@ -35,8 +36,9 @@ DOC_INDEX counts the documents of FILE from 0 (empty documents are not counted).
 a namespace print as KIND/NAME. Warnings start with "warning: ".
 
 Exit status: 0 when everything is valid (warnings allowed), 1 when anything is invalid, 2 when an
-input cannot be read or parsed (a document that does not parse is reported and every other
-document is still checked). Files of a folder that are not Kubernetes manifests (no apiVersion and
+input cannot be read or parsed, or holds an object that could carry policy and is not understood
+(an unknown kind or version of policy.palisade.dev, a misspelt NetworkPolicy); a document that does
+not parse is reported and every other document is still checked. Files of a folder that are not Kubernetes manifests (no apiVersion and
 kind) are skipped with a note.`
 
 const lintExample = `  # Check a file, a folder (its *.yaml, *.yml and *.json files; -R for subfolders) and stdin
@@ -100,7 +102,7 @@ func runLint(streams IOStreams, paths []string, ns namespaceFlag, opts manifest.
 		fmt.Fprintln(streams.ErrOut, "note: "+emptyInput)
 		return nil
 	}
-	invalid := false
+	invalid, unreadable := false, false
 	dups := map[*manifest.Document]duplicate{}
 	for _, dup := range findDuplicates(set) {
 		dups[dup.later] = dup
@@ -108,6 +110,7 @@ func runLint(streams IOStreams, paths []string, ns namespaceFlag, opts manifest.
 	all := []findingJSON{}
 	for _, d := range set.Documents {
 		fs := lintDocument(d)
+		unreadable = unreadable || unknownPalisadeType(d)
 		if dup, ok := dups[d]; ok {
 			// A warning in lint, which checks each object as admission would; trace and matrix,
 			// whose verdict would depend on which one wins, refuse it.
@@ -130,13 +133,27 @@ func runLint(streams IOStreams, paths []string, ns namespaceFlag, opts manifest.
 			return err
 		}
 	}
-	if len(set.Problems) > 0 {
+	if len(set.Problems) > 0 || unreadable {
 		return &ExitError{Code: ExitUsage}
 	}
 	if invalid {
 		return &ExitError{Code: ExitInvalid}
 	}
 	return nil
+}
+
+// unknownPalisadeType reports a document of Palisade's API group that is not one of its policy kinds
+// at its served version: it could carry policy and cannot be read, which every command treats as
+// unreadable input (exit 2, issue 13 item 4), not as an invalid policy (exit 1).
+func unknownPalisadeType(d *manifest.Document) bool {
+	if d.Err == nil {
+		return false
+	}
+	gv, err := schema.ParseGroupVersion(d.APIVersion)
+	if err != nil || gv.Group != v1alpha1.GroupVersion.Group {
+		return false
+	}
+	return gv.Version != v1alpha1.GroupVersion.Version || (d.Kind != "NetworkPolicy" && d.Kind != "GlobalNetworkPolicy")
 }
 
 // lintDocument returns the findings of one document, errors and warnings in the order validation

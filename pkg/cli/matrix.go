@@ -34,6 +34,10 @@ type matrixVerdict struct {
 	Port     uint16 `json:"port"`
 	Protocol string `json:"protocol"`
 	Allowed  bool   `json:"allowed"`
+	// IPv4 and IPv6 are the verdicts over each IP family between two dual-stack pods (absent when
+	// the pods share one family only): a policy can allow one family and deny the other.
+	IPv4 *bool `json:"ipv4,omitempty"`
+	IPv6 *bool `json:"ipv6,omitempty"`
 }
 
 func newMatrixCommand(streams IOStreams) *cobra.Command {
@@ -57,8 +61,10 @@ The text output has one table per port: rows are numbered sources, columns the d
 the same numbers (listed above the table when --from and --to differ), "." allowed and "X" denied
 (the notation of the Kubernetes network-policy e2e truth tables), "-" for two pods that share no IP
 family; the count of allowed connections follows each table. -o json gives
-{"verdicts": [{"from", "to", "port", "protocol", "allowed"}, ...]} sorted by port, protocol, from
-and to; pairs without a shared IP family are left out.
+{"verdicts": [{"from", "to", "port", "protocol", "allowed", "ipv4", "ipv6"}, ...]} sorted by port,
+protocol, from and to: "allowed" is the verdict over the family the pods share, IPv4 when they
+share both, and between two dual-stack pods "ipv4" and "ipv6" give the verdict over each family;
+pairs without a shared IP family are left out.
 
 Exit status: 0 when the matrix was computed, 2 for bad flags or unreadable manifests.`,
 		Example: `  kubectl palisade matrix -f examples/default-deny --ports 80/TCP,53/UDP
@@ -155,7 +161,7 @@ func (o *matrixOptions) run(streams IOStreams) error {
 		return fmt.Errorf("writing the matrix: %w", err)
 	}
 	if m.familyDiffers > 0 {
-		fmt.Fprintf(streams.ErrOut, "note: %d connections between dual-stack pods are allowed over one IP family and denied over the other (\"4\" or \"6\" in the table: allowed over IPv4 only or IPv6 only); JSON gives the IPv4 verdict\n", m.familyDiffers)
+		fmt.Fprintf(streams.ErrOut, "note: %d connections between dual-stack pods are allowed over one IP family and denied over the other (\"4\" or \"6\" in the table: allowed over IPv4 only or IPv6 only; \"ipv4\" and \"ipv6\" in JSON)\n", m.familyDiffers)
 	}
 	if noFamily > 0 {
 		fmt.Fprintf(streams.ErrOut, "note: %d pairs of pods share no IP family (one IPv4-only, the other IPv6-only): no flow can pass between them, so they have no verdict (\"-\" in the table, left out of JSON)\n", noFamily/len(ports))
@@ -187,6 +193,15 @@ type matrixSink interface {
 type cell struct {
 	ok, allowed bool
 	differs     bool
+	// v4 and v6 are the verdicts per family between two dual-stack pods; nil otherwise (a pair that
+	// shares one family has one verdict, allowed).
+	v4, v6 *bool
+}
+
+// verdict is the cell as -o json|yaml writes it.
+func (c cell) verdict(p portSpec, from, to *podInfo) matrixVerdict {
+	return matrixVerdict{From: from.Ref.String(), To: to.Ref.String(), Port: p.Port, Protocol: p.Protocol, Allowed: c.allowed,
+		IPv4: c.v4, IPv6: c.v6}
 }
 
 // matrix evaluates every pod of from to every pod of to on each port, in the order of ports, then
@@ -222,6 +237,7 @@ func (m *model) matrix(ports []portSpec, from, to []*podInfo, sink matrixSink) (
 						if err != nil {
 							return 0, fmt.Errorf("evaluating %s -> %s %s over IPv6: %w", refText(src.Ref), refText(dst.Ref), p, err)
 						}
+						cells[j].v4, cells[j].v6 = &a, &a6
 						if a6 != a {
 							cells[j].differs = true
 							m.familyDiffers++
@@ -258,7 +274,7 @@ func (s *jsonSink) row(p portSpec, from *podInfo, to []*podInfo, cells []cell) e
 		if !c.ok {
 			continue
 		}
-		b, err := json.MarshalIndent(matrixVerdict{From: from.Ref.String(), To: to[j].Ref.String(), Port: p.Port, Protocol: p.Protocol, Allowed: c.allowed}, "    ", "  ")
+		b, err := json.MarshalIndent(c.verdict(p, from, to[j]), "    ", "  ")
 		if err != nil {
 			return fmt.Errorf("rendering the matrix as JSON: %w", err)
 		}
@@ -308,7 +324,14 @@ func (s *yamlSink) row(p portSpec, from *podInfo, to []*podInfo, cells []cell) e
 		s.count++
 		fromJSON, _ := json.Marshal(from.Ref.String())
 		toJSON, _ := json.Marshal(to[j].Ref.String())
-		if _, err := fmt.Fprintf(s.w, "- allowed: %t\n  from: %s\n  port: %d\n  protocol: %s\n  to: %s\n", c.allowed, fromJSON, p.Port, p.Protocol, toJSON); err != nil {
+		families := ""
+		if c.v4 != nil {
+			families += fmt.Sprintf("  ipv4: %t\n", *c.v4)
+		}
+		if c.v6 != nil {
+			families += fmt.Sprintf("  ipv6: %t\n", *c.v6)
+		}
+		if _, err := fmt.Fprintf(s.w, "- allowed: %t\n  from: %s\n%s  port: %d\n  protocol: %s\n  to: %s\n", c.allowed, fromJSON, families, p.Port, p.Protocol, toJSON); err != nil {
 			return err
 		}
 	}

@@ -17,6 +17,8 @@ func TestMatrix(t *testing.T) {
 			args: []string{"matrix", "-f", traceCluster, "--ports", "80/TCP", "--from", "app=b", "--to", "app=a", "-o", "json"}},
 		{name: "mixed-ip-families", code: 0,
 			args: []string{"matrix", "-f", "testdata/matrix/mixed-families.yaml", "--ports", "80/TCP"}},
+		{name: "mixed-ip-families-json", code: 0,
+			args: []string{"matrix", "-f", "testdata/matrix/mixed-families.yaml", "--ports", "80/TCP", "-o", "json"}},
 		{name: "error-bad-selector", code: 2,
 			args: []string{"matrix", "-f", traceCluster, "--ports", "80/TCP", "--from", "app=(b"}},
 		{name: "error-selector-selects-nothing", code: 2,

@@ -14,9 +14,20 @@ var commands = []func(IOStreams) *cobra.Command{
 	newObserveCommand,
 }
 
+// clusterCommands build the commands that talk to a cluster; they also get the ClusterDeps.
+var clusterCommands = []func(IOStreams, ClusterDeps) []*cobra.Command{
+	rolloutCommands,
+}
+
 // NewRootCommand builds the kubectl-palisade command tree. Execute it and pass the result to
 // HandleError for the exit code.
 func NewRootCommand(streams IOStreams) *cobra.Command {
+	return NewRootCommandWith(streams, ClusterDeps{})
+}
+
+// NewRootCommandWith is NewRootCommand with the cluster commands' dependencies given (tests pass a
+// fake clock).
+func NewRootCommandWith(streams IOStreams, deps ClusterDeps) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "kubectl-palisade",
 		Short: "Work with Palisade network policies",
@@ -38,6 +49,9 @@ flows the policies in a set of manifests allow.`,
 	root.CompletionOptions.DisableDefaultCmd = false
 	for _, newCommand := range commands {
 		root.AddCommand(newCommand(streams))
+	}
+	for _, newCommands := range clusterCommands {
+		root.AddCommand(newCommands(streams, deps)...)
 	}
 	return root
 }

@@ -172,7 +172,8 @@ var _ = Describe("the NetworkPolicy rollout controller", func() {
 		Expect(p.Status.Evidence.WouldDeny).To(BeZero(), "the new window has seen nothing yet")
 		Expect(res).To(Equal(ctrl.Result{RequeueAfter: time.Minute}))
 		Expect(p.Status.Evidence.TopFlows).To(Equal([]v1alpha1.FlowSample{
-			{Source: "shop/client", Destination: "shop/web-0", Protocol: "TCP", Port: 8080, Count: 4},
+			{Source: "shop/client", Destination: "shop/web-0", Protocol: "TCP", Port: 8080, Count: 4,
+				SuggestionNote: "source: pod shop/client no longer exists"},
 		}))
 
 		By("the node counting the new window: still quiet at its end, it promotes")
