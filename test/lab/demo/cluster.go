@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -109,7 +110,7 @@ func chainWrites(ctx context.Context, l *lab.Lab) (float64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("reading node %s's enforcer metrics: %w", n.Name, err)
 		}
-		v, found, err := counter(resp.Body, chainWritesMetric)
+		v, found, err := chainWritesTotal(resp.Body)
 		_ = resp.Body.Close()
 		if err != nil {
 			return 0, fmt.Errorf("reading node %s's enforcer metrics: %w", n.Name, err)
@@ -122,8 +123,9 @@ func chainWrites(ctx context.Context, l *lab.Lab) (float64, error) {
 	return sum, nil
 }
 
-// counter finds an unlabelled sample in Prometheus's text format.
-func counter(r interface{ Read([]byte) (int, error) }, name string) (float64, bool, error) {
+// chainWritesTotal finds the unlabelled chainWritesMetric sample in Prometheus's text format.
+func chainWritesTotal(r io.Reader) (float64, bool, error) {
+	const name = chainWritesMetric
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()

@@ -42,6 +42,16 @@ var (
 	ingressToWeb     = flow{From: "ingress-nginx/ingress-controller", To: "frontend/web", Port: probe.Port{Port: 80, Protocol: probe.TCP}}
 )
 
+// workerMetricsRule is the fix of the progressive policy: web scrapes the worker's metrics.
+var workerMetricsRule = map[string]any{
+	"action": "Allow", "protocol": "TCP",
+	"destination": map[string]any{
+		"namespaceSelector": "kubernetes.io/metadata.name == 'backend'",
+		"selector":          "tier == 'worker'",
+		"ports":             []any{9100},
+	},
+}
+
 type policyRef struct{ Namespace, Name string }
 
 func (p policyRef) String() string { return p.Namespace + "/" + p.Name }
@@ -133,14 +143,14 @@ func addEgressRule(obj map[string]any, rule map[string]any) {
 	spec["egress"] = append(egress, rule)
 }
 
-// writeObject writes obj as YAML into path and returns the YAML.
-func writeObject(path string, obj map[string]any) ([]byte, error) {
+// writeObject writes obj as YAML into path.
+func writeObject(path string, obj map[string]any) error {
 	b, err := yaml.Marshal(obj)
 	if err != nil {
-		return nil, fmt.Errorf("rendering %s: %w", path, err)
+		return fmt.Errorf("rendering %s: %w", path, err)
 	}
 	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return nil, fmt.Errorf("writing %s: %w", path, err)
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	return b, nil
+	return nil
 }

@@ -72,7 +72,7 @@ func (d *demo) refuse(ctx context.Context) error {
 // apply writes a policy, applies it with kubectl, and waits for the operator to decide its phase.
 func (d *demo) apply(ctx context.Context, ref policyRef, obj map[string]any, phases ...v1alpha1.RolloutPhase) (*v1alpha1.NetworkPolicy, error) {
 	path := filepath.Join(d.dir, ref.Name+".yaml")
-	if _, err := writeObject(path, obj); err != nil {
+	if err := writeObject(path, obj); err != nil {
 		return nil, err
 	}
 	if !slices.Contains(d.applied, path) {
@@ -236,14 +236,7 @@ func (d *demo) promote(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	addEgressRule(obj, map[string]any{
-		"action": "Allow", "protocol": "TCP",
-		"destination": map[string]any{
-			"namespaceSelector": "kubernetes.io/metadata.name == 'backend'",
-			"selector":          "tier == 'worker'",
-			"ports":             []any{9100},
-		},
-	})
+	addEgressRule(obj, workerMetricsRule)
 	if _, err := d.apply(ctx, progressivePolicy, obj, v1alpha1.PhaseAudit); err != nil {
 		return err
 	}

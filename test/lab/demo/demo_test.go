@@ -1,0 +1,177 @@
+package demo
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
+
+	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/pkg/manifest"
+	"github.com/palisade-dev/palisade/pkg/validation"
+	"github.com/palisade-dev/palisade/test/lab/probe"
+)
+
+// The policies the demo applies are the example's, with a rollout section (and, for the fix, one
+// more egress rule): each must still be understood and valid, or the demo would fail at kubectl
+// apply after building a whole lab.
+func TestScenarioPoliciesAreValid(t *testing.T) {
+	sc, err := loadScenario(filepath.Join("..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &demo{o: Options{Window: 20 * time.Second}, sc: sc}
+	d.columns()
+	if len(d.cols) != len(sc.workload.Pods) {
+		t.Errorf("matrix columns %v: want one per pod of %s", d.cols, scenarioDir)
+	}
+	for _, f := range []flow{workerToDatabase, apiToDatabase, webToDatabase, webToWorker, webToAPI, apiToWeb, ingressToWeb} {
+		if !containsColumn(d.cols, column{pod: f.To, port: f.Port}) {
+			t.Errorf("flow %s: not a cell of the matrix (a pod on its first declared port)", f)
+		}
+	}
+	immediate, err := sc.policy(immediatePolicy, map[string]any{"strategy": "Immediate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	progressive, err := sc.policy(progressivePolicy, d.progressiveRollout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed, err := sc.policy(progressivePolicy, d.progressiveRollout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	addEgressRule(fixed, workerMetricsRule)
+	for name, obj := range map[string]map[string]any{"immediate": immediate, "progressive": progressive, "fixed": fixed} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "policy.yaml")
+			if err := writeObject(path, obj); err != nil {
+				t.Fatal(err)
+			}
+			set, err := manifest.Load([]string{path}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := set.Err(); err != nil {
+				t.Fatalf("the demo's policy is not understood: %v", err)
+			}
+			if len(set.NetworkPolicies) != 1 {
+				t.Fatalf("want one NetworkPolicy, got %d", len(set.NetworkPolicies))
+			}
+			p := set.NetworkPolicies[0].Object
+			if errs, _ := validation.ValidateNetworkPolicy(p); len(errs) > 0 {
+				t.Errorf("the demo's policy is invalid: %v", errs.ToAggregate())
+			}
+		})
+	}
+	// The source objects are untouched: the demo copies before it edits.
+	if _, ok := sc.policies[progressivePolicy]["spec"].(map[string]any)["rollout"]; ok {
+		t.Error("policy() edited the scenario's own object")
+	}
+}
+
+func containsColumn(cols []column, c column) bool {
+	for _, x := range cols {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+func TestProgressiveRolloutDecodes(t *testing.T) {
+	d := &demo{o: Options{Window: 15 * time.Second}}
+	b, err := yaml.Marshal(d.progressiveRollout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r v1alpha1.RolloutSpec
+	if err := yaml.UnmarshalStrict(b, &r); err != nil {
+		t.Fatalf("spec.rollout %s: %v", b, err)
+	}
+	if r.Strategy != v1alpha1.RolloutProgressive || r.Audit.MinDuration.Duration != 15*time.Second || r.Staged.MinDuration.Duration != 15*time.Second {
+		t.Errorf("spec.rollout = %s: want Progressive with 15s windows", b)
+	}
+}
+
+func TestCounter(t *testing.T) {
+	text := `# HELP palisade_enforcer_chain_writes_total Chains rewritten because their content hash changed.
+# TYPE palisade_enforcer_chain_writes_total counter
+palisade_enforcer_chain_writes_total_other 9
+palisade_enforcer_chain_writes_total 42
+`
+	v, ok, err := chainWritesTotal(strings.NewReader(text))
+	if err != nil || !ok || v != 42 {
+		t.Errorf("chainWritesTotal = %v, %v, %v; want 42, true, nil", v, ok, err)
+	}
+	if _, ok, err := chainWritesTotal(strings.NewReader("other 1\n")); ok || err != nil {
+		t.Errorf("missing metric: found %v, error %v", ok, err)
+	}
+	if _, _, err := chainWritesTotal(strings.NewReader(chainWritesMetric + " x\n")); err == nil {
+		t.Error("a malformed value must be an error")
+	}
+}
+
+func TestMatrixMarksChanges(t *testing.T) {
+	cols := []column{
+		{pod: "a/x", port: probe.Port{Port: 80, Protocol: probe.TCP}},
+		{pod: "b/y", port: probe.Port{Port: 53, Protocol: probe.UDP}},
+	}
+	prev := []probe.Verdict{
+		{From: "a/x", To: "b/y", Port: 53, Protocol: probe.UDP, Allowed: true},
+		{From: "b/y", To: "a/x", Port: 80, Protocol: probe.TCP, Allowed: true},
+	}
+	now := []probe.Verdict{
+		{From: "a/x", To: "b/y", Port: 53, Protocol: probe.UDP, Allowed: false},
+		{From: "b/y", To: "a/x", Port: 80, Protocol: probe.TCP, Allowed: true},
+		// Another port to the same pod is not a cell.
+		{From: "b/y", To: "a/x", Port: 53, Protocol: probe.UDP, Allowed: false},
+	}
+	var out bytes.Buffer
+	(&narrator{out: &out}).matrix(cols, now, prev)
+	want := "    from \\ to  x:80  y:53/UDP  \n" +
+		"    a/x        ·     DROP*     \n" +
+		"    b/y        ok    ·         \n" +
+		"    (* changed since the previous matrix)\n"
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("matrix (-want +got):\n%s", diff)
+	}
+}
+
+func TestClaimsAreRecorded(t *testing.T) {
+	var out bytes.Buffer
+	n := &narrator{out: &out}
+	if !n.claim(true, "the sky is up", "it is down") {
+		t.Error("a true claim returned false")
+	}
+	if n.claim(false, "pigs fly", "they walk") {
+		t.Error("a false claim returned true")
+	}
+	if diff := cmp.Diff([]string{"pigs fly: they walk"}, n.false); diff != "" {
+		t.Errorf("false claims (-want +got):\n%s", diff)
+	}
+	if got := out.String(); !strings.Contains(got, "✔ the sky is up") || !strings.Contains(got, "✘ NOT TRUE: pigs fly: they walk") {
+		t.Errorf("narration:\n%s", got)
+	}
+}
+
+func TestFindBinaries(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := findBinaries(dir, dir); err == nil || !strings.Contains(err.Error(), "make build envtest-bins") {
+		t.Errorf("missing binaries: error %v, want one saying how to build them", err)
+	}
+	for _, name := range []string{"palisade-controller", "palisade-enforcer", "kubectl-palisade", "kubectl"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := findBinaries(dir, dir); err != nil {
+		t.Errorf("every binary present: %v", err)
+	}
+}
