@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -110,7 +109,6 @@ type demo struct {
 	kp       command
 	dir      string // where the applied policies are written
 	cols     []column
-	ports    []probe.Port
 	started  time.Time // when the enforcers started
 	rep      *Report
 	applied  []string // files of the policies applied, for trace
@@ -171,8 +169,5 @@ func (d *demo) columns() {
 			continue
 		}
 		d.cols = append(d.cols, c)
-		if !slices.Contains(d.ports, c.port) {
-			d.ports = append(d.ports, c.port)
-		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
@@ -173,5 +174,29 @@ func TestFindBinaries(t *testing.T) {
 	}
 	if _, err := findBinaries(dir, dir); err != nil {
 		t.Errorf("every binary present: %v", err)
+	}
+}
+
+func TestWouldDenySeen(t *testing.T) {
+	progressing := func(reason string) []metav1.Condition {
+		return []metav1.Condition{{Type: v1alpha1.ConditionProgressing, Status: metav1.ConditionTrue, Reason: reason}}
+	}
+	tests := []struct {
+		name   string
+		status v1alpha1.PolicyStatus
+		want   bool
+	}{
+		{"nothing reported", v1alpha1.PolicyStatus{Conditions: progressing("EvidenceMissing")}, false},
+		{"a quiet window", v1alpha1.PolicyStatus{Evidence: &v1alpha1.Evidence{Allowed: 3}, Conditions: progressing("WaitingForMinDuration")}, false},
+		{"counted in the window", v1alpha1.PolicyStatus{Evidence: &v1alpha1.Evidence{WouldDeny: 2}}, true},
+		{"shown as top flows", v1alpha1.PolicyStatus{Evidence: &v1alpha1.Evidence{TopFlows: []v1alpha1.FlowSample{{Source: "a", Destination: "b", Count: 1}}}}, true},
+		{"the window started again", v1alpha1.PolicyStatus{Evidence: &v1alpha1.Evidence{}, Conditions: progressing("DenialsInWindow")}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := wouldDenySeen(&v1alpha1.NetworkPolicy{Status: tt.status}); got != tt.want {
+				t.Errorf("wouldDenySeen = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
