@@ -117,7 +117,7 @@ demo: demo-root deps envtest-bins build ## Run Palisade in a lab on this machine
 
 .PHONY: demo-root
 demo-root:
-	@if [ "$$(id -u)" != 0 ]; then echo "make demo creates network namespaces and must run as root: sudo -E env PATH=\"$$PATH\" make demo"; exit 1; fi
+	@if [ "$$(id -u)" != 0 ]; then echo 'make demo creates network namespaces and must run as root: sudo -E env PATH="$$PATH" make demo'; exit 1; fi
 
 .PHONY: demo-down
 demo-down: demo-root build ## Remove what a killed demo or lab run left behind (every pal-lab-* namespace, process and directory).
