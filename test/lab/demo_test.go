@@ -24,7 +24,7 @@ import (
 // `make demo` (palisade-lab demo) run non-interactively: every fact its story claims is held to
 // what it measured, and it leaves nothing behind.
 var _ = Describe("palisade-lab demo", func() {
-	It("enforces the Immediate policy, lets Audit traffic through, and cleans up after itself", func() {
+	It("enforces the Immediate policy, lets Audit traffic through, promotes on evidence, and cleans up after itself", func() {
 		if os.Geteuid() != 0 {
 			Fail("this spec creates network namespaces and must run as root: sudo make test-e2e")
 		}
@@ -68,13 +68,17 @@ var _ = Describe("palisade-lab demo", func() {
 		Expect(allowedIn(rep.Audit, apiToWeb)).To(BeTrue(), "web-tier in Audit")
 		Expect(allowedIn(rep.Audit, workerToDB)).To(BeFalse(), "database-tier still enforced")
 
-		By("promoting the fixed policy, or saying what the promotion waited for")
+		By("promoting the fixed policy and stepping a bad edit back, or saying what the promotion waited for")
 		if rep.Promoted != nil {
+			webToAPI := probe.Verdict{From: "frontend/web", To: "backend/api", Port: 8080, Protocol: probe.TCP}
 			Expect(allowedIn(rep.Promoted, apiToWeb)).To(BeFalse(), "web-tier enforced")
 			Expect(allowedIn(rep.Promoted, webToWorker)).To(BeTrue(), "the fixed web-tier enforced")
+			Expect(rep.SteppedBack).To(BeTrue(), "the bad edit stepped back")
+			Expect(allowedIn(rep.AfterStepBack, webToAPI)).To(BeTrue(), "the last good generation enforced again")
 		} else {
 			Expect(rep.Promotion.WaitedFor).To(ContainSubstring("NodeReport"))
 			Expect(rep.Promotion.Reached).To(Equal(v1alpha1.PhaseAudit))
+			Expect(rep.SteppedBack).To(BeFalse())
 		}
 
 		By("telling only what is true")

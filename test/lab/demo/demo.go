@@ -81,6 +81,12 @@ type Report struct {
 	ImmediatePhase, AuditPhase v1alpha1.RolloutPhase
 	// Promotion is how far the progressive policy's second generation got.
 	Promotion Promotion
+	// BadEdit is how far its third generation, a bad edit, got towards Staged; SteppedBack says
+	// whether it then stepped back by itself, and AfterStepBack is the matrix measured after that
+	// (both unset when the second generation was not promoted: the step is skipped).
+	BadEdit       Promotion
+	SteppedBack   bool
+	AfterStepBack []probe.Verdict
 	// False lists the claims that turned out false.
 	False []string
 	// Leftovers is what remained of the run after teardown (nil when it could not be looked up).
@@ -93,7 +99,7 @@ type Promotion struct {
 	Reached v1alpha1.RolloutPhase
 	// NodeReports is how many NodeReports existed when the wait ended.
 	NodeReports int
-	// WaitedFor says what the demo waited for when the policy was not enforced in the end.
+	// WaitedFor says what the demo waited for when a promotion did not happen.
 	WaitedFor string
 }
 
@@ -142,7 +148,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 			err = fmt.Errorf("%d claims of the demo were not true:\n  %s", len(rep.False), strings.Join(rep.False, "\n  "))
 		}
 	}()
-	for _, step := range []func(context.Context) error{d.start, d.install, d.before, d.refuse, d.immediate, d.audit, d.promote} {
+	for _, step := range []func(context.Context) error{d.start, d.install, d.before, d.refuse, d.immediate, d.audit, d.promote, d.stepBack} {
 		if err := step(ctx); err != nil {
 			return rep, err
 		}

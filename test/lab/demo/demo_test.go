@@ -14,6 +14,7 @@ import (
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/manifest"
+	"github.com/palisade-dev/palisade/pkg/rollout"
 	"github.com/palisade-dev/palisade/pkg/validation"
 	"github.com/palisade-dev/palisade/test/lab/probe"
 )
@@ -198,5 +199,23 @@ func TestWouldDenySeen(t *testing.T) {
 				t.Errorf("wouldDenySeen = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// Staged enforces the candidate on the canary only: the step-back step needs web, the one pod
+// web-tier selects, in it.
+func TestCanaryHoldsWeb(t *testing.T) {
+	// web-tier selects tier == 'frontend': frontend/web alone, the source of webToAPI.
+	web := strings.SplitN(webToAPI.From, "/", 2)
+	if !rollout.InCanary(rollout.EndpointIdentity(web[0], web[1]), canaryPercent) {
+		t.Errorf("%s is not in a %d%% canary: Staged would not enforce web-tier on it", webToAPI.From, canaryPercent)
+	}
+}
+
+func TestRemoveEgressRule(t *testing.T) {
+	obj := map[string]any{"spec": map[string]any{"egress": []any{"a", "b", "c"}}}
+	removeEgressRule(obj, 0)
+	if diff := cmp.Diff([]any{"b", "c"}, obj["spec"].(map[string]any)["egress"]); diff != "" {
+		t.Errorf("egress (-want +got):\n%s", diff)
 	}
 }

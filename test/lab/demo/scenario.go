@@ -154,3 +154,10 @@ func writeObject(path string, obj map[string]any) error {
 	}
 	return nil
 }
+
+// removeEgressRule removes the i-th egress rule of a policy object from policy.
+func removeEgressRule(obj map[string]any, i int) {
+	spec := obj["spec"].(map[string]any)
+	egress, _ := spec["egress"].([]any)
+	spec["egress"] = append(egress[:i:i], egress[i+1:]...)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -158,10 +159,11 @@ func (d *demo) progressiveRollout() map[string]any {
 	return map[string]any{
 		"strategy": "Progressive",
 		"audit":    map[string]any{"minDuration": w, "maxDenials": 0},
-		"staged":   map[string]any{"minDuration": w, "maxDenials": 0, "canaryPercent": 50},
-		// The matrix measured after promotion sends a few flows web-tier denies; they must not
-		// step the new generation back during its watch.
-		"rollback": map[string]any{"deniedPerMinute": 60},
+		"staged":   map[string]any{"minDuration": w, "maxDenials": 0, "canaryPercent": canaryPercent},
+		// The matrix measured after promotion sends a few flows web-tier denies (about ten
+		// connections): they must not step the new generation back during its watch, while the
+		// burst of the step-back step (stepBackBurst a second) must.
+		"rollback": map[string]any{"deniedPerMinute": deniedPerMinute},
 	}
 }
 
@@ -252,7 +254,8 @@ func (d *demo) promote(ctx context.Context) error {
 	d.n.section("Fix the policy and let it earn enforcement: Audit -> Staged -> Enforced")
 	d.n.say("web scrapes the worker's metrics on 9100, which web-tier forgot: add an egress rule for it. The edit",
 		"is a new generation, which starts over in Audit; with no would-deny traffic in a whole "+d.o.Window.String()+" window",
-		"and every node's report covering it, the operator promotes it to Staged (enforced on a 50% canary),",
+		"and every node's report covering it, the operator promotes it to Staged, enforced on the canary",
+		"("+strconv.Itoa(canaryPercent)+"% of the pods it selects, chosen by a hash of their names: frontend/web is one),",
 		"then, after another quiet window, to Enforced.")
 	obj, err := d.sc.policy(progressivePolicy, d.progressiveRollout())
 	if err != nil {
@@ -263,7 +266,7 @@ func (d *demo) promote(ctx context.Context) error {
 		return err
 	}
 	for _, next := range []v1alpha1.RolloutPhase{v1alpha1.PhaseStaged, v1alpha1.PhaseEnforced} {
-		reached, err := d.waitPhase(ctx, next)
+		reached, err := d.waitPhase(ctx, next, &d.rep.Promotion)
 		if err != nil || !reached {
 			return err
 		}
@@ -293,7 +296,7 @@ func (d *demo) promote(ctx context.Context) error {
 // waitPhase waits for the progressive policy to reach phase, printing progress. It returns false,
 // having said what it waited for, when the timeout passes or no node reports exist long after
 // the enforcers started (missing evidence never promotes).
-func (d *demo) waitPhase(ctx context.Context, phase v1alpha1.RolloutPhase) (bool, error) {
+func (d *demo) waitPhase(ctx context.Context, phase v1alpha1.RolloutPhase, out *Promotion) (bool, error) {
 	start := time.Now()
 	fmt.Fprintf(d.n.out, "waiting up to %v for phase %s...\n", d.o.PromotionTimeout, phase)
 	var p *v1alpha1.NetworkPolicy
@@ -305,14 +308,14 @@ func (d *demo) waitPhase(ctx context.Context, phase v1alpha1.RolloutPhase) (bool
 		if p, err = getPolicy(ctx, d.l, progressivePolicy); err != nil {
 			return false, err
 		}
-		d.rep.Promotion.Reached = p.Status.Phase
+		out.Reached = p.Status.Phase
 		if p.Status.Phase == phase {
 			return true, nil
 		}
 		if reports, err = nodeReports(ctx, d.l); err != nil {
 			return false, err
 		}
-		d.rep.Promotion.NodeReports = reports
+		out.NodeReports = reports
 		if reports == 0 && time.Since(d.started) > 3*reportInterval {
 			giveUp = fmt.Sprintf("no NodeReport exists %v after the enforcers started", time.Since(d.started).Round(time.Second))
 			return false, errStopWaiting
@@ -333,9 +336,9 @@ func (d *demo) waitPhase(ctx context.Context, phase v1alpha1.RolloutPhase) (bool
 	if giveUp == "" {
 		giveUp = fmt.Sprintf("waited %v", d.o.PromotionTimeout)
 	}
-	d.rep.Promotion.WaitedFor = fmt.Sprintf("phase %s of %s generation %d, which needs every node's NodeReport covering its %v evidence window (docs/rollout.md, rule 3): %s; %d NodeReports exist; the operator says: %s",
+	out.WaitedFor = fmt.Sprintf("phase %s of %s generation %d, which needs every node's NodeReport covering its %v evidence window (docs/rollout.md, rule 3): %s; %d NodeReports exist; the operator says: %s",
 		phase, progressivePolicy, p.Generation, d.o.Window, giveUp, reports, progressing(p))
-	fmt.Fprintf(d.n.out, "NOT PROMOTED: the demo waited for %s.\n", d.rep.Promotion.WaitedFor)
+	fmt.Fprintf(d.n.out, "NOT PROMOTED: the demo waited for %s.\n", out.WaitedFor)
 	if reports == 0 {
 		fmt.Fprintln(d.n.out, "This palisade-enforcer writes no NodeReports yet, so the operator holds the policy in Audit: missing evidence never promotes.")
 	}
