@@ -23,9 +23,9 @@ import (
 const (
 	enforcerHealthAddr  = "127.0.0.1:9808"
 	enforcerMetricsAddr = "127.0.0.1:9809"
-	// chainWritesMetric counts the chains an enforcer rewrote: it grows when a sync changed what is
-	// programmed.
-	chainWritesMetric = "palisade_enforcer_chain_writes_total"
+	// syncsSample counts an enforcer's successful syncs: each change of the policies it watches
+	// triggers one.
+	syncsSample = `palisade_enforcer_sync_duration_seconds_count{result="success"}`
 )
 
 // poll calls check every interval until it returns true, an error, or timeout passes (false, nil).
@@ -88,13 +88,13 @@ func nodeReports(ctx context.Context, l *lab.Lab) (int, error) {
 	return len(list.Items), nil
 }
 
-// chainWrites sums the enforcers' chain-write counters, read from inside each node's namespace.
-func chainWrites(ctx context.Context, l *lab.Lab) (float64, error) {
-	var sum float64
+// syncs reads each enforcer's count of successful syncs, from inside its node's namespace.
+func syncs(ctx context.Context, l *lab.Lab) (map[string]float64, error) {
+	out := map[string]float64{}
 	for _, n := range l.Plan.Nodes {
 		ns, ok := l.NodeNS(n.Name)
 		if !ok {
-			return 0, fmt.Errorf("no namespace for node %s", n.Name)
+			return nil, fmt.Errorf("no namespace for node %s", n.Name)
 		}
 		hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
 			DisableKeepAlives: true,
@@ -104,50 +104,60 @@ func chainWrites(ctx context.Context, l *lab.Lab) (float64, error) {
 		}}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+enforcerMetricsAddr+"/metrics", nil)
 		if err != nil {
-			return 0, fmt.Errorf("node %s's metrics: %w", n.Name, err)
+			return nil, fmt.Errorf("node %s's metrics: %w", n.Name, err)
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
-			return 0, fmt.Errorf("reading node %s's enforcer metrics: %w", n.Name, err)
+			return nil, fmt.Errorf("reading node %s's enforcer metrics: %w", n.Name, err)
 		}
-		v, found, err := chainWritesTotal(resp.Body)
+		v, found, err := successfulSyncs(resp.Body)
 		_ = resp.Body.Close()
 		if err != nil {
-			return 0, fmt.Errorf("reading node %s's enforcer metrics: %w", n.Name, err)
+			return nil, fmt.Errorf("reading node %s's enforcer metrics: %w", n.Name, err)
 		}
 		if !found {
-			return 0, fmt.Errorf("node %s's enforcer exports no %s", n.Name, chainWritesMetric)
+			return nil, fmt.Errorf("node %s's enforcer exports no %s", n.Name, syncsSample)
 		}
-		sum += v
+		out[n.Name] = v
 	}
-	return sum, nil
+	return out, nil
 }
 
-// chainWritesTotal finds the unlabelled chainWritesMetric sample in Prometheus's text format.
-func chainWritesTotal(r io.Reader) (float64, bool, error) {
-	const name = chainWritesMetric
+// successfulSyncs finds the syncsSample sample in Prometheus's text format.
+func successfulSyncs(r io.Reader) (float64, bool, error) {
+	const series = syncsSample
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		line := sc.Text()
-		rest, ok := strings.CutPrefix(line, name+" ")
+		rest, ok := strings.CutPrefix(sc.Text(), series+" ")
 		if !ok {
 			continue
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
 		if err != nil {
-			return 0, false, fmt.Errorf("%s: %w", name, err)
+			return 0, false, fmt.Errorf("%s: %w", series, err)
 		}
 		return v, true, nil
 	}
 	return 0, false, sc.Err()
 }
 
-// waitProgrammed waits until the enforcers rewrote chains since the count before, then a little
-// longer for the rest of the sync; false when nothing was rewritten within timeout.
-func waitProgrammed(ctx context.Context, l *lab.Lab, before float64, timeout time.Duration) (bool, error) {
+// waitProgrammed waits until every enforcer has completed a sync since the counts before (taken
+// before a change was applied), then a little longer: a change reaches the enforcers within
+// milliseconds and they sync it within their --min-sync-interval (100ms), so a sync that ended
+// before the change arrived is followed by one that holds it. False when some enforcer did not
+// sync within timeout.
+func waitProgrammed(ctx context.Context, l *lab.Lab, before map[string]float64, timeout time.Duration) (bool, error) {
 	ok, err := poll(ctx, 100*time.Millisecond, timeout, func() (bool, error) {
-		now, err := chainWrites(ctx, l)
-		return now > before, err
+		now, err := syncs(ctx, l)
+		if err != nil {
+			return false, err
+		}
+		for node, n := range now {
+			if n <= before[node] {
+				return false, nil
+			}
+		}
+		return true, nil
 	})
 	if ok {
 		select {

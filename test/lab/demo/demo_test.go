@@ -102,20 +102,21 @@ func TestProgressiveRolloutDecodes(t *testing.T) {
 	}
 }
 
-func TestCounter(t *testing.T) {
-	text := `# HELP palisade_enforcer_chain_writes_total Chains rewritten because their content hash changed.
-# TYPE palisade_enforcer_chain_writes_total counter
-palisade_enforcer_chain_writes_total_other 9
-palisade_enforcer_chain_writes_total 42
+func TestSuccessfulSyncs(t *testing.T) {
+	text := `# HELP palisade_enforcer_sync_duration_seconds Time taken by one dataplane sync.
+# TYPE palisade_enforcer_sync_duration_seconds histogram
+palisade_enforcer_sync_duration_seconds_bucket{result="success",le="0.001"} 3
+palisade_enforcer_sync_duration_seconds_count{result="error"} 1
+palisade_enforcer_sync_duration_seconds_count{result="success"} 42
 `
-	v, ok, err := chainWritesTotal(strings.NewReader(text))
+	v, ok, err := successfulSyncs(strings.NewReader(text))
 	if err != nil || !ok || v != 42 {
-		t.Errorf("chainWritesTotal = %v, %v, %v; want 42, true, nil", v, ok, err)
+		t.Errorf("successfulSyncs = %v, %v, %v; want 42, true, nil", v, ok, err)
 	}
-	if _, ok, err := chainWritesTotal(strings.NewReader("other 1\n")); ok || err != nil {
-		t.Errorf("missing metric: found %v, error %v", ok, err)
+	if _, ok, err := successfulSyncs(strings.NewReader("other 1\n")); ok || err != nil {
+		t.Errorf("missing sample: found %v, error %v", ok, err)
 	}
-	if _, _, err := chainWritesTotal(strings.NewReader(chainWritesMetric + " x\n")); err == nil {
+	if _, _, err := successfulSyncs(strings.NewReader(syncsSample + " x\n")); err == nil {
 		t.Error("a malformed value must be an error")
 	}
 }
@@ -217,5 +218,28 @@ func TestRemoveEgressRule(t *testing.T) {
 	removeEgressRule(obj, 0)
 	if diff := cmp.Diff([]any{"b", "c"}, obj["spec"].(map[string]any)["egress"]); diff != "" {
 		t.Errorf("egress (-want +got):\n%s", diff)
+	}
+}
+
+func TestSteppedBack(t *testing.T) {
+	degraded := func(status metav1.ConditionStatus, reason string) []metav1.Condition {
+		return []metav1.Condition{{Type: v1alpha1.ConditionDegraded, Status: status, Reason: reason}}
+	}
+	tests := []struct {
+		name   string
+		status v1alpha1.PolicyStatus
+		want   bool
+	}{
+		{"stepped back", v1alpha1.PolicyStatus{Phase: v1alpha1.PhaseAudit, Conditions: degraded(metav1.ConditionTrue, "SteppedBack")}, true},
+		{"still staged", v1alpha1.PolicyStatus{Phase: v1alpha1.PhaseStaged, Conditions: degraded(metav1.ConditionFalse, "NotDegraded")}, false},
+		{"rolled back by request", v1alpha1.PolicyStatus{Phase: v1alpha1.PhaseAudit, Conditions: degraded(metav1.ConditionTrue, "RolledBack")}, false},
+		{"audit, not degraded", v1alpha1.PolicyStatus{Phase: v1alpha1.PhaseAudit, Conditions: degraded(metav1.ConditionFalse, "NotDegraded")}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := steppedBack(&v1alpha1.NetworkPolicy{Status: tt.status}); got != tt.want {
+				t.Errorf("steppedBack = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -67,19 +67,13 @@ func (d *demo) stepBack(ctx context.Context) error {
 		fmt.Sprintf("phase %s; %s", p.Status.Phase, progressing(p))) {
 		return nil
 	}
-	if c := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionDegraded); c != nil {
-		fmt.Fprintf(d.n.out, "Degraded=%s, reason %s: %s; %s\n", c.Status, c.Reason, c.Message, progressing(p))
-	}
+	fmt.Fprintln(d.n.out, condition(p, v1alpha1.ConditionDegraded))
 	d.n.claim(p.Status.EnforcedGeneration == good, fmt.Sprintf("generation %d, the last good one, is enforced again", good),
 		fmt.Sprintf("status.enforcedGeneration is %d", p.Status.EnforcedGeneration))
 	if _, err := d.n.expect(ctx, 0, "kubectl lists the policies", d.kubectl, "get", "networkpolicies.policy.palisade.dev", "-A"); err != nil {
 		return err
 	}
-	before, err := chainWrites(ctx, d.l)
-	if err != nil {
-		return err
-	}
-	if _, err := waitProgrammed(ctx, d.l, before, 5*time.Second); err != nil {
+	if err := d.waitPhaseProgrammed(ctx); err != nil {
 		return err
 	}
 	if d.rep.AfterStepBack, err = d.measure(ctx, d.rep.Promoted); err != nil {
@@ -128,6 +122,10 @@ func (d *demo) callAPIUntilSteppedBack(ctx context.Context) (*v1alpha1.NetworkPo
 		return steppedBack(p), nil
 	})
 	fmt.Fprintf(d.n.out, "after %v: %d connections, %d dropped\n", time.Since(start).Round(time.Second), sent, dropped)
+	if err == nil {
+		d.n.claim(dropped > 0, "web's connections to the api are dropped: generation 3 is enforced on the canary, web among it",
+			fmt.Sprintf("none of %d was", sent))
+	}
 	return p, err
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/rollout"
@@ -44,6 +45,50 @@ func (d *demo) measure(ctx context.Context, prev []probe.Verdict) ([]probe.Verdi
 	}
 	d.n.matrix(d.cols, vs, prev)
 	return vs, nil
+}
+
+// waitSynced waits until every enforcer has synced since before (their sync counts before a
+// policy was applied), as a claim.
+func (d *demo) waitSynced(ctx context.Context, before map[string]float64) error {
+	const timeout = 20 * time.Second
+	ok, err := waitProgrammed(ctx, d.l, before, timeout)
+	if err != nil {
+		return err
+	}
+	d.n.claim(ok, "every enforcer has synced since it was applied", fmt.Sprintf("some did not sync within %v", timeout))
+	return nil
+}
+
+// waitPhaseProgrammed waits, as a claim, until the progressive policy's Programmed condition says
+// every node programmed what its status describes: after a promotion or a step back, node reports
+// exist (they made it happen), so the enforcers say themselves when they are done.
+func (d *demo) waitPhaseProgrammed(ctx context.Context) error {
+	timeout := 3*reportInterval + 5*time.Second
+	var p *v1alpha1.NetworkPolicy
+	ok, err := poll(ctx, 500*time.Millisecond, timeout, func() (bool, error) {
+		var err error
+		if p, err = getPolicy(ctx, d.l, progressivePolicy); err != nil {
+			return false, err
+		}
+		c := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionProgrammed)
+		return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == p.Generation, nil
+	})
+	if err != nil {
+		return err
+	}
+	text := fmt.Sprintf("every node reports phase %s programmed", p.Status.Phase)
+	otherwise := fmt.Sprintf("not within %v: %s", timeout, condition(p, v1alpha1.ConditionProgrammed))
+	d.n.claim(ok, text, otherwise)
+	return nil
+}
+
+// condition describes one of the policy's conditions.
+func condition(p *v1alpha1.NetworkPolicy, typ string) string {
+	c := meta.FindStatusCondition(p.Status.Conditions, typ)
+	if c == nil {
+		return "no " + typ + " condition"
+	}
+	return fmt.Sprintf("%s=%s, reason %s: %s", typ, c.Status, c.Reason, c.Message)
 }
 
 // flowClaim checks a flow's measured verdict.
@@ -129,7 +174,7 @@ func (d *demo) immediate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	before, err := chainWrites(ctx, d.l)
+	before, err := syncs(ctx, d.l)
 	if err != nil {
 		return err
 	}
@@ -138,11 +183,9 @@ func (d *demo) immediate(ctx context.Context) error {
 		return err
 	}
 	d.rep.ImmediatePhase = p.Status.Phase
-	ok, err := waitProgrammed(ctx, d.l, before, 20*time.Second)
-	if err != nil {
+	if err := d.waitSynced(ctx, before); err != nil {
 		return err
 	}
-	d.n.claim(ok, "the enforcers programmed it (their chains were rewritten)", "no chain was rewritten in 20s")
 	if d.rep.Immediate, err = d.measure(ctx, d.rep.Before); err != nil {
 		return err
 	}
@@ -176,7 +219,7 @@ func (d *demo) audit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	before, err := chainWrites(ctx, d.l)
+	before, err := syncs(ctx, d.l)
 	if err != nil {
 		return err
 	}
@@ -185,12 +228,9 @@ func (d *demo) audit(ctx context.Context) error {
 		return err
 	}
 	d.rep.AuditPhase = p.Status.Phase
-	// In Audit the enforcers program the candidate as observation rules; wait for them so that
-	// the matrix below is measured with the policy in place.
-	if ok, err := waitProgrammed(ctx, d.l, before, 10*time.Second); err != nil {
+	// The matrix below must be measured with the candidate programmed (in Audit: observed only).
+	if err := d.waitSynced(ctx, before); err != nil {
 		return err
-	} else if !ok {
-		fmt.Fprintln(d.n.out, "(no enforcer rewrote a chain in 10s; measuring anyway)")
 	}
 	if d.rep.Audit, err = d.measure(ctx, d.rep.Immediate); err != nil {
 		return err
@@ -274,13 +314,7 @@ func (d *demo) promote(ctx context.Context) error {
 			return err
 		}
 	}
-	before, err := chainWrites(ctx, d.l)
-	if err != nil {
-		return err
-	}
-	// Enforced replaces the candidate's observation rules by enforcement; on a node that already
-	// enforced it on the canary nothing changes, so a timeout here is no failure.
-	if _, err := waitProgrammed(ctx, d.l, before, 5*time.Second); err != nil {
+	if err := d.waitPhaseProgrammed(ctx); err != nil {
 		return err
 	}
 	if d.rep.Promoted, err = d.measure(ctx, d.rep.Audit); err != nil {
