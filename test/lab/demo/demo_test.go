@@ -243,3 +243,30 @@ func TestSteppedBack(t *testing.T) {
 		})
 	}
 }
+
+func TestShowChanges(t *testing.T) {
+	sc, err := loadScenario(filepath.Join("..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	d := &demo{o: Options{Window: 20 * time.Second}, sc: sc, n: &narrator{out: &out}}
+	immediate, err := sc.policy(immediatePolicy, map[string]any{"strategy": "Immediate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.showChanges("db.yaml", immediatePolicy, immediate)
+	if got := out.String(); !strings.Contains(got, "strategy: Immediate") || strings.Contains(got, "egress") {
+		t.Errorf("the Immediate policy's changes: want its rollout only, got:\n%s", got)
+	}
+	out.Reset()
+	fixed, err := sc.policy(progressivePolicy, d.progressiveRollout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	addEgressRule(fixed, workerMetricsRule)
+	d.showChanges("web.yaml", progressivePolicy, fixed)
+	if got := out.String(); !strings.Contains(got, "minDuration: 20s") || !strings.Contains(got, "egress:") || !strings.Contains(got, "9100") {
+		t.Errorf("the fixed policy's changes: want its rollout and egress rules, got:\n%s", got)
+	}
+}

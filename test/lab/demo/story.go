@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/rollout"
@@ -141,6 +143,7 @@ func (d *demo) apply(ctx context.Context, ref policyRef, obj map[string]any, pha
 	if !slices.Contains(d.applied, path) {
 		d.applied = append(d.applied, path)
 	}
+	d.showChanges(path, ref, obj)
 	if _, err := d.n.expect(ctx, 0, "kubectl applied "+ref.String(), d.kubectl, "apply", "-f", path); err != nil {
 		return nil, err
 	}
@@ -154,6 +157,23 @@ func (d *demo) apply(ctx context.Context, ref policyRef, obj map[string]any, pha
 		return nil, err
 	}
 	return p, nil
+}
+
+// showChanges prints what the demo changed in the example's policy: its rollout, and its egress
+// rules when they differ.
+func (d *demo) showChanges(path string, ref policyRef, obj map[string]any) {
+	spec, _ := obj["spec"].(map[string]any)
+	orig, _ := d.sc.policies[ref]["spec"].(map[string]any)
+	changed := map[string]any{"rollout": spec["rollout"]}
+	if !reflect.DeepEqual(spec["egress"], orig["egress"]) {
+		changed["egress"] = spec["egress"]
+	}
+	b, err := yaml.Marshal(map[string]any{"spec": changed})
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(d.n.out, "%s is %s from %s/policy.yaml with:\n", path, ref, scenarioDir)
+	d.n.indent(string(b))
 }
 
 // trace runs `kubectl palisade trace` of a flow on the lab's objects and the applied policies.
