@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -269,6 +270,79 @@ func TestPoliciesDocExamplesLint(t *testing.T) {
 		got := runDocCommand(t, bin, docCommand{file: o.file, line: o.line, text: "kubectl palisade lint -f " + path})
 		if !strings.HasSuffix(string(got), "[exit status 0]\n") {
 			t.Errorf("%s: the policy of this block does not lint clean:\n%s", o.where(), got)
+		}
+	}
+}
+
+// exampleRef is a mention of an example file in the prose before a code block.
+var exampleRef = regexp.MustCompile("`(examples/[A-Za-z0-9_./-]+\\.yaml)`")
+
+// TestPoliciesDocQuotesExamplesAsTheyAre checks every YAML block of docs/policies.md that the prose
+// just before it says comes from a file of examples/ (the last such file named since the previous
+// block): each line of the block, indentation and comments included, is a line of that file, in the
+// same order (a block may leave lines out, never change them).
+func TestPoliciesDocQuotesExamplesAsTheyAre(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, policiesDoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		prose   strings.Builder
+		inBlock bool
+		ref     string
+		block   []string
+		start   int
+		checked int
+	)
+	for i, line := range strings.Split(string(raw), "\n") {
+		switch {
+		case !inBlock && strings.HasPrefix(strings.TrimSpace(line), "```"):
+			inBlock, start, block = true, i+2, nil
+			ref = ""
+			if m := exampleRef.FindAllStringSubmatch(prose.String(), -1); len(m) > 0 && strings.TrimSpace(line) == "```yaml" {
+				ref = m[len(m)-1][1]
+			}
+			prose.Reset()
+		case inBlock && strings.TrimSpace(line) == "```":
+			inBlock = false
+			if ref != "" {
+				checked++
+				checkQuoted(t, ref, block, start)
+			}
+		case inBlock:
+			block = append(block, line)
+		default:
+			prose.WriteString(line + "\n")
+		}
+	}
+	if checked < 6 {
+		t.Fatalf("checked %d blocks quoted from examples/: the extraction is broken", checked)
+	}
+}
+
+func checkQuoted(t *testing.T, ref string, block []string, start int) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, ref))
+	if err != nil {
+		t.Errorf("%s:%d: the block says it comes from %s: %v", policiesDoc, start, ref, err)
+		return
+	}
+	lines := strings.Split(string(raw), "\n")
+	at := 0
+	for i, want := range block {
+		if strings.TrimSpace(want) == "" {
+			continue
+		}
+		found := false
+		for ; at < len(lines); at++ {
+			if lines[at] == want {
+				found, at = true, at+1
+				break
+			}
+		}
+		if !found {
+			t.Errorf("%s:%d: %q is not a line of %s (after the lines before it): the example changed, or the block was edited", policiesDoc, start+i, want, ref)
+			return
 		}
 	}
 }
