@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,7 +26,13 @@ var clusterCommands = []struct{ file, command string }{
 	{"docs/gitops.md", `kubectl annotate pnp web -n shop rollout.palisade.dev/promote="$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" --overwrite`},
 	{"docs/rollout.md", `kubectl annotate pnp web -n shop rollout.palisade.dev/promote="$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" --overwrite`},
 	{"docs/gitops.md", `kubectl wait --for=condition=Ready pnp/web -n shop --timeout=5m`},
+	{"docs/operations.md", `kubectl get namespaces,serviceaccounts,pods,services,endpointslices,networkpolicies.networking.k8s.io,networkpolicies.policy.palisade.dev,globalnetworkpolicies.policy.palisade.dev -A -o yaml > cluster.yaml`},
+	{"docs/operations.md", `kubectl palisade trace -f cluster.yaml --from frontend/web --to database/postgres-0 --port 5432/TCP`},
 }
+
+// dumpedExample is the example the cluster dump of docs/operations.md is made of; tracing the dump
+// must give what tracing the example's manifests gives.
+const dumpedExample = "examples/three-tier"
 
 // clusterCommand returns the documented command of clusterCommands at index i, after checking that
 // the document still holds it (TestDocCommandsAreRun checks that too, for the whole list).
@@ -186,6 +193,69 @@ func TestDocClusterCommands(t *testing.T) {
 				t.Errorf("annotating changed the generation to %d: it must not touch the spec", p.Metadata.Generation)
 			}
 			time.Sleep(10 * time.Millisecond)
+		}
+	})
+
+	t.Run("trace a cluster dump", func(t *testing.T) {
+		// The example's namespaces, pods and policies, with the pods' IPs written as a kubelet would.
+		for _, f := range []string{"cluster.yaml", "policy.yaml"} {
+			k.must(t, "kubectl apply --server-side -f "+filepath.Join(dumpedExample, f))
+		}
+		raw, err := os.ReadFile(filepath.Join(root, dumpedExample, "cluster.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(raw), "\n---\n") {
+			var obj struct {
+				Kind     string `json:"kind"`
+				Metadata struct {
+					Name, Namespace string
+				} `json:"metadata"`
+				Status map[string]any `json:"status"`
+			}
+			if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+				t.Fatal(err)
+			}
+			if obj.Kind != "Pod" {
+				continue
+			}
+			status, err := json.Marshal(map[string]any{"status": obj.Status})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k.must(t, "kubectl patch pod "+obj.Metadata.Name+" -n "+obj.Metadata.Namespace+" --subresource=status --type=merge -p '"+string(status)+"'")
+		}
+		// The documented commands, as written, in a directory of their own (the dump is written to
+		// the working directory), with kubectl-palisade beside kubectl.
+		dump := kubectlRunner{path: toolDir(t) + string(os.PathListSeparator) + k.path, home: k.home, kubeconfig: k.kubeconfig}
+		work := t.TempDir()
+		var traced string
+		for _, i := range []int{4, 5} {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			sh := dump.run(ctx, clusterCommand(t, i))
+			sh.Dir = work
+			out, err := sh.CombinedOutput()
+			cancel()
+			t.Logf("$ %s\n%s", clusterCommands[i].command, out)
+			var exit *exec.ExitError
+			if i == 5 && errors.As(err, &exit) && exit.ExitCode() == 1 {
+				err = nil // denied: the answer this flow must get
+			}
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", clusterCommands[i].command, err, out)
+			}
+			traced = string(out)
+		}
+		// The same trace over the example's manifests: the dump must hold everything trace reads.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		direct := dump.run(ctx, strings.Replace(clusterCommand(t, 5), "-f cluster.yaml", "-f "+dumpedExample, 1))
+		want, _ := direct.CombinedOutput()
+		if traced != string(want) {
+			t.Errorf("tracing the cluster dump differs from tracing %s:\n--- dump\n%s\n--- manifests\n%s", dumpedExample, traced, want)
+		}
+		if !strings.Contains(traced, "Final verdict: DENIED") {
+			t.Errorf("the documented trace of a denied flow does not say DENIED:\n%s", traced)
 		}
 	})
 
