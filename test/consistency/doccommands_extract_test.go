@@ -25,8 +25,8 @@ func (c docCommand) where() string { return c.file + ":" + strconv.Itoa(c.line) 
 var shellLanguages = []string{"sh", "bash", "shell", "console"}
 
 // commandWords are the first words that make a line of an unlabelled fenced block a shell command
-// (docs/benchmarks.md writes its go test commands without a language); diagrams and pseudo-code
-// start with none of them.
+// (docs/benchmarks.md writes its go test commands without a language), as does a compiled test
+// binary (a first word ending in .test); diagrams and pseudo-code start with none of them.
 var commandWords = []string{"go", "kubectl", "helm", "make", "sudo", "docker", "skopeo", "crane",
 	"iptables-save", "ip6tables-save", "ipset", "bash", "curl", "git", "bin/palisade-lab", "palisade-enforcer", "palisade-lab"}
 
@@ -107,7 +107,7 @@ func fileCommands(t *testing.T, file string) []docCommand {
 			if text == "" {
 				continue
 			}
-			if !labelled && !slices.Contains(commandWords, strings.Fields(text)[0]) {
+			if first := strings.Fields(text)[0]; !labelled && !slices.Contains(commandWords, first) && !strings.HasSuffix(first, ".test") {
 				continue
 			}
 			startsAt = n

@@ -44,7 +44,8 @@ var redirects = map[string]string{
 // mechanism with the built kubectl-palisade, its output compared whole with a golden file; (b) a
 // command another test, CI step or the demo runs (allowedCommands, each runner checked to exist),
 // or one this package runs against an API server (TestDocClusterCommands); (c) a go test -bench
-// measurement whose benchmarks exist in the package it names; (d) one of the few commands no test
+// measurement (or a go test -c build of a test binary and its -test.bench run) whose benchmarks
+// exist in the package it names; (d) one of the few commands no test
 // machine can run (notRun, each with its reason). Anything else fails, naming the file and line.
 func TestDocCommandsAreRun(t *testing.T) {
 	cmds := docCommands(t)
@@ -83,7 +84,7 @@ func TestDocCommandsAreRun(t *testing.T) {
 		case isOfflineCLI(c.text):
 			offline = append(offline, c)
 		case isBenchmark(c.text):
-			checkBenchmark(t, c)
+			checkBenchmark(t, c, cmds)
 		default:
 			t.Errorf("%s: %q is run by no test: run it in test/consistency (offline kubectl palisade commands are run automatically), "+
 				"or add it to allowedCommands naming what runs it", c.where(), c.text)
@@ -158,32 +159,83 @@ func checkRunner(t *testing.T, r runner, entry string) {
 	}
 }
 
-// benchFlag finds the -bench pattern of a go test command.
-var benchFlag = regexp.MustCompile(`(?:^| )-bench[ =]('[^']*'|"[^"]*"|\S+)`)
+// benchFlag finds the -bench pattern of a go test command, or the -test.bench pattern of a compiled
+// test binary.
+var benchFlag = regexp.MustCompile(`(?:^| )-(?:test\.)?bench[ =]('[^']*'|"[^"]*"|\S+)`)
 
+// isBenchmark: a go test -bench run, a go test -c build of a test binary, or a run of such a binary
+// with -test.bench.
 func isBenchmark(cmd string) bool {
-	return strings.HasPrefix(cmd, "go test ") && benchFlag.MatchString(cmd)
+	f := strings.Fields(cmd)
+	switch {
+	case strings.HasPrefix(cmd, "go test ") && slices.Contains(f, "-c"):
+		return true
+	case strings.HasPrefix(cmd, "go test "), len(f) > 0 && strings.HasSuffix(f[0], ".test"):
+		return benchFlag.MatchString(cmd)
+	}
+	return false
+}
+
+// testBinary returns the output and package of a "go test -c -o BIN PKG" command.
+func testBinary(cmd string) (bin, pkg string, ok bool) {
+	f := strings.Fields(cmd)
+	if !strings.HasPrefix(cmd, "go test ") || !slices.Contains(f, "-c") {
+		return "", "", false
+	}
+	for i, w := range f {
+		switch {
+		case w == "-o" && i+1 < len(f):
+			bin = f[i+1]
+		case strings.HasPrefix(w, "./"):
+			pkg = w
+		}
+	}
+	return bin, pkg, bin != "" && pkg != ""
 }
 
 // checkBenchmark checks a documented benchmark command: every alternative of its -bench pattern
-// matches a benchmark of the package it names. The measurements themselves are recorded in
+// matches a benchmark of the package it names (for a compiled test binary, the package of the go
+// test -c command of the same document that builds it), and a built test binary is run with
+// -test.bench by a command of the same document. The measurements themselves are recorded in
 // docs/benchmarks.md; running them here would take far longer than the tests.
-func checkBenchmark(t *testing.T, c docCommand) {
+func checkBenchmark(t *testing.T, c docCommand, all []docCommand) {
 	t.Helper()
+	if bin, _, ok := testBinary(c.text); ok {
+		for _, o := range all {
+			if f := strings.Fields(o.text); o.file == c.file && f[0] == bin && benchFlag.MatchString(o.text) {
+				return
+			}
+		}
+		t.Errorf("%s: %q builds a test binary that no command of %s runs with -test.bench", c.where(), c.text, c.file)
+		return
+	}
 	var pkg string
+	if first := strings.Fields(c.text)[0]; strings.HasSuffix(first, ".test") {
+		for _, o := range all {
+			if bin, p, ok := testBinary(o.text); ok && o.file == c.file && bin == first {
+				pkg = p
+			}
+		}
+		if pkg == "" {
+			t.Errorf("%s: no go test -c command of %s builds %s", c.where(), c.file, first)
+			return
+		}
+	}
 	for _, f := range strings.Fields(c.text) {
-		if strings.HasPrefix(f, "./") {
-			pkg = strings.TrimSuffix(strings.TrimSuffix(f, "/..."), "/")
+		if pkg == "" && strings.HasPrefix(f, "./") {
+			pkg = f
 		}
 	}
 	if pkg == "" {
 		t.Errorf("%s: %q names no package (./...)", c.where(), c.text)
 		return
 	}
+	pkg = strings.TrimSuffix(strings.TrimSuffix(pkg, "/..."), "/")
 	names := benchmarksIn(t, filepath.Join(root, pkg))
 	pattern := strings.Trim(benchFlag.FindStringSubmatch(c.text)[1], `'"`)
 	for _, alt := range strings.Split(pattern, "|") {
-		re, err := regexp.Compile(alt)
+		top, _, _ := strings.Cut(alt, "/") // sub-benchmark parts name b.Run cases, not functions
+		re, err := regexp.Compile(top)
 		if err != nil {
 			t.Errorf("%s: -bench %q: %v", c.where(), pattern, err)
 			return
