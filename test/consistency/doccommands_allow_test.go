@@ -23,8 +23,10 @@ var (
 		"test/chart/docs_test.go reads docs/install.md's blocks and runs them as written with helm and kubectl against an envtest API server (TestInstallDocHelmCommands, TestInstallDocKustomizeCommands)"}
 	byImageTest = runner{"hack/imagebuild/imagetest/images_test.go", `"make", "-C", repoRoot, "images"`,
 		"make test-images (in make test-e2e, run by CI) runs make images with IMAGE_VERSION and checks the layouts"}
-	byLabEnforcerSpec = runner{"test/lab/enforcer_test.go", `Describe("palisade-enforcer in the lab"`,
-		"the lab's enforcer spec (make test-e2e) runs palisade-lab probe with the enforcer command of every example"}
+	byDemoSpec = runner{"test/lab/demo_test.go", `Describe("palisade-lab demo"`,
+		"the lab's demo spec (make test-e2e) runs the demo's steps (what make demo runs: palisade-lab demo, its flags included) and checks each claim"}
+	byCLISpec = runner{"test/integration/controllers/cli_test.go", `Describe("kubectl palisade against a cluster"`,
+		"the CLI spec of the controllers' envtest suite runs status, promote (--wait), pause, resume, rollback (gnp/NAME too) and watch against a real API server with the operator running"}
 	byThisPackage = runner{"test/consistency/doccommands_cluster_test.go", "func TestDocClusterCommands(",
 		"TestDocClusterCommands runs it as written with kubectl against an envtest API server"}
 )
@@ -32,9 +34,14 @@ var (
 // allowedCommands are the documented commands run elsewhere. Each names its document and its exact
 // text (blanks collapsed, comments dropped), so that a changed command must be looked at again.
 var allowedCommands = []allowedCommand{
-	{"README.md", "make demo", runner{"Makefile", "\ndemo: build", "the demo itself: make demo runs the Makefile's demo target"}},
-	{"README.md", "go build -o bin/ ./cmd/...", runner{"Makefile", "\tgo build -o $(LOCALBIN)/ ./cmd/...", "make build (a prerequisite of make demo) runs this command"}},
-	{"README.md", `bin/palisade-lab probe -f examples/three-tier --enforcer-cmd "$PWD/bin/palisade-enforcer run --kubeconfig {{.Kubeconfig}} --node-name {{.Node}} --health-addr 127.0.0.1:9808 --metrics-addr 0" --node-ready-url http://127.0.0.1:9808/readyz`, byLabEnforcerSpec},
+	{"README.md", "make demo", byDemoSpec},
+	{"docs/demo.md", "make demo", byDemoSpec},
+	{"docs/demo.md", `sudo -E env PATH="$PATH" make demo`, byDemoSpec},
+	{"docs/demo.md", `make demo DEMO_FLAGS="--window 30s --log-dir /tmp/palisade-demo"`, byDemoSpec},
+	{"docs/rollout.md", "kubectl palisade status -n shop web", byCLISpec},
+	{"docs/rollout.md", "kubectl palisade promote -n shop web --wait", byCLISpec},
+	{"docs/rollout.md", "kubectl palisade watch -n shop web --timeout 1h", byCLISpec},
+	{"docs/rollout.md", "kubectl palisade rollback gnp/default-deny", byCLISpec},
 	{"README.md", "make test", byCI("test")},
 	{"README.md", `sudo -E env PATH="$PATH" make test-e2e`, runner{".ci/run", `sudo -n -E env "PATH=$PATH" make test-e2e`, "CI (bash .ci/run) runs make test-e2e as root, with sudo when it is not root"}},
 

@@ -101,6 +101,9 @@ func fileCommands(t *testing.T, file string) []docCommand {
 		if !labelled && lang != "" {
 			continue // yaml, json, text...
 		}
+		if lang == "console" && pending.Len() == 0 && !strings.HasPrefix(trimmed, "$ ") {
+			continue // a console block's output; its commands start with "$ "
+		}
 		text := stripComment(trimmed)
 		text = strings.TrimPrefix(text, "$ ")
 		if pending.Len() == 0 {

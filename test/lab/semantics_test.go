@@ -94,11 +94,11 @@ status: {podIP: 198.18.12.1}
 	outsideIP = "198.18.12.1"
 )
 
-// Calico's semantics with real packets (policy-semantics.md §5-7): for each case a few policies
+// Calico's semantics with real packets (docs/semantics.md §5 and §7): for each case a few policies
 // are applied to the running lab, and the matrix measured between every pair of the 5 pods and
 // the outside host, on 80/TCP, 81/TCP, 80/UDP and ICMP echo, must equal the engine's (kubectl
 // palisade matrix and trace on the same objects). Each case also states a few verdicts by hand,
-// from the semantics reference, so that the engine and the dataplane agreeing on a wrong answer
+// from docs/semantics.md, so that the engine and the dataplane agreeing on a wrong answer
 // fails too.
 var _ = Describe("Calico semantics and ICMP with packets", Ordered, func() {
 	var (
