@@ -51,6 +51,9 @@ type observeDeps struct {
 	chooser     func() engine.Chooser
 	generations observe.Generations
 	programs    func() []report.Program
+	// windowsChanged, when set, signals that statuses changed (the source's Dirty): the writer hands
+	// the new evidence windows to the observer at once rather than at its next tick.
+	windowsChanged <-chan struct{}
 }
 
 // startObservation opens the observation NFLOG group and starts the pipeline (reader -> decode ->
@@ -90,6 +93,18 @@ func startObservation(ctx context.Context, f *observeFlags, d observeDeps) error
 	}()
 	go pipeline.Run(logr.NewContext(ctx, log), reader.Records())
 	go writer.Run(logr.NewContext(ctx, log))
+	if d.windowsChanged != nil {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-d.windowsChanged:
+					writer.SyncWindows()
+				}
+			}
+		}()
+	}
 	log.Info("observing", "nflogGroup", f.group, "reportInterval", f.reportInterval)
 	return nil
 }

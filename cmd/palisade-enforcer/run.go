@@ -124,15 +124,15 @@ func run(ctx context.Context, f *runFlags, newDesired desiredStateFunc) error {
 		}
 	}()
 
-	src := &source.Source{Engine: eng, Dirty: r.Request, Log: log.WithName("source")}
+	// Every change the source sees asks for a sync and, coalesced, hands the policies' evidence
+	// windows to the observer (a new status.evidence.windowStart counts from its first sample).
+	windows := newWindowSignal()
+	src := &source.Source{Engine: eng, Dirty: func() { r.Request(); windows.Notify() }, Log: log.WithName("source")}
 	if err := src.Start(ctx, kube, dyn, f.informerResync); err != nil {
 		return err
 	}
-	// PLACEHOLDERS (issue 15) until enforcer/source's hooks are wired: chooser nil = EnforcedOnly,
-	// generations nil = 0, programs nil = no policy reported. Swap in src.Chooser, src (Generation)
-	// and an adapter of src.Policies() to []report.Program.
 	if err := startObservation(ctx, &f.observe, observeDeps{node: f.nodeName, netns: f.netns, engine: eng, dynamic: dyn, registry: reg,
-		chooser: nil, generations: nil, programs: nil}); err != nil {
+		chooser: src.Chooser, generations: src, programs: programsOf(src), windowsChanged: windows}); err != nil {
 		log.Error(err, "enforcing without observation")
 	}
 	log.Info("informers synced; starting the sync loop")
