@@ -20,18 +20,16 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/clock"
 
-	"github.com/palisade-dev/palisade/enforcer/desired"
 	"github.com/palisade-dev/palisade/enforcer/ipsets"
 	"github.com/palisade-dev/palisade/enforcer/metrics"
 	"github.com/palisade-dev/palisade/enforcer/runner"
-	"github.com/palisade-dev/palisade/enforcer/source"
 	"github.com/palisade-dev/palisade/enforcer/syncer"
 	"github.com/palisade-dev/palisade/pkg/engine"
-	"github.com/palisade-dev/palisade/pkg/render"
 )
 
 type runFlags struct {
 	dataplaneFlags
+	phaseFlags
 	kubeconfig, nodeName     string
 	healthAddr, metricsAddr  string
 	minInterval, maxInterval time.Duration
@@ -54,7 +52,8 @@ func newRunCommand(log logger) *cobra.Command {
 			return run(logr.NewContext(ctx, log.WithValues("node", f.nodeName)), &f, desiredState)
 		},
 	}
-	f.bind(cmd)
+	f.dataplaneFlags.bind(cmd)
+	f.phaseFlags.bind(cmd)
 	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file; empty for the in-cluster configuration")
 	cmd.Flags().StringVar(&f.nodeName, "node-name", os.Getenv("NODE_NAME"), "the node this enforcer programs (pods with this spec.nodeName)")
 	cmd.Flags().StringVar(&f.healthAddr, "health-addr", ":9808", "address serving /healthz and /readyz")
@@ -66,9 +65,6 @@ func newRunCommand(log logger) *cobra.Command {
 	cmd.Flags().DurationVar(&f.informerResync, "informer-resync", 0, "informer resync period (0: none; the runner's resync reads the kernel)")
 	return cmd
 }
-
-// desiredStateFunc builds the function the syncer asks for the node's desired state.
-type desiredStateFunc func(e *engine.Engine, nodeName string) func(context.Context) (desired.Ruleset, error)
 
 func run(ctx context.Context, f *runFlags, newDesired desiredStateFunc) error {
 	log := logr.FromContextOrDiscard(ctx)
@@ -89,15 +85,21 @@ func run(ctx context.Context, f *runFlags, newDesired desiredStateFunc) error {
 		return err
 	}
 
+	opts, err := f.renderOptions()
+	if err != nil {
+		return err
+	}
 	eng := engine.New()
+	src := f.newSource(eng, log)
 	s := &syncer.Syncer{
-		DesiredState: newDesired(eng, f.nodeName),
+		DesiredState: newDesired(eng, nodeView{node: f.nodeName, chooser: src.Chooser, opts: opts}),
 		Families:     fams,
 		Sets:         ipsets.New(exec),
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
+	registerPhaseMetrics(reg, src)
 	clk := clock.RealClock{}
 	r := runner.New(func(ctx context.Context, resync bool) error {
 		start := clk.Now()
@@ -122,7 +124,7 @@ func run(ctx context.Context, f *runFlags, newDesired desiredStateFunc) error {
 		}
 	}()
 
-	src := &source.Source{Engine: eng, Dirty: r.Request, Log: log.WithName("source")}
+	src.Dirty = r.Request
 	if err := src.Start(ctx, kube, dyn, f.informerResync); err != nil {
 		return err
 	}
@@ -130,20 +132,6 @@ func run(ctx context.Context, f *runFlags, newDesired desiredStateFunc) error {
 	r.Run(ctx)
 	log.Info("stopping; Palisade's rules stay in place (fail static)")
 	return nil
-}
-
-// desiredState renders the engine's model of this node (pkg/render) into the desired state. A
-// render error fails the sync at the "desired" step: nothing is changed in the kernel, so the rules
-// of the last good sync stay (fail static), and the runner retries.
-func desiredState(e *engine.Engine, nodeName string) func(context.Context) (desired.Ruleset, error) {
-	opts := render.DefaultOptions()
-	return func(context.Context) (desired.Ruleset, error) {
-		v4, v6, err := render.Render(e.NodeModel(nodeName), opts)
-		if err != nil {
-			return desired.Ruleset{}, fmt.Errorf("rendering node %s: %w", nodeName, err)
-		}
-		return desired.FromRender(v4, v6), nil
-	}
 }
 
 func serve(ctx context.Context, log logr.Logger, f *runFlags, reg *prometheus.Registry, ready func() bool) []*http.Server {
