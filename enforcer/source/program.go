@@ -152,6 +152,9 @@ func compareKeys(a, b engine.PolicyKey) int {
 // policy's endpoints unprotected.
 func (s *Source) program(r *policyRecord) {
 	r.plan = planFor(r.generation, r.immediate, r.status)
+	if s.EnforceAsWritten {
+		r.plan = plan{phase: v1alpha1.PhaseEnforced, enforced: fromSpec, enforcedGeneration: r.generation}
+	}
 	if r.plan.candidate {
 		s.storeSlot(r, engine.SlotCandidate, fromSpec, r.generation, nil)
 	} else {

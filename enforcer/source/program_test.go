@@ -329,3 +329,27 @@ func TestDeletedPolicyLeavesBothSlots(t *testing.T) {
 		t.Fatal("a deleted policy is still staged")
 	}
 }
+
+func TestEnforceAsWrittenIgnoresPhases(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(selecting("b", 2, v1alpha1.PolicyStatus{ObservedGeneration: 2, Phase: v1alpha1.PhaseAudit, EnforcedGeneration: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+		npGVR: "NetworkPolicyList", v1alpha1.GroupVersion.WithResource("globalnetworkpolicies"): "GlobalNetworkPolicyList",
+	}, &unstructured.Unstructured{Object: u})
+	e := engine.New()
+	src := &Source{Engine: e, Dirty: func() {}, Log: testr.New(t), EnforceAsWritten: true}
+	if err := src.Start(ctx, kubefake.NewClientset(), dyn, 0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { g, ok := src.Generation(polKey, engine.SlotEnforced); return ok && g == 2 })
+	if _, ok := src.Generation(polKey, engine.SlotCandidate); ok {
+		t.Fatal("a candidate slot is used while enforcing as written")
+	}
+	if p := src.Policies(); len(p) != 1 || p[0].Phase != "Enforced" || p[0].RevisionMissing {
+		t.Fatalf("programs %+v", p)
+	}
+}

@@ -36,6 +36,10 @@ type Source struct {
 	// revisions in (its own); empty accepts a GlobalNetworkPolicy's revision from any namespace.
 	// A NetworkPolicy's revisions are always read from its own namespace.
 	RevisionNamespace string
+	// EnforceAsWritten ignores rollouts: every Palisade policy's spec is enforced as written, as
+	// before the rollout operator existed (a cluster without the operator, and tests that are not
+	// about rollouts). Revisions are then not read.
+	EnforceAsWritten bool
 
 	mu        sync.Mutex
 	records   map[engine.PolicyKey]*policyRecord
@@ -167,14 +171,16 @@ func (s *Source) Start(ctx context.Context, kube kubernetes.Interface, dyn dynam
 				s.forget(engine.PolicyKey{Kind: engine.KindGlobalNetworkPolicy, Name: u.GetName()})
 			}
 		}),
-		add(rf.Apps().V1().ControllerRevisions().Informer(), "ControllerRevision", func(obj any) error {
+	}
+	if !s.EnforceAsWritten {
+		steps = append(steps, add(rf.Apps().V1().ControllerRevisions().Informer(), "ControllerRevision", func(obj any) error {
 			s.upsertRevision(obj.(*appsv1.ControllerRevision))
 			return nil
 		}, func(obj any) {
 			if cr, ok := obj.(*appsv1.ControllerRevision); ok {
 				s.deleteRevision(cr)
 			}
-		}),
+		}))
 	}
 	for _, err := range steps {
 		if err != nil {

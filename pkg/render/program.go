@@ -109,6 +109,10 @@ func DefaultOptions() Options {
 		Observe: DefaultObservation()}
 }
 
+// Validate checks the options as Build does: distinct single-bit marks, a fanout of 0 or at least 2,
+// and observation settings within what the kernel takes.
+func (o Options) Validate() error { return o.validate() }
+
 func (o Options) validate() error {
 	if o.DispatchFanout == 1 || o.DispatchFanout < 0 {
 		return fmt.Errorf("render options: dispatch fanout %d: want 0 (default) or at least 2", o.DispatchFanout)
