@@ -19,11 +19,8 @@ import (
 	"github.com/palisade-dev/palisade/pkg/engine"
 )
 
-// DefaultObserveGroup is the NFLOG group of the observation rules (pkg/render's shadow and drop
-// log rules); Log rules use group 1.
-const DefaultObserveGroup = 2
-
-// observeFlags are the observation flags of `run`.
+// observeFlags are the observation flags of `run`. The group is not a flag of its own: run sets it
+// from --nflog-group (phase.go), the group the renderer samples into.
 type observeFlags struct {
 	enabled        bool
 	group          uint16
@@ -33,7 +30,6 @@ type observeFlags struct {
 
 func (f *observeFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.enabled, "observe", true, "observe new connections of policies under rollout and write this node's NodeReport (false: enforce only; the operator then holds every rollout for want of evidence)")
-	cmd.Flags().Uint16Var(&f.group, "nflog-group", DefaultObserveGroup, "NFLOG group of the observation log rules (shadowed candidates, drops)")
 	cmd.Flags().DurationVar(&f.reportInterval, "report-interval", report.DefaultInterval, "how often the NodeReport is written (when changed); must equal the controller's --report-interval")
 	cmd.Flags().IntVar(&f.buffer, "nflog-buffer", 4096, "observation samples queued between the NFLOG reader and the evaluation; beyond it samples are dropped and counted, the kernel never waits")
 }
@@ -64,6 +60,10 @@ func startObservation(ctx context.Context, f *observeFlags, d observeDeps) error
 	log := logr.FromContextOrDiscard(ctx).WithName("observe")
 	if !f.enabled {
 		log.Info("observation disabled (--observe=false): no NodeReport is written")
+		return nil
+	}
+	if f.group == 0 {
+		log.Info("observation disabled (--nflog-group=0 renders no observation rule): no NodeReport is written")
 		return nil
 	}
 	if d.clock == nil {
