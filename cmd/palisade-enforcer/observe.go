@@ -50,6 +50,9 @@ type observeDeps struct {
 	// windowsChanged, when set, signals that statuses changed (the source's Dirty): the writer hands
 	// the new evidence windows to the observer at once rather than at its next tick.
 	windowsChanged <-chan struct{}
+	// unsampled, when set, returns the new connections the rate limit of the sample rules left
+	// unsampled since the start (samples.go); the NodeReport's droppedSamples includes them.
+	unsampled func(context.Context) int64
 }
 
 // startObservation opens the observation NFLOG group and starts the pipeline (reader -> decode ->
@@ -85,7 +88,7 @@ func startObservation(ctx context.Context, f *observeFlags, d observeDeps) error
 	rm := report.NewMetrics(d.registry)
 	pipeline := report.NewPipeline(report.PipelineConfig{Observer: obs, Chooser: d.chooser, Clock: d.clock, Metrics: rm})
 	writer := report.NewWriter(report.WriterConfig{Node: d.node, Client: d.dynamic, Observer: obs, Programs: d.programs,
-		Dropped: nm.DroppedTotal, Clock: d.clock, Interval: f.reportInterval, Metrics: rm})
+		Dropped: dropped(ctx, nm, d.unsampled), Clock: d.clock, Interval: f.reportInterval, Metrics: rm})
 	go func() {
 		if err := reader.Run(ctx); err != nil {
 			log.Error(err, "NFLOG reader stopped; observation counts stop growing")
@@ -107,4 +110,17 @@ func startObservation(ctx context.Context, f *observeFlags, d observeDeps) error
 	}
 	log.Info("observing", "nflogGroup", f.group, "reportInterval", f.reportInterval)
 	return nil
+}
+
+// dropped is the report's droppedSamples: the samples NFLOG lost (queue overflow, slow reader) and
+// the connections the sample rules' rate limit skipped.
+func dropped(ctx context.Context, nm *nflog.Metrics, unsampled func(context.Context) int64) func() int64 {
+	if unsampled == nil {
+		return nm.DroppedTotal
+	}
+	return func() int64 {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return nm.DroppedTotal() + unsampled(rctx)
+	}
 }

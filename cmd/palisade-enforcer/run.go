@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -93,8 +94,9 @@ func run(ctx context.Context, f *runFlags, newDesired desiredStateFunc) error {
 	}
 	eng := engine.New()
 	src := f.newSource(eng, log)
+	var offered atomic.Int64 // counter rules next to the rate-limited samples (samples.go)
 	s := &syncer.Syncer{
-		DesiredState: newDesired(eng, nodeView{node: f.nodeName, chooser: src.Chooser, opts: opts}),
+		DesiredState: withOfferedCounters(newDesired(eng, nodeView{node: f.nodeName, chooser: src.Chooser, opts: opts}), opts.Observe.Group, &offered),
 		Families:     fams,
 		Sets:         ipsets.New(exec),
 	}
@@ -136,7 +138,8 @@ func run(ctx context.Context, f *runFlags, newDesired desiredStateFunc) error {
 	// One flag, one value: the observer reads the group the renderer samples into.
 	f.observe.group = f.nflogGroup
 	if err := startObservation(ctx, &f.observe, observeDeps{node: f.nodeName, netns: f.netns, engine: eng, dynamic: dyn, registry: reg,
-		chooser: src.Chooser, generations: src, programs: programsOf(src), windowsChanged: windows}); err != nil {
+		chooser: src.Chooser, generations: src, programs: programsOf(src), windowsChanged: windows,
+		unsampled: (&unsampledCounter{save: saveFilterCounters(fams), counters: &offered}).Total}); err != nil {
 		log.Error(err, "enforcing without observation")
 	}
 	log.Info("informers synced; starting the sync loop")

@@ -173,6 +173,34 @@ var _ = Describe("observation in the lab", Ordered, func() {
 		Expect(out.String()).To(MatchRegexp(`\n\s+3\s+obs/client\s+` + srvIn + `\s+TCP/80\s+\S`))
 	})
 
+	It("a burst above the sampling limit loses samples, not connections, and the reports say how many", func() {
+		dropped := func() int64 {
+			var list v1alpha1.NodeReportList
+			Expect(l.Client.List(ctx, &list)).To(Succeed())
+			var n int64
+			for _, nr := range list.Items {
+				n += nr.Spec.DroppedSamples
+			}
+			return n
+		}
+		setStatus(v1alpha1.PolicyStatus{Phase: v1alpha1.PhaseAudit}, 1)
+		// Let the buckets refill (shadowBurst at shadowRate a second), then settle the baseline.
+		time.Sleep(time.Duration(shadowBurst/shadowRate+1) * time.Second)
+		before := dropped()
+		const burst = 4 * shadowBurst
+		start := time.Now()
+		Expect(connect(srvOut, burst)).To(Equal(burst), "every connection of the burst passes")
+		took := time.Since(start)
+		// What the limit can have let through while the burst lasted.
+		maxSampled := int64(shadowBurst) + int64(took.Seconds()*shadowRate) + 1
+		Expect(maxSampled).To(BeNumerically("<", burst), "the burst (%v) must outrun the limit", took)
+		// Sampled plus not sampled is exactly the burst, on the nodes' own word.
+		Eventually(func() int64 { return counts().WouldDeny + dropped() - before }).WithTimeout(10 * time.Second).
+			WithPolling(200 * time.Millisecond).Should(Equal(int64(burst)))
+		Expect(counts().WouldDeny).To(And(BeNumerically(">=", shadowBurst), BeNumerically("<=", maxSampled)))
+		GinkgoWriter.Printf("burst of %d connections in %v: %d sampled, %d reported as dropped samples\n", burst, took, counts().WouldDeny, dropped()-before)
+	})
+
 	It("Staged with a 50% canary: connections to the canary pod are dropped and counted denied, the others pass", func() {
 		setStatus(v1alpha1.PolicyStatus{Phase: v1alpha1.PhaseStaged, CanaryPercent: 50, CanaryEndpoints: 1}, 1)
 		Expect(connect(srvIn, 2)).To(Equal(0), "%s is in the canary: the candidate is enforced there", srvIn)
