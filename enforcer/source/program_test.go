@@ -263,9 +263,13 @@ func TestNewGenerationKeepsPreviousEnforcedFromRevision(t *testing.T) {
 		t.Fatalf("program %+v", p)
 	}
 
-	// Promoted: the spec is enforced, the candidate slot empties.
+	// Promoted: the spec is enforced, the candidate slot empties; a status change alone asks for a sync.
+	before = w.dirty.Load()
 	w.update(selecting("b", 2, v1alpha1.PolicyStatus{ObservedGeneration: 2, Phase: v1alpha1.PhaseEnforced, EnforcedGeneration: 2}))
 	w.wait("Enforced", 2)
+	if w.dirty.Load() == before {
+		t.Fatal("a status change did not mark the runner dirty")
+	}
 	w.expectSlots([]string{"b0"}, nil, 2, 0)
 	if w.src.MissingRevisions() != 0 {
 		t.Fatal("an enforced spec needs no revision")
