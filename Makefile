@@ -112,7 +112,19 @@ deploy: ## Install CRDs, webhooks and the manager into the cluster of the curren
 	kubectl apply -k config/default
 
 .PHONY: demo
-demo: build ## Show Palisade on the examples: lint, trace and the connectivity matrix.
+demo: demo-root deps envtest-bins build ## Run Palisade in a lab on this machine (root): install it, apply policies, watch them roll out with real packets.
+	$(LOCALBIN)/palisade-lab demo --bin-dir $(LOCALBIN) $(DEMO_FLAGS)
+
+.PHONY: demo-root
+demo-root:
+	@if [ "$$(id -u)" != 0 ]; then echo 'make demo creates network namespaces and must run as root: sudo -E env PATH="$$PATH" make demo'; exit 1; fi
+
+.PHONY: demo-down
+demo-down: demo-root build ## Remove what a killed demo or lab run left behind (every pal-lab-* namespace, process and directory).
+	$(LOCALBIN)/palisade-lab cleanup
+
+.PHONY: demo-offline
+demo-offline: build ## Show the CLI on the examples without a cluster: lint, trace and the connectivity matrix.
 	hack/demo.sh
 
 ##@ Tools

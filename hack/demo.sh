@@ -3,7 +3,7 @@
 # policies and their conversion), trace of single flows (allowed and denied, with the explanation
 # of every policy visited), and the connectivity matrix of two scenarios.
 #
-# It is run by `make demo` after `make build`; run alone it builds bin/kubectl-palisade if missing.
+# It is run by `make demo-offline` after `make build`; run alone it builds bin/kubectl-palisade if missing.
 # Every command's exit code is checked against what the demo expects, so the demo fails loudly if
 # the tool's behaviour drifts from what it narrates.
 set -euo pipefail

@@ -1,7 +1,8 @@
 // Command palisade-lab builds a Kubernetes cluster on one machine (test/lab): a control plane,
 // nodes and pods as network namespaces, and the objects of a manifest. `probe` measures the
 // connectivity matrix with real packets and prints it as `kubectl palisade matrix -o json` does;
-// `up` keeps a lab running for a demo; `cleanup` removes what a crashed run left behind.
+// `up` keeps a lab running; `demo` (make demo) installs Palisade into a lab and shows policies
+// rolling out (test/lab/demo); `cleanup` removes what a crashed run left behind.
 package main
 
 import (

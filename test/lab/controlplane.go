@@ -77,6 +77,9 @@ func (l *Lab) startControlPlane(ctx context.Context, opts Options) error {
 			APIServer: &envtest.APIServer{CertDir: certDir},
 		},
 	}
+	if len(opts.Webhooks) > 0 {
+		env.WebhookInstallOptions = envtest.WebhookInstallOptions{Paths: opts.Webhooks, LocalServingHost: "127.0.0.1"}
+	}
 	start := time.Now()
 	cfg, err := env.Start()
 	if err != nil {
@@ -94,6 +97,30 @@ func (l *Lab) startControlPlane(ctx context.Context, opts Options) error {
 	if err := os.WriteFile(l.Kubeconfig, env.KubeConfig, 0o600); err != nil {
 		return fmt.Errorf("writing the kubeconfig: %w", err)
 	}
+	if len(opts.Webhooks) > 0 {
+		return l.keepWebhookCerts(&env.WebhookInstallOptions)
+	}
+	return nil
+}
+
+// keepWebhookCerts copies envtest's webhook serving certificate (in a temporary directory of its
+// own, removed by env.Stop) into the lab's directory, so that a serving process names the lab's
+// directory on its command line and Cleanup finds it after a crash.
+func (l *Lab) keepWebhookCerts(wio *envtest.WebhookInstallOptions) error {
+	dir := filepath.Join(l.Dir, "webhook-certs")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	for _, f := range []string{"tls.crt", "tls.key"} {
+		b, err := os.ReadFile(filepath.Join(wio.LocalServingCertDir, f))
+		if err != nil {
+			return fmt.Errorf("reading the webhook serving certificate: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			return fmt.Errorf("writing the webhook serving certificate: %w", err)
+		}
+	}
+	l.Webhook = &WebhookServing{Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: dir, CAData: wio.LocalServingCAData}
 	return nil
 }
 
@@ -150,3 +177,7 @@ func isRepoRoot(goMod string) bool {
 	}
 	return false
 }
+
+// RepoRoot is the root of the Palisade repository holding the working directory (where
+// config/ and examples/ are).
+func RepoRoot() (string, error) { return repoRoot() }

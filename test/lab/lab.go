@@ -44,6 +44,23 @@ type Options struct {
 	// NodeProcess, when its Command is set, runs one process per node inside the node's
 	// namespace; Start returns once every one reports ready.
 	NodeProcess NodeProcess
+	// Webhooks are files of webhook configurations (like config/webhook/manifests.yaml) that
+	// Start registers before it creates the manifest's objects, as the envtest suites do: each
+	// service reference becomes https://127.0.0.1:PORT/PATH, trusted through a self-signed CA
+	// whose serving certificate is in Lab.Webhook.CertDir. Whoever serves them must be up before
+	// an object they intercept is written (failurePolicy: Fail refuses it otherwise).
+	Webhooks []string
+}
+
+// WebhookServing is where the lab's registered webhooks are called (Options.Webhooks).
+type WebhookServing struct {
+	// Host and Port are the address the API server calls, on loopback.
+	Host string
+	Port int
+	// CertDir holds tls.crt and tls.key, a serving certificate for Host, inside the lab's
+	// directory; CAData is the CA the API server trusts it with.
+	CertDir string
+	CAData  []byte
 }
 
 // Lab is a running lab. Its methods are safe for concurrent use; Close ends it.
@@ -58,6 +75,8 @@ type Lab struct {
 	Config     *rest.Config
 	Client     client.Client
 	Kubeconfig string
+	// Webhook is set when Options.Webhooks registered webhook configurations.
+	Webhook *WebhookServing
 
 	env     *envtest.Environment
 	fabric  *netns.NS

@@ -93,7 +93,7 @@ Everything it creates is named pal-lab-XXXXXXXX and removed on exit, Ctrl-C incl
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.AddCommand(newProbeCommand(), newUpCommand(), newCleanupCommand())
+	root.AddCommand(newProbeCommand(), newUpCommand(), newCleanupCommand(), newDemoCommand())
 	return root
 }
 

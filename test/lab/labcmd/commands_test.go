@@ -25,6 +25,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"up"}, "-f/--filename is required"},
 		{[]string{"cleanup", "--prefix", "pal-"}, "--prefix \"pal-\""},
 		{[]string{"cleanup", "--prefix", ""}, "--prefix \"\""},
+		{[]string{"demo", "--window", "0s"}, "--window 0s"},
+		{[]string{"demo", "--promotion-timeout", "-1s"}, "--promotion-timeout -1s"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -1,5 +1,5 @@
-// Package labcmd is the palisade-lab command tree (probe, up, cleanup) over package lab, kept out
-// of package main so that the lab's suite can run it in-process.
+// Package labcmd is the palisade-lab command tree (probe, up, cleanup, demo) over packages lab and
+// lab/demo, kept out of package main so that the lab's suite can run it in-process.
 //
 // # What this package must never do
 //

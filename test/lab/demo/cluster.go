@@ -1,0 +1,170 @@
+package demo
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/test/lab"
+)
+
+// Where each enforcer serves, inside its node's namespace.
+const (
+	enforcerHealthAddr  = "127.0.0.1:9808"
+	enforcerMetricsAddr = "127.0.0.1:9809"
+	// syncsSample counts an enforcer's successful syncs: each change of the policies it watches
+	// triggers one.
+	syncsSample = `palisade_enforcer_sync_duration_seconds_count{result="success"}`
+)
+
+// poll calls check every interval until it returns true, an error, or timeout passes (false, nil).
+func poll(ctx context.Context, interval, timeout time.Duration, check func() (bool, error)) (bool, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := check()
+		if err != nil || ok {
+			return ok, err
+		}
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
+
+// getPolicy reads a NetworkPolicy.
+func getPolicy(ctx context.Context, l *lab.Lab, ref policyRef) (*v1alpha1.NetworkPolicy, error) {
+	p := &v1alpha1.NetworkPolicy{}
+	if err := l.Client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, p); err != nil {
+		return nil, fmt.Errorf("reading policy %s: %w", ref, err)
+	}
+	return p, nil
+}
+
+// waitDecided waits until the operator has decided about the policy's current generation and
+// its phase is one of phases; it returns the policy as last read and whether that happened.
+func waitDecided(ctx context.Context, l *lab.Lab, ref policyRef, timeout time.Duration, phases ...v1alpha1.RolloutPhase) (*v1alpha1.NetworkPolicy, bool, error) {
+	var p *v1alpha1.NetworkPolicy
+	ok, err := poll(ctx, 200*time.Millisecond, timeout, func() (bool, error) {
+		var err error
+		if p, err = getPolicy(ctx, l, ref); err != nil {
+			return false, err
+		}
+		return p.Status.ObservedGeneration == p.Generation && slices.Contains(phases, p.Status.Phase), nil
+	})
+	return p, ok, err
+}
+
+// progressing says what the operator's last decision was, from the Progressing condition.
+func progressing(p *v1alpha1.NetworkPolicy) string {
+	c := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionProgressing)
+	if c == nil {
+		return "no Progressing condition yet"
+	}
+	return fmt.Sprintf("Progressing=%s, reason %s: %s", c.Status, c.Reason, c.Message)
+}
+
+// nodeReports counts the NodeReports in the cluster.
+func nodeReports(ctx context.Context, l *lab.Lab) (int, error) {
+	var list v1alpha1.NodeReportList
+	if err := l.Client.List(ctx, &list); err != nil {
+		return 0, fmt.Errorf("listing node reports: %w", err)
+	}
+	return len(list.Items), nil
+}
+
+// syncs reads each enforcer's count of successful syncs, from inside its node's namespace.
+func syncs(ctx context.Context, l *lab.Lab) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, n := range l.Plan.Nodes {
+		ns, ok := l.NodeNS(n.Name)
+		if !ok {
+			return nil, fmt.Errorf("no namespace for node %s", n.Name)
+		}
+		hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+			DisableKeepAlives: true,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				return ns.DialContext(ctx, nil, network, addr)
+			},
+		}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+enforcerMetricsAddr+"/metrics", nil)
+		if err != nil {
+			return nil, fmt.Errorf("node %s's metrics: %w", n.Name, err)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("reading node %s's enforcer metrics: %w", n.Name, err)
+		}
+		v, found, err := successfulSyncs(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading node %s's enforcer metrics: %w", n.Name, err)
+		}
+		if !found {
+			return nil, fmt.Errorf("node %s's enforcer exports no %s", n.Name, syncsSample)
+		}
+		out[n.Name] = v
+	}
+	return out, nil
+}
+
+// successfulSyncs finds the syncsSample sample in Prometheus's text format.
+func successfulSyncs(r io.Reader) (float64, bool, error) {
+	const series = syncsSample
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), series+" ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		if err != nil {
+			return 0, false, fmt.Errorf("%s: %w", series, err)
+		}
+		return v, true, nil
+	}
+	return 0, false, sc.Err()
+}
+
+// waitProgrammed waits until every enforcer has completed a sync since the counts before (taken
+// before a change was applied), then a little longer: a change reaches the enforcers within
+// milliseconds and they sync it within their --min-sync-interval (100ms), so a sync that ended
+// before the change arrived is followed by one that holds it. False when some enforcer did not
+// sync within timeout.
+func waitProgrammed(ctx context.Context, l *lab.Lab, before map[string]float64, timeout time.Duration) (bool, error) {
+	ok, err := poll(ctx, 100*time.Millisecond, timeout, func() (bool, error) {
+		now, err := syncs(ctx, l)
+		if err != nil {
+			return false, err
+		}
+		for node, n := range now {
+			if n <= before[node] {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if ok {
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return ok, err
+}
