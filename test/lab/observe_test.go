@@ -259,29 +259,11 @@ func canaryNames(percent int32) (in, out string) {
 // observeYAML is the cluster of the observation specs: a client and two servers on port 80, the
 // servers on different nodes, and the candidate guard (no status: the test writes it).
 func observeYAML(in, out string) string {
-	pod := func(name, app, node string) string {
-		return fmt.Sprintf(`---
-apiVersion: v1
-kind: Pod
-metadata:
-  name: %s
-  namespace: obs
-  labels:
-    app: %s
-spec:
-  nodeName: %s
-  containers:
-  - name: main
-    image: registry.invalid/echo
-    ports:
-    - {name: http, containerPort: 80}
-`, name, app, node)
-	}
 	return `apiVersion: v1
 kind: Namespace
 metadata:
   name: obs
-` + pod("client", "client", "node-1") + pod(in, "srv", "node-1") + pod(out, "srv", "node-2") + `---
+` + obsPod("client", "client", "node-1") + obsPod(in, "srv", "node-1") + obsPod(out, "srv", "node-2") + `---
 apiVersion: policy.palisade.dev/v1alpha1
 kind: NetworkPolicy
 metadata:
@@ -356,4 +338,33 @@ func lastBytes(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
+}
+
+// obsPod is a pod of namespace obs on node serving TCP port 80.
+func obsPod(name, app, node string) string {
+	return fmt.Sprintf(`---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+  namespace: obs
+  labels:
+    app: %s
+spec:
+  nodeName: %s
+  containers:
+  - name: main
+    image: registry.invalid/echo
+    ports:
+    - {name: http, containerPort: 80}
+`, name, app, node)
+}
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+func freeLocalPort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
