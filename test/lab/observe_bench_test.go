@@ -36,22 +36,21 @@ func BenchmarkNewConnections(b *testing.B) {
 	}
 }
 
+// benchPhase measures one round of one phase.
 func benchPhase(b *testing.B, bl *benchLab, phase v1alpha1.RolloutPhase, round int) {
-	{
-		b.Run(fmt.Sprintf("%s/round-%d", phase, round+1), func(b *testing.B) {
-			bl.setPhase(b, phase)
-			ns, _ := bl.l.PodNS("obs/client")
-			to := mustAddr(bl.ip)
-			b.ResetTimer()
-			for i := range b.N {
-				if !echoOnce(ns, to, fmt.Sprintf("c%d", i)) {
-					b.Fatalf("connection %d failed in %s: the policy allows the client", i, phase)
-				}
+	b.Run(fmt.Sprintf("%s/round-%d", phase, round+1), func(b *testing.B) {
+		bl.setPhase(b, phase)
+		ns, _ := bl.l.PodNS("obs/client")
+		to := mustAddr(bl.ip)
+		b.ResetTimer()
+		for i := range b.N {
+			if !echoOnce(ns, to, fmt.Sprintf("c%d", i)) {
+				b.Fatalf("connection %d failed in %s: the policy allows the client", i, phase)
 			}
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conn/s")
-		})
-	}
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conn/s")
+	})
 }
 
 type benchLab struct {
