@@ -79,13 +79,20 @@ func progressing(p *v1alpha1.NetworkPolicy) string {
 	return fmt.Sprintf("Progressing=%s, reason %s: %s", c.Status, c.Reason, c.Message)
 }
 
-// nodeReports counts the NodeReports in the cluster.
-func nodeReports(ctx context.Context, l *lab.Lab) (int, error) {
+// nodeReports counts the NodeReports in the cluster, and those that report on the policy.
+func nodeReports(ctx context.Context, l *lab.Lab, ref policyRef) (total, mentioning int, err error) {
 	var list v1alpha1.NodeReportList
 	if err := l.Client.List(ctx, &list); err != nil {
-		return 0, fmt.Errorf("listing node reports: %w", err)
+		return 0, 0, fmt.Errorf("listing node reports: %w", err)
 	}
-	return len(list.Items), nil
+	for _, r := range list.Items {
+		if slices.ContainsFunc(r.Spec.Policies, func(p v1alpha1.PolicyReport) bool {
+			return p.Kind == v1alpha1.KindNetworkPolicy && p.Namespace == ref.Namespace && p.Name == ref.Name
+		}) {
+			mentioning++
+		}
+	}
+	return len(list.Items), mentioning, nil
 }
 
 // syncs reads each enforcer's count of successful syncs, from inside its node's namespace.

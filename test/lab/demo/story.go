@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -274,7 +275,7 @@ func (d *demo) waitWouldDeny(ctx context.Context) error {
 	d.n.say("The enforcers count what web-tier would deny and report it in NodeReports every "+reportInterval.String()+"; the operator",
 		"sums them into status.evidence (the Would-Deny column), and a window over its maxDenials (0) starts again.")
 	var p *v1alpha1.NetworkPolicy
-	var reports int
+	var absent string
 	start := time.Now()
 	ok, err := poll(ctx, time.Second, 3*reportInterval+5*time.Second, func() (bool, error) {
 		var err error
@@ -284,11 +285,8 @@ func (d *demo) waitWouldDeny(ctx context.Context) error {
 		if wouldDenySeen(p) {
 			return true, nil
 		}
-		if reports, err = nodeReports(ctx, d.l); err != nil {
-			return false, err
-		}
-		if reports == 0 && time.Since(d.started) > 3*reportInterval {
-			return false, errStopWaiting
+		if absent, err = d.evidenceAbsent(ctx, p); err != nil || absent != "" {
+			return false, cmp.Or(err, errStopWaiting)
 		}
 		return false, nil
 	})
@@ -305,8 +303,8 @@ func (d *demo) waitWouldDeny(ctx context.Context) error {
 		_, err := d.n.expect(ctx, 0, "kubectl lists the policies", d.kubectl, "get", "networkpolicies.policy.palisade.dev", "-A")
 		return err
 	}
-	fmt.Fprintf(d.n.out, "waited %v for status.evidence.wouldDeny of %s to count the flows above: it did not (%d NodeReports exist %v after the enforcers started; %s)\n",
-		time.Since(start).Round(time.Second), progressivePolicy, reports, time.Since(d.started).Round(time.Second), progressing(p))
+	fmt.Fprintf(d.n.out, "waited %v for the operator to count the flows above as would-deny: it did not (%s; %s)\n",
+		time.Since(start).Round(time.Second), cmp.Or(absent, "the reports counted none"), progressing(p))
 	return nil
 }
 
@@ -354,7 +352,6 @@ func (d *demo) waitPhase(ctx context.Context, phase v1alpha1.RolloutPhase, out *
 	start := time.Now()
 	fmt.Fprintf(d.n.out, "waiting up to %v for phase %s...\n", d.o.PromotionTimeout, phase)
 	var p *v1alpha1.NetworkPolicy
-	var reports int
 	lastSaid := start
 	giveUp := ""
 	ok, err := poll(ctx, time.Second, d.o.PromotionTimeout, func() (bool, error) {
@@ -366,13 +363,8 @@ func (d *demo) waitPhase(ctx context.Context, phase v1alpha1.RolloutPhase, out *
 		if p.Status.Phase == phase {
 			return true, nil
 		}
-		if reports, err = nodeReports(ctx, d.l); err != nil {
-			return false, err
-		}
-		out.NodeReports = reports
-		if reports == 0 && time.Since(d.started) > 3*reportInterval {
-			giveUp = fmt.Sprintf("no NodeReport exists %v after the enforcers started", time.Since(d.started).Round(time.Second))
-			return false, errStopWaiting
+		if giveUp, err = d.evidenceAbsent(ctx, p); err != nil || giveUp != "" {
+			return false, cmp.Or(err, errStopWaiting)
 		}
 		if time.Since(lastSaid) >= 5*time.Second {
 			lastSaid = time.Now()
@@ -387,20 +379,45 @@ func (d *demo) waitPhase(ctx context.Context, phase v1alpha1.RolloutPhase, out *
 		fmt.Fprintf(d.n.out, "promoted to %s after %v: %s\n", phase, time.Since(start).Round(time.Second), progressing(p))
 		return true, nil
 	}
-	if giveUp == "" {
-		giveUp = fmt.Sprintf("waited %v", d.o.PromotionTimeout)
+	total, mentioning, err := nodeReports(ctx, d.l, progressivePolicy)
+	if err != nil {
+		return false, err
 	}
-	out.WaitedFor = fmt.Sprintf("phase %s of %s generation %d, which needs every node's NodeReport covering its %v evidence window (docs/rollout.md, rule 3): %s; %d NodeReports exist; the operator says: %s",
-		phase, progressivePolicy, p.Generation, d.o.Window, giveUp, reports, progressing(p))
+	out.NodeReports = total
+	if giveUp == "" {
+		giveUp = fmt.Sprintf("waited %v; %d NodeReports exist, %d report on %s", d.o.PromotionTimeout, total, mentioning, progressivePolicy)
+	}
+	out.WaitedFor = fmt.Sprintf("phase %s of %s generation %d, which needs every node's NodeReport covering its %v evidence window (docs/rollout.md, rule 3): %s; the operator says: %s",
+		phase, progressivePolicy, p.Generation, d.o.Window, giveUp, progressing(p))
 	fmt.Fprintf(d.n.out, "NOT PROMOTED: the demo waited for %s.\n", out.WaitedFor)
-	if reports == 0 {
-		fmt.Fprintln(d.n.out, "This palisade-enforcer writes no NodeReports yet, so the operator holds the policy in Audit: missing evidence never promotes.")
+	if mentioning == 0 {
+		fmt.Fprintf(d.n.out, "No palisade-enforcer reports on %s, so the operator holds it in Audit: missing evidence never promotes.\n", progressivePolicy)
 	}
 	_, err = d.n.expect(ctx, 0, "kubectl lists the policies", d.kubectl, "get", "networkpolicies.policy.palisade.dev", "-A")
 	return false, err
 }
 
 var errStopWaiting = errors.New("stop waiting")
+
+// evidenceAbsent says why no evidence about the progressive policy can come, once the enforcers
+// and the policy have been there three report intervals (an enforcer reports every policy it
+// programs each interval): no NodeReport at all, or none that reports on the policy. Empty while
+// evidence may still come.
+func (d *demo) evidenceAbsent(ctx context.Context, p *v1alpha1.NetworkPolicy) (string, error) {
+	if time.Since(d.started) < 3*reportInterval || time.Since(p.CreationTimestamp.Time) < 3*reportInterval {
+		return "", nil
+	}
+	total, mentioning, err := nodeReports(ctx, d.l, progressivePolicy)
+	switch {
+	case err != nil:
+		return "", err
+	case total == 0:
+		return fmt.Sprintf("no NodeReport exists %v after the enforcers started", time.Since(d.started).Round(time.Second)), nil
+	case mentioning == 0:
+		return fmt.Sprintf("%d NodeReports exist, none reports on %s %v after it was created", total, progressivePolicy, time.Since(p.CreationTimestamp.Time).Round(time.Second)), nil
+	}
+	return "", nil
+}
 
 // wouldDenySeen says whether the operator has seen would-deny flows of the policy's candidate: in
 // the current window's counts, in the flows it shows, or in its decision to start the window
