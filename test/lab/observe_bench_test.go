@@ -75,7 +75,7 @@ func startBenchLab(b *testing.B) *benchLab {
 	benchOnce.Do(func() {
 		enforcer := filepath.Join(os.TempDir(), fmt.Sprintf("palisade-enforcer-bench-%d", os.Getpid()))
 		if out, err := exec.Command("go", "build", "-o", enforcer, "../../cmd/palisade-enforcer").CombinedOutput(); err != nil {
-			benchErr = fmt.Errorf("building palisade-enforcer: %v: %s", err, out)
+			benchErr = fmt.Errorf("building palisade-enforcer: %w: %s", err, out)
 			return
 		}
 		in, out := canaryNames(50)
