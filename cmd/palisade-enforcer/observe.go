@@ -19,11 +19,8 @@ import (
 	"github.com/palisade-dev/palisade/pkg/engine"
 )
 
-// DefaultObserveGroup is the NFLOG group of the observation rules (pkg/render's shadow and drop
-// log rules); Log rules use group 1.
-const DefaultObserveGroup = 2
-
-// observeFlags are the observation flags of `run`.
+// observeFlags are the observation flags of `run`. The group is not a flag of its own: run sets it
+// from --nflog-group (phase.go), the group the renderer samples into.
 type observeFlags struct {
 	enabled        bool
 	group          uint16
@@ -33,7 +30,6 @@ type observeFlags struct {
 
 func (f *observeFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.enabled, "observe", true, "observe new connections of policies under rollout and write this node's NodeReport (false: enforce only; the operator then holds every rollout for want of evidence)")
-	cmd.Flags().Uint16Var(&f.group, "nflog-group", DefaultObserveGroup, "NFLOG group of the observation log rules (shadowed candidates, drops)")
 	cmd.Flags().DurationVar(&f.reportInterval, "report-interval", report.DefaultInterval, "how often the NodeReport is written (when changed); must equal the controller's --report-interval")
 	cmd.Flags().IntVar(&f.buffer, "nflog-buffer", 4096, "observation samples queued between the NFLOG reader and the evaluation; beyond it samples are dropped and counted, the kernel never waits")
 }
@@ -51,6 +47,12 @@ type observeDeps struct {
 	chooser     func() engine.Chooser
 	generations observe.Generations
 	programs    func() []report.Program
+	// windowsChanged, when set, signals that statuses changed (the source's Dirty): the writer hands
+	// the new evidence windows to the observer at once rather than at its next tick.
+	windowsChanged <-chan struct{}
+	// unsampled, when set, returns the new connections the rate limit of the sample rules left
+	// unsampled since the start (samples.go); the NodeReport's droppedSamples includes them.
+	unsampled func(context.Context) int64
 }
 
 // startObservation opens the observation NFLOG group and starts the pipeline (reader -> decode ->
@@ -61,6 +63,10 @@ func startObservation(ctx context.Context, f *observeFlags, d observeDeps) error
 	log := logr.FromContextOrDiscard(ctx).WithName("observe")
 	if !f.enabled {
 		log.Info("observation disabled (--observe=false): no NodeReport is written")
+		return nil
+	}
+	if f.group == 0 {
+		log.Info("observation disabled (--nflog-group=0 renders no observation rule): no NodeReport is written")
 		return nil
 	}
 	if d.clock == nil {
@@ -82,7 +88,7 @@ func startObservation(ctx context.Context, f *observeFlags, d observeDeps) error
 	rm := report.NewMetrics(d.registry)
 	pipeline := report.NewPipeline(report.PipelineConfig{Observer: obs, Chooser: d.chooser, Clock: d.clock, Metrics: rm})
 	writer := report.NewWriter(report.WriterConfig{Node: d.node, Client: d.dynamic, Observer: obs, Programs: d.programs,
-		Dropped: nm.DroppedTotal, Clock: d.clock, Interval: f.reportInterval, Metrics: rm})
+		Dropped: dropped(ctx, nm, d.unsampled), Clock: d.clock, Interval: f.reportInterval, Metrics: rm})
 	go func() {
 		if err := reader.Run(ctx); err != nil {
 			log.Error(err, "NFLOG reader stopped; observation counts stop growing")
@@ -90,6 +96,31 @@ func startObservation(ctx context.Context, f *observeFlags, d observeDeps) error
 	}()
 	go pipeline.Run(logr.NewContext(ctx, log), reader.Records())
 	go writer.Run(logr.NewContext(ctx, log))
+	if d.windowsChanged != nil {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-d.windowsChanged:
+					writer.SyncWindows()
+				}
+			}
+		}()
+	}
 	log.Info("observing", "nflogGroup", f.group, "reportInterval", f.reportInterval)
 	return nil
+}
+
+// dropped is the report's droppedSamples: the samples NFLOG lost (queue overflow, slow reader) and
+// the connections the sample rules' rate limit skipped.
+func dropped(ctx context.Context, nm *nflog.Metrics, unsampled func(context.Context) int64) func() int64 {
+	if unsampled == nil {
+		return nm.DroppedTotal
+	}
+	return func() int64 {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return nm.DroppedTotal() + unsampled(rctx)
+	}
 }

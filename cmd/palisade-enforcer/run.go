@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,18 +21,16 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/clock"
 
-	"github.com/palisade-dev/palisade/enforcer/desired"
 	"github.com/palisade-dev/palisade/enforcer/ipsets"
 	"github.com/palisade-dev/palisade/enforcer/metrics"
 	"github.com/palisade-dev/palisade/enforcer/runner"
-	"github.com/palisade-dev/palisade/enforcer/source"
 	"github.com/palisade-dev/palisade/enforcer/syncer"
 	"github.com/palisade-dev/palisade/pkg/engine"
-	"github.com/palisade-dev/palisade/pkg/render"
 )
 
 type runFlags struct {
 	dataplaneFlags
+	phaseFlags
 	kubeconfig, nodeName     string
 	healthAddr, metricsAddr  string
 	minInterval, maxInterval time.Duration
@@ -55,7 +54,8 @@ func newRunCommand(log logger) *cobra.Command {
 			return run(logr.NewContext(ctx, log.WithValues("node", f.nodeName)), &f, desiredState)
 		},
 	}
-	f.bind(cmd)
+	f.dataplaneFlags.bind(cmd)
+	f.phaseFlags.bind(cmd)
 	f.observe.bind(cmd)
 	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file; empty for the in-cluster configuration")
 	cmd.Flags().StringVar(&f.nodeName, "node-name", os.Getenv("NODE_NAME"), "the node this enforcer programs (pods with this spec.nodeName)")
@@ -68,9 +68,6 @@ func newRunCommand(log logger) *cobra.Command {
 	cmd.Flags().DurationVar(&f.informerResync, "informer-resync", 0, "informer resync period (0: none; the runner's resync reads the kernel)")
 	return cmd
 }
-
-// desiredStateFunc builds the function the syncer asks for the node's desired state.
-type desiredStateFunc func(e *engine.Engine, nodeName string) func(context.Context) (desired.Ruleset, error)
 
 func run(ctx context.Context, f *runFlags, newDesired desiredStateFunc) error {
 	log := logr.FromContextOrDiscard(ctx)
@@ -91,15 +88,22 @@ func run(ctx context.Context, f *runFlags, newDesired desiredStateFunc) error {
 		return err
 	}
 
+	opts, err := f.renderOptions()
+	if err != nil {
+		return err
+	}
 	eng := engine.New()
+	src := f.newSource(eng, log)
+	var offered atomic.Int64 // counter rules next to the rate-limited samples (samples.go)
 	s := &syncer.Syncer{
-		DesiredState: newDesired(eng, f.nodeName),
+		DesiredState: withOfferedCounters(newDesired(eng, nodeView{node: f.nodeName, chooser: src.Chooser, opts: opts}), opts.Observe.Group, &offered),
 		Families:     fams,
 		Sets:         ipsets.New(exec),
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
+	registerPhaseMetrics(reg, src)
 	clk := clock.RealClock{}
 	r := runner.New(func(ctx context.Context, resync bool) error {
 		start := clk.Now()
@@ -124,35 +128,24 @@ func run(ctx context.Context, f *runFlags, newDesired desiredStateFunc) error {
 		}
 	}()
 
-	src := &source.Source{Engine: eng, Dirty: r.Request, Log: log.WithName("source")}
+	// Every change the source sees asks for a sync and, coalesced, hands the policies' evidence
+	// windows to the observer (a new status.evidence.windowStart counts from its first sample).
+	windows := newWindowSignal()
+	src.Dirty = func() { r.Request(); windows.Notify() }
 	if err := src.Start(ctx, kube, dyn, f.informerResync); err != nil {
 		return err
 	}
-	// PLACEHOLDERS (issue 15) until enforcer/source's hooks are wired: chooser nil = EnforcedOnly,
-	// generations nil = 0, programs nil = no policy reported. Swap in src.Chooser, src (Generation)
-	// and an adapter of src.Policies() to []report.Program.
+	// One flag, one value: the observer reads the group the renderer samples into.
+	f.observe.group = f.nflogGroup
 	if err := startObservation(ctx, &f.observe, observeDeps{node: f.nodeName, netns: f.netns, engine: eng, dynamic: dyn, registry: reg,
-		chooser: nil, generations: nil, programs: nil}); err != nil {
+		chooser: src.Chooser, generations: src, programs: programsOf(src), windowsChanged: windows,
+		unsampled: (&unsampledCounter{save: saveFilterCounters(fams), counters: &offered}).Total}); err != nil {
 		log.Error(err, "enforcing without observation")
 	}
 	log.Info("informers synced; starting the sync loop")
 	r.Run(ctx)
 	log.Info("stopping; Palisade's rules stay in place (fail static)")
 	return nil
-}
-
-// desiredState renders the engine's model of this node (pkg/render) into the desired state. A
-// render error fails the sync at the "desired" step: nothing is changed in the kernel, so the rules
-// of the last good sync stay (fail static), and the runner retries.
-func desiredState(e *engine.Engine, nodeName string) func(context.Context) (desired.Ruleset, error) {
-	opts := render.DefaultOptions()
-	return func(context.Context) (desired.Ruleset, error) {
-		v4, v6, err := render.Render(e.NodeModel(nodeName), opts)
-		if err != nil {
-			return desired.Ruleset{}, fmt.Errorf("rendering node %s: %w", nodeName, err)
-		}
-		return desired.FromRender(v4, v6), nil
-	}
 }
 
 func serve(ctx context.Context, log logr.Logger, f *runFlags, reg *prometheus.Registry, ready func() bool) []*http.Server {

@@ -13,6 +13,7 @@ import (
 	"github.com/go-logr/logr"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -39,7 +40,7 @@ var podIPs = map[string]string{"web/p0": "198.18.0.10", "web/p1": "198.18.0.11"}
 // standInRenderer is NOT the renderer: it is the smallest desired state that depends on the engine,
 // so this suite can prove the wiring around it (informers -> engine -> runner -> syncer -> kernel,
 // readiness, metrics, fail static). It drops traffic to the pods that policy web/deny selects.
-func standInRenderer(e *engine.Engine, _ string) func(context.Context) (desired.Ruleset, error) {
+func standInRenderer(e *engine.Engine, _ nodeView) func(context.Context) (desired.Ruleset, error) {
 	return func(context.Context) (desired.Ruleset, error) {
 		set := desired.Set{Name: "PAL-s-deny", Type: "hash:ip", Family: "inet"}
 		for _, ref := range e.SelectedEndpoints(engine.PolicyKey{Kind: engine.KindNetworkPolicy, Namespace: "web", Name: "deny"}, engine.SlotEnforced) {
@@ -176,12 +177,14 @@ var _ = Describe("palisade-enforcer run", Ordered, func() {
 		Expect(sets()).NotTo(ContainSubstring("PAL-"))
 	})
 
-	It("with the renderer programs the engine's verdicts for the node's pods and is ready", func() {
+	It("with the renderer follows the policy's phase: shadowed in Audit, enforced once Enforced, and is ready", func(sctx SpecContext) {
 		// The first spec left namespace web, pods p0 and p1 (both labelled app=p0 now, on node n0)
-		// and policy web/deny (no rules: ingress deny for the pods it selects) in the API server.
+		// and policy web/deny (no rules: ingress deny for the pods it selects; Progressive, no status)
+		// in the API server.
 		health, metricsAddr := freeAddr(), freeAddr()
 		f := &runFlags{
 			dataplaneFlags: dataplaneFlags{netns: ns, backend: "nft", xtablesWait: 5},
+			phaseFlags:     defaultPhaseFlags(),
 			kubeconfig:     kubeconfig, nodeName: "n0", healthAddr: health, metricsAddr: metricsAddr,
 			minInterval: 50 * time.Millisecond, maxInterval: time.Second, backoffBase: 50 * time.Millisecond, backoffMax: 100 * time.Millisecond,
 		}
@@ -191,12 +194,26 @@ var _ = Describe("palisade-enforcer run", Ordered, func() {
 		DeferCleanup(func() error { cancel(); return <-done })
 		Eventually(func() int { code, _ := get("http://" + health + "/readyz"); return code }).WithTimeout(30 * time.Second).Should(Equal(http.StatusOK))
 		save := func() string { return enforcertest.Save(GinkgoT(), ns, "iptables-nft-save") }
+		// No phase yet and Progressive: Audit. Nothing enforced; the pods' new connections sampled.
 		Eventually(save).WithTimeout(10 * time.Second).Should(And(
 			ContainSubstring("-A FORWARD -m comment --comment palisade-hook -j PAL-FORWARD"),
 			MatchRegexp(`-A PAL-TO-EP -d 198\.18\.0\.10/32 .*-g PAL-TW-`),
-			MatchRegexp(`-A PAL-TO-EP -d 198\.18\.0\.11/32 .*-g PAL-TW-`),
+			MatchRegexp(`-A PAL-TW-\S+ .*-m conntrack --ctstate NEW -m limit --limit 200/sec --limit-burst 400 -j NFLOG --nflog-prefix "SI\|web/p0" --nflog-group 2`),
+			MatchRegexp(`-A PAL-TW-\S+ .*-j NFLOG --nflog-prefix "SI\|web/p1" --nflog-group 2`),
+		))
+		Expect(save()).NotTo(ContainSubstring("end of tier"))
+
+		// The status says Enforced: the next sync enforces it, and samples its drops.
+		var np v1alpha1.NetworkPolicy
+		Expect(c.Get(sctx, client.ObjectKey{Namespace: "web", Name: "deny"}, &np)).To(Succeed())
+		np.Status = v1alpha1.PolicyStatus{ObservedGeneration: np.Generation, Phase: v1alpha1.PhaseEnforced, EnforcedGeneration: np.Generation}
+		Expect(c.Status().Update(sctx, &np)).To(Succeed())
+		Eventually(save).WithTimeout(10 * time.Second).Should(And(
+			MatchRegexp(`-A PAL-TW-\S+ .*end of tier, default action Deny.* -j NFLOG --nflog-prefix "DI\|np/web/deny" --nflog-group 2`),
 			MatchRegexp(`-A PAL-TW-\S+ .*end of tier, default action Deny.* -j DROP`),
 		))
+		Expect(save()).NotTo(ContainSubstring(`"SI|web/p0"`))
+
 		// Deleting the policy opens the pods again at the next sync: its chains go.
 		Expect(c.Delete(context.Background(), &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "deny"}})).To(Succeed())
 		Eventually(save).WithTimeout(10 * time.Second).ShouldNot(ContainSubstring("end of tier"))
@@ -204,3 +221,10 @@ var _ = Describe("palisade-enforcer run", Ordered, func() {
 	})
 
 })
+
+// defaultPhaseFlags are the run command's phase and observation flags at their defaults.
+func defaultPhaseFlags() phaseFlags {
+	var f phaseFlags
+	f.bind(&cobra.Command{})
+	return f
+}

@@ -5,12 +5,17 @@ import (
 	"fmt"
 	"time"
 
+	"sync"
+
 	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
@@ -21,18 +26,52 @@ import (
 	"github.com/palisade-dev/palisade/pkg/engine"
 )
 
-// Source connects informers to an engine. Dirty is called after every change the engine accepted.
+// Source connects informers to an engine. Dirty is called after every change the engine accepted,
+// every status change of a Palisade policy and every change of one of their revisions.
 type Source struct {
 	Engine *engine.Engine
 	Dirty  func()
 	Log    logr.Logger
+	// RevisionNamespace is the namespace the rollout operator keeps GlobalNetworkPolicies'
+	// revisions in (its own); empty accepts a GlobalNetworkPolicy's revision from any namespace.
+	// A NetworkPolicy's revisions are always read from its own namespace.
+	RevisionNamespace string
+	// EnforceAsWritten ignores rollouts: every Palisade policy's spec is enforced as written, as
+	// before the rollout operator existed (a cluster without the operator, and tests that are not
+	// about rollouts). Revisions are then not read.
+	EnforceAsWritten bool
+
+	mu        sync.Mutex
+	records   map[engine.PolicyKey]*policyRecord
+	byUID     map[types.UID]engine.PolicyKey
+	slots     map[engine.PolicyKey][2]slotState
+	revisions map[types.UID]map[string]revision // by policy UID, then namespace/name
+	revUID    map[string]types.UID              // namespace/name → policy UID
+}
+
+func (s *Source) init() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.records == nil {
+		s.records = map[engine.PolicyKey]*policyRecord{}
+		s.byUID = map[types.UID]engine.PolicyKey{}
+		s.slots = map[engine.PolicyKey][2]slotState{}
+		s.revisions = map[types.UID]map[string]revision{}
+		s.revUID = map[string]types.UID{}
+	}
 }
 
 // Start starts the informers and waits until every handler has delivered its informer's initial
 // list to the engine (or ctx ends). A synced cache is not enough: handlers run behind the store,
 // and the runner's first sync, which prunes what it does not render, follows Start at once.
 func (s *Source) Start(ctx context.Context, kube kubernetes.Interface, dyn dynamic.Interface, resync time.Duration) error {
+	s.init()
 	f := informers.NewSharedInformerFactory(kube, resync)
+	// Only Palisade's revisions: every StatefulSet and DaemonSet keeps its history in
+	// ControllerRevisions too.
+	rf := informers.NewSharedInformerFactoryWithOptions(kube, resync, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+		o.LabelSelector = revisionSelector()
+	}))
 	df := dynamicinformer.NewDynamicSharedInformerFactory(dyn, resync)
 	var handlers []cache.InformerSynced
 	add := func(inf cache.SharedIndexInformer, kind string, upsert func(obj any) error, del func(obj any)) error {
@@ -89,10 +128,12 @@ func (s *Source) Start(ctx context.Context, kube kubernetes.Interface, dyn dynam
 			}
 		}),
 		add(f.Networking().V1().NetworkPolicies().Informer(), "KubernetesNetworkPolicy", func(obj any) error {
-			return e.UpsertKubernetesNetworkPolicy(obj.(*networkingv1.NetworkPolicy), engine.SlotEnforced)
+			return s.upsertKubernetes(obj.(*networkingv1.NetworkPolicy))
 		}, func(obj any) {
 			if np, ok := obj.(*networkingv1.NetworkPolicy); ok {
-				e.DeletePolicy(engine.PolicyKey{Kind: engine.KindKubernetesNetworkPolicy, Namespace: np.Namespace, Name: np.Name}, engine.SlotEnforced)
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				s.forget(engine.PolicyKey{Kind: engine.KindKubernetesNetworkPolicy, Namespace: np.Namespace, Name: np.Name})
 			}
 		}),
 		add(f.Discovery().V1().EndpointSlices().Informer(), "EndpointSlice", func(obj any) error {
@@ -107,27 +148,43 @@ func (s *Source) Start(ctx context.Context, kube kubernetes.Interface, dyn dynam
 			}
 		}),
 		add(df.ForResource(v1alpha1.GroupVersion.WithResource("networkpolicies")).Informer(), "NetworkPolicy", func(obj any) error {
-			var np v1alpha1.NetworkPolicy
-			if err := fromUnstructured(obj, &np); err != nil {
+			r, err := networkPolicyRecord(obj)
+			if err != nil {
 				return err
 			}
-			return e.UpsertNetworkPolicy(&np, engine.SlotEnforced)
+			s.upsertPalisade(r)
+			return nil
 		}, func(obj any) {
 			if u, ok := obj.(*unstructured.Unstructured); ok {
-				e.DeletePolicy(engine.PolicyKey{Kind: engine.KindNetworkPolicy, Namespace: u.GetNamespace(), Name: u.GetName()}, engine.SlotEnforced)
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				s.forget(engine.PolicyKey{Kind: engine.KindNetworkPolicy, Namespace: u.GetNamespace(), Name: u.GetName()})
 			}
 		}),
 		add(df.ForResource(v1alpha1.GroupVersion.WithResource("globalnetworkpolicies")).Informer(), "GlobalNetworkPolicy", func(obj any) error {
-			var gnp v1alpha1.GlobalNetworkPolicy
-			if err := fromUnstructured(obj, &gnp); err != nil {
+			r, err := globalNetworkPolicyRecord(obj, s.RevisionNamespace)
+			if err != nil {
 				return err
 			}
-			return e.UpsertGlobalNetworkPolicy(&gnp, engine.SlotEnforced)
+			s.upsertPalisade(r)
+			return nil
 		}, func(obj any) {
 			if u, ok := obj.(*unstructured.Unstructured); ok {
-				e.DeletePolicy(engine.PolicyKey{Kind: engine.KindGlobalNetworkPolicy, Name: u.GetName()}, engine.SlotEnforced)
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				s.forget(engine.PolicyKey{Kind: engine.KindGlobalNetworkPolicy, Name: u.GetName()})
 			}
 		}),
+	}
+	if !s.EnforceAsWritten {
+		steps = append(steps, add(rf.Apps().V1().ControllerRevisions().Informer(), "ControllerRevision", func(obj any) error {
+			s.upsertRevision(obj.(*appsv1.ControllerRevision))
+			return nil
+		}, func(obj any) {
+			if cr, ok := obj.(*appsv1.ControllerRevision); ok {
+				s.deleteRevision(cr)
+			}
+		}))
 	}
 	for _, err := range steps {
 		if err != nil {
@@ -135,10 +192,13 @@ func (s *Source) Start(ctx context.Context, kube kubernetes.Interface, dyn dynam
 		}
 	}
 	f.Start(ctx.Done())
+	rf.Start(ctx.Done())
 	df.Start(ctx.Done())
-	for t, ok := range f.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return fmt.Errorf("syncing the %v informer: %w", t, ctx.Err())
+	for _, fac := range []informers.SharedInformerFactory{f, rf} {
+		for t, ok := range fac.WaitForCacheSync(ctx.Done()) {
+			if !ok {
+				return fmt.Errorf("syncing the %v informer: %w", t, ctx.Err())
+			}
 		}
 	}
 	for r, ok := range df.WaitForCacheSync(ctx.Done()) {

@@ -185,13 +185,18 @@ func TestExamplesGolden(t *testing.T) {
 // source pod's, then the destination pod's when it differs) and demands the engine's verdict.
 func checkExampleFlows(t *testing.T, e *engine.Engine, pods []engine.Endpoint) {
 	t.Helper()
-	progs := map[string][2]*render.Program{}
+	progs, quiet := map[string][2]*render.Program{}, map[string][2]*render.Program{}
 	for _, n := range e.NodeNames() {
 		v4, v6, err := render.Build(e.NodeModel(n), render.DefaultOptions())
 		if err != nil {
 			t.Fatal(err)
 		}
 		progs[n] = [2]*render.Program{v4, v6}
+		q4, q6, err := render.Build(e.NodeModel(n), noObservation())
+		if err != nil {
+			t.Fatal(err)
+		}
+		quiet[n] = [2]*render.Program{q4, q6}
 	}
 	type probe struct {
 		proto uint8
@@ -239,6 +244,18 @@ func checkExampleFlows(t *testing.T, e *engine.Engine, pods []engine.Endpoint) {
 					if res.Verdict == render.VerdictDrop {
 						got = false
 					}
+					checkObservedDrop(t, res)
+					// Observation samples never decide: without them, the same verdict, marks and Log hits.
+					q, err := quiet[n][fam].Trace(render.ChainForward, pkt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if q.Verdict != res.Verdict || q.Mark != res.Mark || !slices.Equal(q.Logs, res.Logs) || len(q.Observed) != 0 {
+						t.Errorf("%s -> %s proto %d port %d on %s: with observation %+v, without %+v", src.Ref(), dst.Ref(), pr.proto, pr.port, n, res, q)
+					}
+					if !got {
+						break
+					}
 				}
 				if got != want {
 					t.Errorf("%s -> %s proto %d port %d: rendered rules allow=%v, engine allow=%v", src.Ref(), dst.Ref(), pr.proto, pr.port, got, want)
@@ -248,4 +265,22 @@ func checkExampleFlows(t *testing.T, e *engine.Engine, pods []engine.Endpoint) {
 		}
 	}
 	t.Logf("%d flows agree", checked)
+}
+
+// checkObservedDrop: a new packet a policy drops is sampled once as a drop, just before the DROP;
+// any other packet is never sampled as a drop.
+func checkObservedDrop(t *testing.T, res render.TraceResult) {
+	t.Helper()
+	var drops []string
+	for _, p := range res.Observed {
+		if strings.HasPrefix(p, "D") {
+			drops = append(drops, p)
+		}
+	}
+	switch {
+	case res.Verdict == render.VerdictDrop && (len(drops) != 1 || res.Observed[len(res.Observed)-1] != drops[0]):
+		t.Errorf("dropped with drop samples %v (observed %v); want exactly one, last; path %s", drops, res.Observed, strings.Join(res.Path, " "))
+	case res.Verdict != render.VerdictDrop && len(drops) != 0:
+		t.Errorf("verdict %s with drop samples %v", res.Verdict, drops)
+	}
 }

@@ -95,7 +95,7 @@ func (b *builder) rule(p *engine.ModelPolicy, dir engine.Direction, r *engine.Mo
 			Rule{Match: final, Action: SetMark{Value: o.MarkPass, Mask: o.MarkPass}, Comment: comment},
 			Rule{Match: M().MarkSet(o.MarkPass), Action: Return{}, Comment: comment})
 	case v1alpha1.Deny:
-		out = append(out, Rule{Match: final, Action: Drop{}, Comment: comment})
+		out = append(out, b.logDrop(final, DropPrefix(dir, p.ID, r.Origin), comment)...)
 	case v1alpha1.Log:
 		out = append(out, Rule{Match: final, Action: NFLog{Group: o.NFLogGroup, Prefix: LogPrefix(p.ID, dir, r.Origin)}, Comment: comment})
 	default:

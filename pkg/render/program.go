@@ -94,6 +94,8 @@ type Options struct {
 	MarkScratch0, MarkScratch1 uint32
 	// NFLogGroup is the NFLOG group of Log rules.
 	NFLogGroup uint16
+	// Observe configures the observation samples (observe.go); its zero value renders none.
+	Observe Observation
 	// DispatchFanout is the most addresses a dispatch chain tests one by one; beyond it the
 	// addresses are split by prefix into a tree of chains, so that a new flow walks a few
 	// dozen rules rather than one per local pod. 0 means the default (16); at least 2.
@@ -101,10 +103,15 @@ type Options struct {
 }
 
 // DefaultOptions returns the marks Felix allocates by default (accept 0x10000, pass 0x20000,
-// then two scratch bits) and NFLOG group 1.
+// then two scratch bits), NFLOG group 1 for Log rules and DefaultObservation.
 func DefaultOptions() Options {
-	return Options{MarkAccept: 0x10000, MarkPass: 0x20000, MarkScratch0: 0x40000, MarkScratch1: 0x80000, NFLogGroup: 1}
+	return Options{MarkAccept: 0x10000, MarkPass: 0x20000, MarkScratch0: 0x40000, MarkScratch1: 0x80000, NFLogGroup: 1,
+		Observe: DefaultObservation()}
 }
+
+// Validate checks the options as Build does: distinct single-bit marks, a fanout of 0 or at least 2,
+// and observation settings within what the kernel takes.
+func (o Options) Validate() error { return o.validate() }
 
 func (o Options) validate() error {
 	if o.DispatchFanout == 1 || o.DispatchFanout < 0 {
@@ -121,7 +128,7 @@ func (o Options) validate() error {
 		}
 		all |= m
 	}
-	return nil
+	return o.Observe.validate(o.NFLogGroup)
 }
 
 func (o Options) allMarks() uint32 {
@@ -252,6 +259,9 @@ func (b *builder) endpointChain(ep *engine.ModelEndpoint, dir engine.Direction) 
 	o := b.opts
 	d := strings.ToLower(dir.String())
 	c := Chain{Name: endpointChain(dir, ep.Ref)}
+	if r, ok := b.shadowRule(ep, dir); ok {
+		c.Rules = append(c.Rules, r)
+	}
 	c.Rules = append(c.Rules, Rule{Action: SetMark{Value: 0, Mask: o.MarkAccept | o.MarkPass}, Comment: fmt.Sprintf("%s %s: start", ep.Ref, d)})
 	ids := ep.Policies(dir)
 	for i := 0; i < len(ids); {
@@ -260,6 +270,7 @@ func (b *builder) endpointChain(ep *engine.ModelEndpoint, dir engine.Direction) 
 			return Chain{}, fmt.Errorf("endpoint %s: policy %s is not in the model", ep.Ref, ids[i])
 		}
 		tier := first.Tier
+		last := first.ID // end-of-tier drops are logged as the tier's last policy for this endpoint
 		if i > 0 {
 			c.Rules = append(c.Rules, Rule{Action: SetMark{Value: 0, Mask: o.MarkPass}, Comment: fmt.Sprintf("tier %s: start", tier)})
 		}
@@ -271,9 +282,10 @@ func (b *builder) endpointChain(ep *engine.ModelEndpoint, dir engine.Direction) 
 			if p.Tier != tier {
 				break
 			}
+			last = p.ID
 			if p.FailClosed {
-				c.Rules = append(c.Rules, Rule{Match: M().MarkClear(o.MarkPass), Action: Drop{},
-					Comment: fmt.Sprintf("%s fails closed: %s", p.ID, p.Error)})
+				c.Rules = append(c.Rules, b.logDrop(M().MarkClear(o.MarkPass), DropPrefix(dir, p.ID, -1),
+					fmt.Sprintf("%s fails closed: %s", p.ID, p.Error))...)
 				continue
 			}
 			name, ok, err := b.policyChain(p, dir)
@@ -289,8 +301,8 @@ func (b *builder) endpointChain(ep *engine.ModelEndpoint, dir engine.Direction) 
 			)
 		}
 		if !first.TierDefaultPass {
-			c.Rules = append(c.Rules, Rule{Match: M().MarkClear(o.MarkPass), Action: Drop{},
-				Comment: fmt.Sprintf("tier %s: end of tier, default action Deny", tier)})
+			c.Rules = append(c.Rules, b.logDrop(M().MarkClear(o.MarkPass), DropPrefix(dir, last, -1),
+				fmt.Sprintf("tier %s: end of tier, default action Deny", tier))...)
 		}
 	}
 	c.Rules = append(c.Rules, Rule{Action: SetMark{Value: o.MarkAccept, Mask: o.MarkAccept},

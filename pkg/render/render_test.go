@@ -46,10 +46,18 @@ func ports(rs ...[2]uint16) []engine.PortRange {
 
 func both() [2]bool { return [2]bool{true, true} }
 
+// noObservation is DefaultOptions without observation samples: the rule-rendering tables show the
+// policy's own rules (observe_test.go shows the samples).
+func noObservation() render.Options {
+	o := render.DefaultOptions()
+	o.Observe = render.Observation{}
+	return o
+}
+
 // policyChainText renders the policy chain of polID for one family, or "" when there is none.
 func policyChainText(t *testing.T, m *engine.NodeModel, fam render.Family) string {
 	t.Helper()
-	v4, v6, err := render.Build(m, render.DefaultOptions())
+	v4, v6, err := render.Build(m, noObservation())
 	if err != nil {
 		t.Fatal(err)
 	}

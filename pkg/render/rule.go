@@ -33,6 +33,9 @@ type Match struct {
 	sets     []setMatch
 	ports    []portMatch
 	icmp     *icmpMatch
+	// limit rate-limits the rule (observation NFLOG rules only); the tracer, which follows one
+	// packet, treats it as matching.
+	limit *Limit
 }
 
 type protoMatch struct {
@@ -155,7 +158,8 @@ func (m Match) NotICMPType(v6 bool, typ, code uint8, hasCode bool) Match {
 // (two protocol, address, mark or ICMP criteria).
 func (m Match) merge(o Match) (Match, bool) {
 	if (m.proto != nil && o.proto != nil) || (m.src != nil && o.src != nil) || (m.dst != nil && o.dst != nil) ||
-		(m.mark != nil && o.mark != nil) || (m.icmp != nil && o.icmp != nil) || (m.ctStates != nil && o.ctStates != nil) {
+		(m.mark != nil && o.mark != nil) || (m.icmp != nil && o.icmp != nil) || (m.ctStates != nil && o.ctStates != nil) ||
+		(m.limit != nil && o.limit != nil) {
 		return m, false
 	}
 	out := m
@@ -176,6 +180,9 @@ func (m Match) merge(o Match) (Match, bool) {
 	}
 	if o.ctStates != nil {
 		out.ctStates = o.ctStates
+	}
+	if o.limit != nil {
+		out.limit = o.limit
 	}
 	out.sets = append(slices.Clip(m.sets), o.sets...)
 	out.ports = append(slices.Clip(m.ports), o.ports...)
@@ -237,6 +244,9 @@ func (m Match) renderModules() string {
 		} else {
 			parts = append(parts, "-m icmp "+neg(c.negate)+"--icmp-type "+tc)
 		}
+	}
+	if m.limit != nil {
+		parts = append(parts, m.limit.render())
 	}
 	return strings.Join(parts, " ")
 }
@@ -310,10 +320,12 @@ type Goto struct{ Target string }
 // Value is always a subset of Mask here).
 type SetMark struct{ Value, Mask uint32 }
 
-// NFLog sends the packet to an NFLOG group and continues; it never decides.
+// NFLog sends the packet to an NFLOG group and continues; it never decides. Observe marks the
+// observation samples (shadowed connections, drops), which the tracer reports apart from Log rules'.
 type NFLog struct {
-	Group  uint16
-	Prefix string
+	Group   uint16
+	Prefix  string
+	Observe bool
 }
 
 // Render implements Action.

@@ -44,8 +44,11 @@ const (
 // TraceResult is what happened to a traced packet.
 type TraceResult struct {
 	Verdict Verdict
-	// Logs are the NFLOG prefixes the packet was logged with, in order.
+	// Logs are the NFLOG prefixes of the Log rules the packet was logged by, in order.
 	Logs []string
+	// Observed are the prefixes of the observation samples (NFLog.Observe) the packet would be
+	// sampled with, in order, ignoring their rate limits.
+	Observed []string
 	// Path lists the rules that matched, as "chain[index]".
 	Path []string
 	// Mark is the packet's mark at the end.
@@ -125,7 +128,11 @@ func (p *Program) Trace(start string, pkt Packet) (TraceResult, error) {
 		case SetMark:
 			mark = (mark &^ a.Mask) ^ a.Value
 		case NFLog:
-			res.Logs = append(res.Logs, a.Prefix)
+			if a.Observe {
+				res.Observed = append(res.Observed, a.Prefix)
+			} else {
+				res.Logs = append(res.Logs, a.Prefix)
+			}
 		default:
 			return res, fmt.Errorf("tracing %s[%d]: unknown action %T", top.chain.Name, idx, a)
 		}

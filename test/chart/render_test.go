@@ -246,6 +246,7 @@ func TestEnforcerDaemonSet(t *testing.T) {
 		{"discovery.k8s.io", "endpointslices", "watch"}, {"networking.k8s.io", "networkpolicies", "watch"},
 		{"policy.palisade.dev", "networkpolicies", "watch"}, {"policy.palisade.dev", "globalnetworkpolicies", "watch"},
 		{"policy.palisade.dev", "nodereports", "create"}, {"policy.palisade.dev", "nodereports", "update"},
+		{"apps", "controllerrevisions", "watch"},
 	} {
 		if !can(want[0], want[1], want[2]) {
 			t.Errorf("enforcer may not %s %s.%s", want[2], want[1], want[0])

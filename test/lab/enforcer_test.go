@@ -49,7 +49,7 @@ var _ = Describe("palisade-enforcer in the lab", Ordered, func() {
 			cmd.SetOut(&out)
 			cmd.SetErr(GinkgoWriter)
 			cmd.SetArgs([]string{"probe", "-f", dir, "--nodes", "2", "-o", "json",
-				"--enforcer-cmd", enforcer + " run --kubeconfig {{.Kubeconfig}} --node-name {{.Node}} --health-addr 127.0.0.1:9808 --metrics-addr 0 --min-sync-interval 100ms",
+				"--enforcer-cmd", enforcer + " run --kubeconfig {{.Kubeconfig}} --node-name {{.Node}} --health-addr 127.0.0.1:9808 --metrics-addr 0 --min-sync-interval 100ms --rollout-phases=false",
 				"--node-ready-url", "http://127.0.0.1:9808/readyz"})
 			ctx := log.IntoContext(context.Background(), zap.New(zap.WriteTo(GinkgoWriter)))
 			Expect(cmd.ExecuteContext(ctx)).To(Succeed())

@@ -14,7 +14,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == fakeNodeArg {
 		os.Exit(fakeNode(os.Args[2:]))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	closeBenchLab()
+	os.Exit(code)
 }
 
 func TestLab(t *testing.T) {

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/palisade-dev/palisade/enforcer/desired"
+)
+
+const (
+	shadowSample = `-m comment --comment "Palisade observe: web/p0 ingress new connections, 1 candidate(s) shadowed" -m conntrack --ctstate NEW -m limit --limit 5/sec --limit-burst 10 -j NFLOG --nflog-prefix "SI|web/p0" --nflog-group 2`
+	shadowOffer  = `-m comment --comment "Palisade offered: web/p0 ingress new connections, 1 candidate(s) shadowed" -m conntrack --ctstate NEW`
+	dropSample   = `-m comment --comment "Palisade observe: end of tier" -m limit --limit 200/sec --limit-burst 400 -j NFLOG --nflog-prefix "DI|np/web/deny" --nflog-group 2`
+	dropOffer    = `-m comment --comment "Palisade offered: end of tier"`
+)
+
+func TestOfferedRule(t *testing.T) {
+	for _, tc := range []struct {
+		name, rule, want string
+		group            uint16
+	}{
+		{"shadow sample", shadowSample, shadowOffer, 2},
+		{"drop sample", dropSample, dropOffer, 2},
+		{"another group: Log rules", shadowSample, "", 1},
+		{"not limited", `-m comment --comment "Palisade observe: x" -j NFLOG --nflog-prefix "SI|a" --nflog-group 2`, "", 2},
+		{"not an observation rule", `-m limit --limit 5/sec -j NFLOG --nflog-prefix "x" --nflog-group 2`, "", 2},
+		{"a verdict", `-m set --match-set PAL-s-a src -j ACCEPT`, "", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := offeredRule(tc.rule, tc.group)
+			if ok != (tc.want != "") || got != tc.want {
+				t.Fatalf("offeredRule(%q) = %q, %v; want %q", tc.rule, got, ok, tc.want)
+			}
+			if ok && len(got) >= len(tc.rule) {
+				t.Fatalf("the counter rule is not shorter than the sample rule")
+			}
+		})
+	}
+}
+
+func TestWithOfferedCountersPutsEachCounterBeforeItsSample(t *testing.T) {
+	rs := desired.Ruleset{Tables: []desired.Table{{Name: "filter", Family: desired.IPv4, Chains: []desired.Chain{
+		{Name: "PAL-TW-a", Rules: []string{shadowSample, "-j MARK --set-xmark 0x1/0x1", dropSample, "-j DROP"}},
+		{Name: "PAL-FORWARD", Rules: []string{"-j ACCEPT"}},
+	}}}}
+	var n atomic.Int64
+	got, err := withOfferedCounters(func(context.Context) (desired.Ruleset, error) { return rs, nil }, 2, &n)(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{shadowOffer, shadowSample, "-j MARK --set-xmark 0x1/0x1", dropOffer, dropSample, "-j DROP"}
+	if !slices.Equal(got.Tables[0].Chains[0].Rules, want) || !slices.Equal(got.Tables[0].Chains[1].Rules, []string{"-j ACCEPT"}) {
+		t.Fatalf("rules\n%q\nwant\n%q", got.Tables[0].Chains, want)
+	}
+	if n.Load() != 2 {
+		t.Fatalf("counters %d, want 2", n.Load())
+	}
+	if err := got.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUnsampledCounterFollowsCountersAcrossRewrites(t *testing.T) {
+	save := func(offered, sampled int, hash string) []byte {
+		return []byte("*filter\n:PAL-TW-a - [0:0]\n" +
+			"[" + itoa(offered) + ":0] -A PAL-TW-a -m comment --comment \"PAL:" + hash + "\" -m comment --comment \"Palisade offered: web/p0\" -m conntrack --ctstate NEW\n" +
+			"[" + itoa(sampled) + ":0] -A PAL-TW-a -m comment --comment \"PAL:" + hash + "x\" -m comment --comment \"Palisade observe: web/p0\" -m conntrack --ctstate NEW -m limit --limit 5/sec --limit-burst 10 -j NFLOG --nflog-prefix \"SI|web/p0\" --nflog-group 2\n" +
+			"[99:0] -A PAL-TW-a -j DROP\nCOMMIT\n")
+	}
+	var outs [][]byte
+	var n atomic.Int64
+	u := &unsampledCounter{save: func(context.Context) ([][]byte, error) { return outs, nil }, counters: &n}
+	ctx := context.Background()
+	if got := u.Total(ctx); got != 0 {
+		t.Fatalf("no counter rule: %d", got)
+	}
+	n.Store(1)
+	for _, step := range []struct {
+		offered, sampled int
+		hash             string
+		want             int64
+	}{
+		{10, 10, "a", 0},  // all sampled
+		{40, 20, "a", 20}, // a burst: 20 of 30 more skipped by the limit
+		{45, 25, "a", 20}, // quiet: all sampled
+		{3, 1, "b", 22},   // the chain rewritten: counters restart, counted whole
+	} {
+		outs = [][]byte{save(step.offered, step.sampled, step.hash)}
+		if got := u.Total(ctx); got != step.want {
+			t.Fatalf("after %+v: unsampled %d, want %d", step, got, step.want)
+		}
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
