@@ -39,11 +39,14 @@ type enforcedLab struct {
 }
 
 // enforcerNodeProcess runs the enforcer as enforcer_test.go does; the short sync interval keeps the
-// wait after each change short.
+// wait after each change short. No operator runs here, so the policies carry no rollout status:
+// --rollout-phases=false enforces them as written (a Progressive policy without a status would be in
+// Audit, shadowed and not enforced).
 func enforcerNodeProcess(binary string) lab.NodeProcess {
 	return lab.NodeProcess{
 		Command: []string{binary, "run", "--kubeconfig", "{{.Kubeconfig}}", "--node-name", "{{.Node}}",
-			"--health-addr", "127.0.0.1:9808", "--metrics-addr", "0", "--min-sync-interval", "100ms"},
+			"--health-addr", "127.0.0.1:9808", "--metrics-addr", "0", "--min-sync-interval", "100ms",
+			"--rollout-phases=false"},
 		ReadyURL: "http://127.0.0.1:9808/readyz",
 	}
 }
