@@ -19,17 +19,8 @@ func RunFlows(ctx context.Context, flows []Flow, opts Options) ([]Verdict, error
 		verdicts[i] = Verdict{From: f.From.Ref, To: f.To.Ref, Port: f.Port.Port, Protocol: f.Port.Protocol}
 		jobs[i] = job{from: f.From, to: f.To, port: f.Port, out: &verdicts[i]}
 	}
-	for pass := 0; pass <= opts.Retries && len(jobs) > 0; pass++ {
-		if err := runJobs(ctx, jobs, opts); err != nil {
-			return nil, err
-		}
-		var again []job
-		for _, j := range jobs {
-			if !j.out.Allowed {
-				again = append(again, j)
-			}
-		}
-		jobs = again
+	if err := runWithRetries(ctx, jobs, opts); err != nil {
+		return nil, err
 	}
 	Sort(verdicts)
 	return verdicts, nil

@@ -84,12 +84,20 @@ func Run(ctx context.Context, eps []Endpoint, ports []Port, opts Options) ([]Ver
 	for i := range jobs {
 		jobs[i].out = &verdicts[i]
 	}
+	if err := runWithRetries(ctx, jobs, opts); err != nil {
+		return nil, err
+	}
+	Sort(verdicts)
+	return verdicts, nil
+}
+
+// runWithRetries runs the jobs, then again those not answered, up to opts.Retries more times: an
+// answer is proof, a silence may be a probe starved of CPU on a loaded machine.
+func runWithRetries(ctx context.Context, jobs []job, opts Options) error {
 	for pass := 0; pass <= opts.Retries && len(jobs) > 0; pass++ {
 		if err := runJobs(ctx, jobs, opts); err != nil {
-			return nil, err
+			return err
 		}
-		// Only what was not answered is tried again: an answer is proof, a silence may be a
-		// probe starved of CPU on a loaded machine.
 		var again []job
 		for _, j := range jobs {
 			if !j.out.Allowed {
@@ -98,8 +106,7 @@ func Run(ctx context.Context, eps []Endpoint, ports []Port, opts Options) ([]Ver
 		}
 		jobs = again
 	}
-	Sort(verdicts)
-	return verdicts, nil
+	return nil
 }
 
 type job struct {
