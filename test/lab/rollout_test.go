@@ -1,13 +1,16 @@
 package lab_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/pkg/cli"
 	"github.com/palisade-dev/palisade/test/assets"
 	"github.com/palisade-dev/palisade/test/lab"
 )
@@ -137,6 +141,15 @@ var _ = Describe("rollout in the lab", Ordered, func() {
 		} else {
 			ExpectWithOffset(1, out).To(MatchRegexp(`(?m)^guard\s+%s\s+(True|False|Unknown)\s+%d\s`, phase, enforced))
 		}
+		// kubectl palisade status says the same, as text for the reader and as JSON for the check.
+		GinkgoWriter.Printf("kubectl palisade status -n obs guard:\n%s", palisadeStatus(l, "-n", "obs", "guard"))
+		var st struct {
+			Phase              v1alpha1.RolloutPhase `json:"phase"`
+			EnforcedGeneration int64                 `json:"enforcedGeneration"`
+		}
+		ExpectWithOffset(1, json.Unmarshal([]byte(palisadeStatus(l, "-n", "obs", "guard", "-o", "json")), &st)).To(Succeed())
+		ExpectWithOffset(1, st.Phase).To(Equal(phase), "kubectl palisade status's phase")
+		ExpectWithOffset(1, st.EnforcedGeneration).To(Equal(enforced), "kubectl palisade status's enforced generation")
 	}
 	apply := func(name string, from string, mutate func(*v1alpha1.NetworkPolicy)) {
 		np := guard()
@@ -297,6 +310,15 @@ kind: Namespace
 metadata:
   name: obs
 ` + obsPod("client", "client", "node-1") + obsPod("other", "other", "node-2") + obsPod(in, "srv", "node-1") + obsPod(out, "srv", "node-2")
+}
+
+// palisadeStatus runs kubectl palisade status in-process against the lab's API server.
+func palisadeStatus(l *lab.Lab, args ...string) string {
+	var out, errOut bytes.Buffer
+	cmd := cli.NewRootCommand(cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	cmd.SetArgs(append([]string{"status", "--kubeconfig", l.Kubeconfig}, args...))
+	ExpectWithOffset(2, cmd.Execute()).To(Succeed(), "kubectl palisade status: %s", errOut.String())
+	return out.String()
 }
 
 func kubectlGet(kubectl string, l *lab.Lab) string {
