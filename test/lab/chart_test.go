@@ -121,15 +121,17 @@ var _ = Describe("the Helm chart installed into a lab", func() {
 		dep, ds := run.readWorkloads()
 		Expect(*dep.Spec.Replicas).To(BeEquivalentTo(2))
 		Expect(dep.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--zap-log-level=info"))
-		run.start(dep, ds)
 		DeferCleanup(run.stop)
+		DeferCleanup(run.dumpLogs)
+		run.start(dep, ds)
 
 		By("refusing an invalid policy through the chart's validating webhook")
 		bad := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "bad-selector", Namespace: "production"},
 			Spec: v1alpha1.NetworkPolicySpec{PolicySpec: v1alpha1.PolicySpec{Selector: "app = 'web'", Types: []v1alpha1.PolicyType{v1alpha1.PolicyTypeIngress}}}}
 		err = l.Client.Create(ctx, bad)
 		Expect(err).To(HaveOccurred())
-		Expect(err.Error()).To(ContainSubstring("admission webhook"), "refused by the webhook the chart registered")
+		GinkgoWriter.Printf("refused: %v\n", err)
+		Expect(err.Error()).To(MatchRegexp(`admission webhook "[^"]+" denied the request: .*spec\.selector`), "refused by the webhook the chart registered")
 
 		By("enforcing examples/default-deny's namespace policies, made Immediate, with packets")
 		policies := immediatePolicies("../../examples/default-deny/namespace.yaml")
@@ -144,6 +146,14 @@ var _ = Describe("the Helm chart installed into a lab", func() {
 		Expect(cell(enforced.measured, "production/client", "kube-system/coredns", "53/UDP")).To(BeTrue(), "allow-dns")
 		Expect(cell(enforced.measured, "staging/preview", "kube-system/coredns", "53/UDP")).To(BeTrue(), "a flow no policy selects")
 		GinkgoWriter.Printf("enforced after %d probes in %v\n", enforced.attempts, enforced.took.Round(time.Millisecond))
+		// The controller's rollout operator moves an Immediate policy to Enforced.
+		for _, p := range policies {
+			Eventually(func() v1alpha1.RolloutPhase {
+				got := &v1alpha1.NetworkPolicy{}
+				Expect(l.Client.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
+				return got.Status.Phase
+			}, 30*time.Second, 200*time.Millisecond).Should(Equal(v1alpha1.PhaseEnforced), "policy %s", p.Name)
+		}
 
 		By("helm upgrade with debug logging")
 		h.run("upgrade", "palisade", "../../charts/palisade", "-n", chartNS,
@@ -162,8 +172,10 @@ var _ = Describe("the Helm chart installed into a lab", func() {
 		Expect(secret.Data["tls.crt"]).To(Equal(tlsCrt), "the upgrade kept the issued certificate")
 
 		By("restarting the binaries with the upgraded objects' args: enforcement unchanged")
+		programmed := e.fingerprint()
 		run.stop()
 		run.start(dep2, ds2)
+		Expect(e.fingerprint()).To(Equal(programmed), "the restarted enforcers programmed other rules or sets")
 		for _, p := range run.procs {
 			Expect(p.cmd.Args).To(ContainElement("--zap-log-level=debug"), p.name)
 		}
@@ -172,7 +184,8 @@ var _ = Describe("the Helm chart installed into a lab", func() {
 		Expect(after.measured).To(Equal(enforced.measured), "the measured matrix changed across the upgrade")
 		err = l.Client.Create(ctx, bad.DeepCopy())
 		Expect(err).To(HaveOccurred())
-		Expect(err.Error()).To(ContainSubstring("admission webhook"), "the restarted controller serves the webhook")
+		Expect(err.Error()).To(MatchRegexp(`admission webhook "[^"]+" denied the request: .*spec\.selector`), "the restarted controller serves the webhook")
+		Expect(run.logSinceStart("palisade-controller")).To(ContainSubstring(`"level":"debug"`), "the restarted controller logs at the upgraded level")
 	})
 })
 
@@ -256,6 +269,24 @@ func (r *chartRun) secretVolume(spec corev1.PodSpec, c corev1.Container, flagPre
 		ExpectWithOffset(1, os.WriteFile(filepath.Join(dir, k), data, 0o600)).To(Succeed())
 	}
 	return dir
+}
+
+// dumpLogs prints the processes' logs when the spec failed.
+func (r *chartRun) dumpLogs() {
+	if !CurrentSpecReport().Failed() {
+		return
+	}
+	for _, p := range r.procs {
+		GinkgoWriter.Printf("--- %s (%s):\n%s\n", p.name, p.logPath, lastLines(readFile(p.logPath), 60))
+	}
+}
+
+// logSinceStart is the log of the running process named name since it was last started.
+func (r *chartRun) logSinceStart(name string) string {
+	i := slices.IndexFunc(r.procs, func(p *podProcess) bool { return p.name == name })
+	ExpectWithOffset(1, i).To(BeNumerically(">=", 0), "no process %s", name)
+	text := readFile(r.procs[i].logPath)
+	return text[strings.LastIndex(text, "=== "):]
 }
 
 // stop ends every process started (SIGTERM, as a rolling update does).
