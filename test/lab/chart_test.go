@@ -155,6 +155,10 @@ var _ = Describe("the Helm chart installed into a lab", func() {
 			}, 30*time.Second, 200*time.Millisecond).Should(Equal(v1alpha1.PhaseEnforced), "policy %s", p.Name)
 		}
 
+		for _, n := range l.Plan.Nodes {
+			Expect(run.logSinceStart("palisade-enforcer on "+n.Name)).NotTo(ContainSubstring(`"level":"debug"`), "at the installed level info")
+		}
+
 		By("helm upgrade with debug logging")
 		h.run("upgrade", "palisade", "../../charts/palisade", "-n", chartNS,
 			"--set", "certificates.mode=cert-manager", "--set", "controller.logLevel=debug", "--set", "enforcer.logLevel=debug",
@@ -185,7 +189,9 @@ var _ = Describe("the Helm chart installed into a lab", func() {
 		err = l.Client.Create(ctx, bad.DeepCopy())
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(MatchRegexp(`admission webhook "[^"]+" denied the request: .*spec\.selector`), "the restarted controller serves the webhook")
-		Expect(run.logSinceStart("palisade-controller")).To(ContainSubstring(`"level":"debug"`), "the restarted controller logs at the upgraded level")
+		for _, n := range l.Plan.Nodes {
+			Expect(run.logSinceStart("palisade-enforcer on "+n.Name)).To(ContainSubstring(`"level":"debug"`), "the restarted enforcer logs at the upgraded level")
+		}
 	})
 })
 
