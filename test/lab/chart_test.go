@@ -56,8 +56,11 @@ const chartNS = "palisade-system"
 // Substitutions in the argument vectors, and only these: the added --kubeconfig (the in-cluster
 // config has no service account token here); the image's program path replaced by the built
 // binary; the Secret volume's mount path in --webhook-cert-dir replaced by the directory the
-// spec fills from the Secret. The Deployment's two replicas run as one process (two would need two
-// network namespaces, and prove nothing more here).
+// spec fills from the Secret. The enforcer's hostPath /run/xtables.lock is the machine's own, at the
+// same path. Not reproduced: the containers' security contexts (the processes run as the test's
+// root user, not with only NET_ADMIN and NET_RAW or as non-root), resource limits, and the
+// Deployment's second replica (one process serves the webhooks; a second would need another
+// network namespace and prove nothing more here).
 var _ = Describe("the Helm chart installed into a lab", func() {
 	It("runs the controller and the enforcers as its Deployment and DaemonSet say, enforces an Immediate policy, and keeps enforcing across helm upgrade", func() {
 		if os.Geteuid() != 0 {
@@ -249,9 +252,11 @@ func (r *chartRun) start(dep *appsv1.Deployment, ds *appsv1.DaemonSet) {
 		r.procs = append(r.procs, p)
 		enforcers = append(enforcers, p)
 	}
-	ctl.waitReady(r.ctx, probeURL(c), 90*time.Second)
+	ctl.waitReady(r.ctx, probeURL(c, c.ReadinessProbe), 90*time.Second)
+	ctl.waitReady(r.ctx, probeURL(c, c.LivenessProbe), 5*time.Second)
 	for _, p := range enforcers {
-		p.waitReady(r.ctx, probeURL(e), 90*time.Second)
+		p.waitReady(r.ctx, probeURL(e, e.ReadinessProbe), 90*time.Second)
+		p.waitReady(r.ctx, probeURL(e, e.LivenessProbe), 5*time.Second)
 	}
 }
 
@@ -309,11 +314,11 @@ func containerPort(c corev1.Container, name string) int32 {
 	return c.Ports[i].ContainerPort
 }
 
-// probeURL is the container's readiness probe as a kubelet calls it, inside the pod's namespace.
-func probeURL(c corev1.Container) string {
-	ExpectWithOffset(1, c.ReadinessProbe).NotTo(BeNil())
-	ExpectWithOffset(1, c.ReadinessProbe.HTTPGet).NotTo(BeNil())
-	get := c.ReadinessProbe.HTTPGet
+// probeURL is one of the container's probes as a kubelet calls it, inside the pod's namespace.
+func probeURL(c corev1.Container, probe *corev1.Probe) string {
+	ExpectWithOffset(1, probe).NotTo(BeNil(), "container %s lacks a probe", c.Name)
+	ExpectWithOffset(1, probe.HTTPGet).NotTo(BeNil(), "container %s: not an HTTP probe", c.Name)
+	get := probe.HTTPGet
 	port := get.Port.IntVal
 	if get.Port.StrVal != "" {
 		port = containerPort(c, get.Port.StrVal)
