@@ -92,6 +92,8 @@ func pointWebhooks(r io.Reader, base, caBundle string) ([]byte, error) {
 				return nil, fmt.Errorf("writing %s: %w", kind, err)
 			}
 		}
+		// The reader keeps a document's leading separator; write exactly one.
+		doc = bytes.TrimPrefix(bytes.TrimLeft(doc, "\n"), []byte("---\n"))
 		out.WriteString("---\n")
 		out.Write(bytes.TrimRight(doc, "\n"))
 		out.WriteString("\n")
