@@ -130,7 +130,9 @@ next:
 			}
 		}
 		cmd = strings.ReplaceAll(cmd, "-f my-values.yaml", "-f "+filepath.Join(r.home, "my-values.yaml"))
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		// Generous: on a loaded CI machine with several envtest API servers, a CRD's deletion (which
+		// kubectl waits for) once took more than two minutes.
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 		sh := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", cmd)
 		sh.Dir = r.root
 		sh.WaitDelay = 5 * time.Second
@@ -144,9 +146,24 @@ next:
 		cancel()
 		t.Logf("$ %s\n%s", cmd, out)
 		if err != nil {
+			r.diagnose(t)
 			t.Fatalf("%s: %v", cmd, err)
 		}
 	}
+}
+
+// diagnose logs what the API server holds of Palisade's CRDs and their conditions, so that a command
+// that timed out (a deletion that never finished) says what it waited for.
+func (r *docRunner) diagnose(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sh := exec.CommandContext(ctx, "bash", "-c", `kubectl get crd -o custom-columns=NAME:.metadata.name,DELETING:.metadata.deletionTimestamp,FINALIZERS:.metadata.finalizers,CONDITIONS:.status.conditions[*].reason`)
+	sh.Dir = r.root
+	sh.WaitDelay = 5 * time.Second
+	sh.Env = append(os.Environ(), "PATH="+r.bin+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+r.kubeconfig)
+	out, err := sh.CombinedOutput()
+	t.Logf("CRDs after the failure (%v):\n%s", err, out)
 }
 
 // docChecks are the assertions on the cluster between documented commands.
