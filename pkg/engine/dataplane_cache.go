@@ -10,9 +10,10 @@ import "sync"
 //
 // The ModelPolicy values of models built through one cache share their rule slices: a renderer
 // may use the identity of those slices to know a generation it rendered before (pkg/render's
-// Renderer does). A cache belongs to one node view (one node and chooser); entries of
-// generations that the last build did not use are dropped at its end, so the cache holds at most
-// what one model holds. Safe for concurrent use (builds through one cache are serialised).
+// Renderer does). The conversion does not depend on the chooser, so one cache serves a node
+// whose chooser changes; entries of generations that the last build did not use are dropped at
+// its end, so the cache holds at most what one model holds (use one cache per node: two nodes
+// sharing one would evict each other's entries, correctly but to no gain). Safe for concurrent use (builds through one cache are serialised).
 type ModelCache struct {
 	mu   sync.Mutex
 	gens map[*compiled]*cachedGen
