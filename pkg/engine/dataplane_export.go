@@ -324,10 +324,15 @@ func (b *modelBuilder) selectorSet(p *peerSel) string {
 	if _, ok := b.sets[id]; ok {
 		return id
 	}
+	if s := b.reuseSet(id, p); s != nil {
+		b.sets[id] = s
+		return id
+	}
 	s := &ModelSet{ID: id, Kind: SetSelector, Description: describePeer(p)}
 	b.members(p, func(ep *endpoint) { s.IPs = append(s.IPs, ep.spec.IPs...) })
 	s.IPs = sortedAddrs(s.IPs)
 	b.sets[id] = s
+	b.keepSet(s, p)
 	return id
 }
 
@@ -342,6 +347,10 @@ func (b *modelBuilder) namedPortSet(p *peerSel, proto uint8, name string) string
 	id := namedPortSetID(selID, proto, name)
 	b.record(setRecipe{id: id, kind: SetNamedPort, peer: p, proto: proto, name: name})
 	if _, ok := b.sets[id]; ok {
+		return id
+	}
+	if s := b.reuseSet(id, p); s != nil {
+		b.sets[id] = s
 		return id
 	}
 	desc := "port " + name
@@ -364,6 +373,7 @@ func (b *modelBuilder) namedPortSet(p *peerSel, proto uint8, name string) string
 	})
 	s.IPPorts = sortedIPPorts(s.IPPorts)
 	b.sets[id] = s
+	b.keepSet(s, p)
 	return id
 }
 

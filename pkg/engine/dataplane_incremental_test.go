@@ -73,6 +73,9 @@ func (v *incrementalView) check(t *testing.T, e *engine.Engine, opts render.Opti
 	if n := v.cache.Len(); n != len(fresh.Policies) {
 		t.Fatalf("%s: node %s: model cache holds %d generations, the model %d", step, v.node, n, len(fresh.Policies))
 	}
+	if n := v.cache.Sets(); n > len(fresh.Sets) {
+		t.Fatalf("%s: node %s: model cache holds the members of %d sets, the model has %d sets", step, v.node, n, len(fresh.Sets))
+	}
 	pols, eps, sets := v.r.Len()
 	if max := 4 * len(fresh.Policies); pols > max {
 		t.Fatalf("%s: node %s: renderer holds %d policy chains, the model at most %d", step, v.node, pols, max)
@@ -178,7 +181,7 @@ func TestRendererMatchesFreshRender(t *testing.T) {
 		}
 		for _, v := range views {
 			v.check(t, e, opts, "everything removed")
-			if p, ep, s := v.r.Len(); p+ep+s != 0 || v.cache.Len() != 0 {
+			if p, ep, s := v.r.Len(); p+ep+s != 0 || v.cache.Len() != 0 || v.cache.Sets() != 0 {
 				t.Fatalf("seed %d node %s: after removing everything the caches hold %d policy chains, %d endpoint chains, %d sets, %d generations",
 					seed, v.node, p, ep, s, v.cache.Len())
 			}
