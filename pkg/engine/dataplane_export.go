@@ -36,7 +36,8 @@ func (e *Engine) NodeModelWith(node string, ch Chooser) (*NodeModel, error) {
 
 // NodeModelCached is NodeModelWith reusing, through c, the conversion of every policy generation
 // that the previous call with c converted (see ModelCache); c may be nil. The model is the same
-// value NodeModelWith returns.
+// value NodeModelWith returns, but it shares its rules and set members with the cache and with
+// the models of other calls through c: more than ever, it must not be written to.
 func (e *Engine) NodeModelCached(node string, ch Chooser, c *ModelCache) (*NodeModel, error) {
 	if err := checkChooser(ch); err != nil {
 		return nil, fmt.Errorf("node model of %q: %w", node, err)
