@@ -75,16 +75,23 @@ type desiredStateFunc func(e *engine.Engine, v nodeView) func(context.Context) (
 
 // desiredState renders the engine's model of this node (pkg/render) with the generations the
 // source's chooser picks per pod (enforced generations; a Staged candidate on its canary) and the
-// shadowed candidates sampled. A render error fails the sync at the "desired" step: nothing is
+// shadowed candidates sampled. The model cache and the renderer keep what the last sync rendered,
+// so that a sync after one change converts and renders only what the change touched (the text is
+// the same as a fresh render's). A render error fails the sync at the "desired" step: nothing is
 // changed in the kernel, so the rules of the last good sync stay (fail static), and the runner
 // retries.
 func desiredState(e *engine.Engine, v nodeView) func(context.Context) (desired.Ruleset, error) {
+	cache := engine.NewModelCache()
+	r, rerr := render.NewRenderer(v.opts)
 	return func(context.Context) (desired.Ruleset, error) {
-		m, err := e.NodeModelWith(v.node, v.chooser())
+		if rerr != nil {
+			return desired.Ruleset{}, fmt.Errorf("rendering node %s: %w", v.node, rerr)
+		}
+		m, err := e.NodeModelCached(v.node, v.chooser(), cache)
 		if err != nil {
 			return desired.Ruleset{}, fmt.Errorf("node model of %s: %w", v.node, err)
 		}
-		v4, v6, err := render.Render(m, v.opts)
+		v4, v6, err := r.Render(m)
 		if err != nil {
 			return desired.Ruleset{}, fmt.Errorf("rendering node %s: %w", v.node, err)
 		}

@@ -18,18 +18,42 @@ type changeWorld struct {
 	shape clusterShape
 	e     *engine.Engine
 	s     *Syncer
+	// ir renders the node for s, keeping what the last sync rendered, as the enforcer does;
+	// alone renders it for the render-change case only.
+	ir, alone *incrementalRenderer
 	// policyFlips and labelFlips count the changes made, so that each one alternates.
-	policyFlips, labelFlips int
+	policyFlips, labelFlips, renderFlips int
 }
 
 func newChangeWorld(b *testing.B, shape clusterShape, tools iptables.Tools) *changeWorld {
-	w := &changeWorld{shape: shape, e: shape.build(b)}
+	w := &changeWorld{shape: shape, e: shape.build(b), ir: newIncrementalRenderer(b), alone: newIncrementalRenderer(b)}
 	ns := enforcertest.Netns(b)
-	w.s = newBenchSyncer(b, ns, command.Exec{Netns: ns}, func(context.Context) (desired.Ruleset, error) { return renderNode(w.e) }, tools)
+	w.s = newBenchSyncer(b, ns, command.Exec{Netns: ns}, func(context.Context) (desired.Ruleset, error) { return w.ir.render(w.e) }, tools)
 	if _, err := w.s.Sync(context.Background(), true); err != nil {
 		b.Fatal(err)
 	}
+	if _, err := w.alone.render(w.e); err != nil {
+		b.Fatal(err)
+	}
 	return w
+}
+
+// renderChange relabels another pod of another node (ns0/pod2, between a2 and a8) and renders
+// the node through its own incremental renderer, without syncing: the pure share of a change.
+func (w *changeWorld) renderChange(tb testing.TB) cost {
+	w.renderFlips++
+	app := "a2"
+	if w.renderFlips%2 == 1 {
+		app = "a8"
+	}
+	return measure(tb, func() {
+		if err := w.e.UpsertPod(w.shape.benchPod(0, 2, app)); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := w.alone.render(w.e); err != nil {
+			tb.Fatal(err)
+		}
+	})
 }
 
 // policyChange edits one policy of a local pod (ns0/p0 alternates its ingress port between 80 and
@@ -84,7 +108,10 @@ func (w *changeWorld) labelChange(tb testing.TB) cost {
 //
 //   - policy: one policy of the node's pods changes a port (one policy chain rewritten);
 //   - label: a pod on another node changes its app label (two sets change by one member);
-//   - render: the pure share of either (NodeModel, Render, FromRender) on the same engine;
+//   - render-change: the pure share of a label change (another remote pod relabelled; the model
+//     and the renderer through their caches, FromRender), no sync;
+//   - render: a whole-node render from scratch (NodeModel, Render, FromRender), the cost every
+//     change paid before the caches (engine.ModelCache, render.Renderer);
 //   - full: a first full sync of the same node into a fresh namespace (BenchmarkFullSync's pipeline).
 //
 // The targets: a one-pod change under 1/20 of a full sync, and no more than 1.5× as long
@@ -102,6 +129,7 @@ func BenchmarkChange(b *testing.B) {
 		cases = append(cases,
 			benchCase{fmt.Sprintf("policy-%d", policies), w.policyChange},
 			benchCase{fmt.Sprintf("label-%d", policies), w.labelChange},
+			benchCase{fmt.Sprintf("render-change-%d", policies), w.renderChange},
 			benchCase{fmt.Sprintf("render-%d", policies), func(tb testing.TB) cost {
 				return measure(tb, func() {
 					if _, err := renderNode(w.e); err != nil {
@@ -112,7 +140,8 @@ func BenchmarkChange(b *testing.B) {
 			benchCase{fmt.Sprintf("full-%d", policies), func(tb testing.TB) cost {
 				ns, remove := enforcertest.NewNetns(tb)
 				defer remove()
-				s := newBenchSyncer(tb, ns, command.Exec{Netns: ns}, func(context.Context) (desired.Ruleset, error) { return renderNode(w.e) }, tools)
+				ir := newIncrementalRenderer(tb) // the enforcer's first sync: empty caches
+				s := newBenchSyncer(tb, ns, command.Exec{Netns: ns}, func(context.Context) (desired.Ruleset, error) { return ir.render(w.e) }, tools)
 				return measure(tb, func() {
 					if _, err := s.Sync(context.Background(), true); err != nil {
 						tb.Fatal(err)
@@ -130,13 +159,13 @@ func BenchmarkChange(b *testing.B) {
 		ratio := func(a, c string, f func(cost) time.Duration) float64 {
 			return float64(median(res[a], f)) / float64(median(res[c], f))
 		}
-		for _, kind := range []string{"policy", "label", "render", "full"} {
+		for _, kind := range []string{"policy", "label", "render-change", "render", "full"} {
 			r := ratio(kind+"-1000", kind+"-100", wallOf)
 			b.ReportMetric(r, kind+"-1000/100")
 			b.Logf("%s: 1,000 / 100 policies: wall %.2fx, cpu %.2fx", kind, r, ratio(kind+"-1000", kind+"-100", cpuOf))
 		}
 		for _, p := range []string{"100", "1000"} {
-			for _, kind := range []string{"policy", "label"} {
+			for _, kind := range []string{"policy", "label", "render-change"} {
 				b.Logf("%s-%s / full-%s: wall 1/%.0f, cpu 1/%.0f", kind, p, p,
 					1/ratio(kind+"-"+p, "full-"+p, wallOf), 1/ratio(kind+"-"+p, "full-"+p, cpuOf))
 			}

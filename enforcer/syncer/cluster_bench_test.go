@@ -119,10 +119,37 @@ func (c clusterShape) build(tb testing.TB) *engine.Engine {
 	return e
 }
 
-// renderNode is what the enforcer's DesiredState does (cmd/palisade-enforcer/run.go): the node's
-// model, rendered, mapped onto the desired state.
+// renderNode renders the node from scratch, without caches (the model, the renderer and
+// FromRender): what every sync cost before the enforcer kept its renders (incrementalRenderer).
 func renderNode(e *engine.Engine) (desired.Ruleset, error) {
 	v4, v6, err := render.Render(e.NodeModel(benchNode), render.DefaultOptions())
+	if err != nil {
+		return desired.Ruleset{}, fmt.Errorf("rendering node %s: %w", benchNode, err)
+	}
+	return desired.FromRender(v4, v6), nil
+}
+
+// incrementalRenderer renders the node as the enforcer does (cmd/palisade-enforcer): through
+// an engine.ModelCache and a render.Renderer that keep what the last sync rendered.
+type incrementalRenderer struct {
+	cache *engine.ModelCache
+	r     *render.Renderer
+}
+
+func newIncrementalRenderer(tb testing.TB) *incrementalRenderer {
+	r, err := render.NewRenderer(render.DefaultOptions())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &incrementalRenderer{cache: engine.NewModelCache(), r: r}
+}
+
+func (ir *incrementalRenderer) render(e *engine.Engine) (desired.Ruleset, error) {
+	m, err := e.NodeModelCached(benchNode, engine.EnforcedOnly, ir.cache)
+	if err != nil {
+		return desired.Ruleset{}, fmt.Errorf("node model of %s: %w", benchNode, err)
+	}
+	v4, v6, err := ir.r.Render(m)
 	if err != nil {
 		return desired.Ruleset{}, fmt.Errorf("rendering node %s: %w", benchNode, err)
 	}

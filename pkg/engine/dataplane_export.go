@@ -24,18 +24,26 @@ func enforcedLists(ep *endpoint, dir Direction) []*compiled { return ep.lists[En
 // snapshot is consistent (taken under the read lock) and owned by the caller.
 func (e *Engine) NodeModel(node string) *NodeModel {
 	defer e.runlock(e.rlock())
-	return e.nodeModel(node, enforcedLists)
+	return e.nodeModel(node, enforcedLists, nil)
 }
 
 // NodeModelWith returns the dataplane model of the pods on node with, per (pod, policy), the
 // generation ch chooses (as Evaluate with ch walks them: a Canary enforces a Staged policy's
 // candidate on its slice only), and the candidates not enforced for each pod listed as shadowed.
 func (e *Engine) NodeModelWith(node string, ch Chooser) (*NodeModel, error) {
+	return e.NodeModelCached(node, ch, nil)
+}
+
+// NodeModelCached is NodeModelWith reusing, through c, the conversion of every policy generation
+// that the previous call with c converted (see ModelCache); c may be nil. The model is the same
+// value NodeModelWith returns, but it shares its rules and set members with the cache and with
+// the models of other calls through c: more than ever, it must not be written to.
+func (e *Engine) NodeModelCached(node string, ch Chooser, c *ModelCache) (*NodeModel, error) {
 	if err := checkChooser(ch); err != nil {
 		return nil, fmt.Errorf("node model of %q: %w", node, err)
 	}
 	defer e.runlock(e.rlock())
-	m := e.nodeModel(node, func(ep *endpoint, dir Direction) []*compiled { return listFor(ep, ch, dir) })
+	m := e.nodeModel(node, func(ep *endpoint, dir Direction) []*compiled { return listFor(ep, ch, dir) }, c)
 	byRef := map[EndpointRef]*endpoint{}
 	for _, ep := range e.pods {
 		if ep.spec.Node == node {
@@ -95,15 +103,25 @@ type modelBuilder struct {
 	polSets map[*compiled][]string
 	sets    map[string]*ModelSet
 	users   map[string]map[PolicyID]struct{}
+	// cache, when not nil, holds the conversions of earlier builds; recipes collects the sets
+	// of the generation being converted, for the cache.
+	cache   *ModelCache
+	recipes *[]setRecipe
 }
 
-func (e *Engine) nodeModel(node string, choose generationChooser) *NodeModel {
+func (e *Engine) nodeModel(node string, choose generationChooser, cache *ModelCache) *NodeModel {
 	b := &modelBuilder{
 		e:        e,
 		policies: map[*compiled]*ModelPolicy{},
 		polSets:  map[*compiled][]string{},
 		sets:     map[string]*ModelSet{},
 		users:    map[string]map[PolicyID]struct{}{},
+		cache:    cache,
+	}
+	if cache != nil {
+		cache.mu.Lock()
+		defer cache.mu.Unlock()
+		defer cache.sweep()
 	}
 	m := &NodeModel{Node: node}
 	for _, ep := range e.pods {
@@ -165,6 +183,12 @@ func (b *modelBuilder) policy(c *compiled) {
 	if _, ok := b.policies[c]; ok {
 		return
 	}
+	if b.cache != nil && b.cachedPolicy(c) {
+		return
+	}
+	var recipes []setRecipe
+	b.recipes = &recipes
+	defer func() { b.recipes = nil }()
 	id := PolicyID{Key: c.key, Slot: c.slot}
 	p := &ModelPolicy{
 		ID:              id,
@@ -206,6 +230,9 @@ func (b *modelBuilder) policy(c *compiled) {
 	slices.Sort(sets)
 	b.polSets[c] = slices.Compact(sets)
 	b.policies[c] = p
+	if b.cache != nil {
+		b.cache.store(c, p, b.polSets[c], recipes)
+	}
 }
 
 func (b *modelBuilder) rule(r *rule, use func(string) string) ModelRule {
@@ -294,13 +321,19 @@ func (b *modelBuilder) selectorSet(p *peerSel) string {
 		return ""
 	}
 	id := peerSetID(p)
+	b.record(setRecipe{id: id, kind: SetSelector, peer: p})
 	if _, ok := b.sets[id]; ok {
+		return id
+	}
+	if s := b.reuseSet(id, p); s != nil {
+		b.sets[id] = s
 		return id
 	}
 	s := &ModelSet{ID: id, Kind: SetSelector, Description: describePeer(p)}
 	b.members(p, func(ep *endpoint) { s.IPs = append(s.IPs, ep.spec.IPs...) })
 	s.IPs = sortedAddrs(s.IPs)
 	b.sets[id] = s
+	b.keepSet(s, p)
 	return id
 }
 
@@ -313,7 +346,12 @@ func (b *modelBuilder) namedPortSet(p *peerSel, proto uint8, name string) string
 		selID = peerSetID(p)
 	}
 	id := namedPortSetID(selID, proto, name)
+	b.record(setRecipe{id: id, kind: SetNamedPort, peer: p, proto: proto, name: name})
 	if _, ok := b.sets[id]; ok {
+		return id
+	}
+	if s := b.reuseSet(id, p); s != nil {
+		b.sets[id] = s
 		return id
 	}
 	desc := "port " + name
@@ -336,6 +374,7 @@ func (b *modelBuilder) namedPortSet(p *peerSel, proto uint8, name string) string
 	})
 	s.IPPorts = sortedIPPorts(s.IPPorts)
 	b.sets[id] = s
+	b.keepSet(s, p)
 	return id
 }
 
@@ -346,6 +385,7 @@ func (b *modelBuilder) serviceSet(m *svcMatch) string {
 		kind, prefix = SetService, "svc"
 	}
 	id := contentID(prefix, svc)
+	b.record(setRecipe{id: id, kind: kind, svc: m})
 	if _, ok := b.sets[id]; ok {
 		return id
 	}
@@ -376,9 +416,12 @@ func (b *modelBuilder) netsSet(nets [2][]netip.Prefix) string {
 		strs[i] = p.String()
 	}
 	id := contentID("net", strings.Join(strs, ","))
-	if _, ok := b.sets[id]; !ok {
-		b.sets[id] = &ModelSet{ID: id, Kind: SetNets, Description: "nets " + strings.Join(strs, ","), Nets: all}
+	s, ok := b.sets[id]
+	if !ok {
+		s = &ModelSet{ID: id, Kind: SetNets, Description: "nets " + strings.Join(strs, ","), Nets: all}
+		b.sets[id] = s
 	}
+	b.record(setRecipe{id: id, kind: SetNets, nets: s})
 	return id
 }
 

@@ -53,6 +53,10 @@ type Engine struct {
 	listsPending bool
 	pendingSets  []*appliedSet
 	pendingEps   []*endpoint
+
+	// podEpochs say when the pods of each namespace last changed, for ModelCache
+	// (dataplane_cache.go).
+	podEpochs podEpochs
 }
 
 // New returns an empty engine.
@@ -128,6 +132,7 @@ func (e *Engine) DeletePod(namespace, name string) {
 	}
 	e.removeIPs(ep)
 	e.releaseSet(ep.set)
+	e.podEpochs.touch(namespace)
 	delete(e.pods, ref)
 	delete(e.podsByNS[namespace], ref)
 	if len(e.podsByNS[namespace]) == 0 {

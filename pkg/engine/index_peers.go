@@ -190,6 +190,7 @@ func (e *Engine) releasePeer(p *peerSel) {
 
 // refreshPeerBits re-evaluates every selector that could match ep.
 func (e *Engine) refreshPeerBits(ep *endpoint) {
+	e.podEpochs.touch(ep.ref.Namespace)
 	v := e.writeView(ep)
 	for p := range e.peers.byNS[ep.ref.Namespace] {
 		ep.setPeerBit(p.id, p.matches(v))

@@ -67,6 +67,15 @@
 // (built-in criteria -s/-d/-p, the comment, the other modules, the target), so that the text the
 // enforcer applied can be compared with what the kernel holds.
 //
+// # Incremental rendering
+//
+// Render renders a whole node. Renderer (renderer.go) gives the same text while keeping the
+// chains and sets of its last render: a policy generation's chain is reused while the model hands
+// over the same generation (the engine's ModelCache shares its rule slices from build to build),
+// an endpoint chain while its policy list and generations are the same, a set's text while its
+// members are equal; what the last render did not use is dropped. The enforcer keeps one per node,
+// so that a sync after one change renders about what the change touched.
+//
 // # What this package must never do
 //
 // It is a pure core: no exec, no kernel, no clock, no client, no logging. It must never re-derive

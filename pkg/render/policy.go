@@ -25,16 +25,28 @@ func (b *builder) policyChain(p *engine.ModelPolicy, dir engine.Direction) (name
 	if _, done := b.polChains[name]; done {
 		return name, len(b.polChains[name].Rules) > 0, nil
 	}
+	if b.cache != nil {
+		return b.cachedPolicyChain(p, dir, name)
+	}
+	c, err := b.buildPolicyChain(p, dir, name)
+	if err != nil {
+		return "", false, err
+	}
+	b.polChains[name] = c
+	return name, len(c.Rules) > 0, nil
+}
+
+// buildPolicyChain renders one policy generation's chain for a direction in this family.
+func (b *builder) buildPolicyChain(p *engine.ModelPolicy, dir engine.Direction, name string) (*Chain, error) {
 	c := &Chain{Name: name}
 	for i, r := range p.Rules(dir) {
 		rules, err := b.rule(p, dir, &r)
 		if err != nil {
-			return "", false, fmt.Errorf("policy %s %s rule %d: %w", p.ID, dir, i, err)
+			return nil, fmt.Errorf("policy %s %s rule %d: %w", p.ID, dir, i, err)
 		}
 		c.Rules = append(c.Rules, rules...)
 	}
-	b.polChains[name] = c
-	return name, len(c.Rules) > 0, nil
+	return c, nil
 }
 
 // rule renders one model rule: a single iptables rule when iptables can express the criteria

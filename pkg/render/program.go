@@ -146,11 +146,21 @@ func Render(m *engine.NodeModel, opts Options) (v4, v6 Ruleset, err error) {
 
 // Build turns one node's model into typed programs, one per IP family.
 func Build(m *engine.NodeModel, opts Options) (v4, v6 *Program, err error) {
+	p, _, err := build(m, opts, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p[IPv4], p[IPv6], nil
+}
+
+// build is Build with an optional cache; texts are, per family, the text of the chains reused
+// from the cache (nil without one).
+func build(m *engine.NodeModel, opts Options, cache *Renderer) (progs [2]*Program, texts [2]map[string][]string, err error) {
 	if m == nil {
-		return nil, nil, errors.New("rendering: nil node model")
+		return progs, texts, errors.New("rendering: nil node model")
 	}
 	if err := opts.validate(); err != nil {
-		return nil, nil, err
+		return progs, texts, err
 	}
 	pols := make(map[engine.PolicyID]*engine.ModelPolicy, len(m.Policies))
 	for i := range m.Policies {
@@ -160,19 +170,22 @@ func Build(m *engine.NodeModel, opts Options) (v4, v6 *Program, err error) {
 	for i := range m.Sets {
 		sets[m.Sets[i].ID] = &m.Sets[i]
 	}
-	var out [2]*Program
 	for _, f := range []Family{IPv4, IPv6} {
 		b := &builder{
 			fam: f, opts: opts, model: m, pols: pols, modelSets: sets,
 			sets: map[string]*SetDef{}, polChains: map[string]*Chain{},
+			cache: cache,
+		}
+		if cache != nil {
+			b.texts = map[string][]string{}
 		}
 		p, err := b.build()
 		if err != nil {
-			return nil, nil, fmt.Errorf("rendering node %s for %s: %w", m.Node, f, err)
+			return progs, texts, fmt.Errorf("rendering node %s for %s: %w", m.Node, f, err)
 		}
-		out[f] = p
+		progs[f], texts[f] = p, b.texts
 	}
-	return out[IPv4], out[IPv6], nil
+	return progs, texts, nil
 }
 
 // builder renders one family.
@@ -185,6 +198,13 @@ type builder struct {
 
 	sets      map[string]*SetDef
 	polChains map[string]*Chain
+
+	// cache, when not nil, is the Renderer whose chains of earlier renders this build reuses
+	// (renderer.go); texts collects the text of the chains it reused, by name; usedSets, when
+	// not nil, records the sets the policy chain being built uses.
+	cache    *Renderer
+	texts    map[string][]string
+	usedSets *[]string
 }
 
 func (b *builder) build() (*Program, error) {
@@ -256,6 +276,13 @@ func (b *builder) build() (*Program, error) {
 // policy called while no earlier policy of the tier passed, the tier's default action at its end,
 // and the kns profile's allow after the last tier (docs/semantics.md §5.8; engine evalList).
 func (b *builder) endpointChain(ep *engine.ModelEndpoint, dir engine.Direction) (Chain, error) {
+	if b.cache != nil {
+		return b.cachedEndpointChain(ep, dir)
+	}
+	return b.buildEndpointChain(ep, dir)
+}
+
+func (b *builder) buildEndpointChain(ep *engine.ModelEndpoint, dir engine.Direction) (Chain, error) {
 	o := b.opts
 	d := strings.ToLower(dir.String())
 	c := Chain{Name: endpointChain(dir, ep.Ref)}
@@ -313,6 +340,9 @@ func (b *builder) endpointChain(ep *engine.ModelEndpoint, dir engine.Direction) 
 // useSet returns the kernel name of a model set in this family, registering it.
 func (b *builder) useSet(id string) (string, error) {
 	name := setName(b.fam, id)
+	if b.usedSets != nil {
+		*b.usedSets = append(*b.usedSets, id)
+	}
 	if _, ok := b.sets[name]; ok {
 		return name, nil
 	}

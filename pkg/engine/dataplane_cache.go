@@ -1,0 +1,200 @@
+package engine
+
+import "sync"
+
+// ModelCache keeps, from one node model build to the next, the conversion of every policy
+// generation into its ModelPolicy and the recipes of the sets its rules refer to, so that a
+// build after a change converts only the generations the change created. A compiled generation
+// is immutable (an update compiles a new one), so its conversion is keyed by its identity.
+//
+// The ModelPolicy values of models built through one cache share their rule slices: a renderer
+// may use the identity of those slices to know a generation it rendered before (pkg/render's
+// Renderer does). The conversion does not depend on the chooser, so one cache serves a node
+// whose chooser changes; entries of generations that the last build did not use are dropped at
+// its end, so the cache holds at most what one model holds (use one cache per node: two nodes
+// sharing one would evict each other's entries, correctly but to no gain). Safe for concurrent use (builds through one cache are serialised).
+type ModelCache struct {
+	mu   sync.Mutex
+	gens map[*compiled]*cachedGen
+	sets map[setKey]*cachedSet
+}
+
+// setKey names a selector or named-port set by its ID and the interned peer selector it was
+// computed from (a released and re-created selector is a new peer: its entry is not reused).
+type setKey struct {
+	id   string
+	peer *peerSel
+}
+
+// cachedSet is a set's members as of a pod epoch (podEpochs): the members of a selector or
+// named-port set depend only on the pods it ranges over (their labels, namespace and service
+// account labels, addresses and ports), and every change to those pods bumps the epoch.
+type cachedSet struct {
+	set   ModelSet
+	epoch uint64
+	used  bool
+}
+
+// podEpochs count the changes to pods, per namespace: touch is called under the engine's write
+// lock whenever a pod's peer-selector bits are recomputed (a pod, its namespace or its service
+// account changed) and when a pod is deleted. A namespace's entry is the value of the global
+// counter at its last change, so an epoch never repeats. Entries of namespaces stay (one number
+// per namespace ever seen).
+type podEpochs struct {
+	all  uint64
+	byNS map[string]uint64
+}
+
+func (p *podEpochs) touch(ns string) {
+	p.all++
+	if p.byNS == nil {
+		p.byNS = map[string]uint64{}
+	}
+	p.byNS[ns] = p.all
+}
+
+// epochOf is the epoch of the pods a peer ranges over: its namespace's for a scoped peer, else
+// every pod's.
+func (p *podEpochs) epochOf(peer *peerSel) uint64 {
+	if peer != nil && peer.scoped {
+		return p.byNS[peer.scopeNS]
+	}
+	return p.all
+}
+
+// reuseSet returns a copy of the cached members of a selector or named-port set when no pod it
+// ranges over changed since they were computed, else nil.
+func (b *modelBuilder) reuseSet(id string, p *peerSel) *ModelSet {
+	if b.cache == nil {
+		return nil
+	}
+	cs := b.cache.sets[setKey{id, p}]
+	if cs == nil || cs.epoch != b.e.podEpochs.epochOf(p) {
+		return nil
+	}
+	cs.used = true
+	s := cs.set
+	return &s
+}
+
+// keepSet caches the members of a set just computed.
+func (b *modelBuilder) keepSet(s *ModelSet, p *peerSel) {
+	if b.cache == nil {
+		return
+	}
+	if b.cache.sets == nil {
+		b.cache.sets = map[setKey]*cachedSet{}
+	}
+	cs := &cachedSet{set: *s, epoch: b.e.podEpochs.epochOf(p), used: true}
+	cs.set.Users = nil
+	b.cache.sets[setKey{s.ID, p}] = cs
+}
+
+// NewModelCache returns an empty cache.
+func NewModelCache() *ModelCache { return &ModelCache{gens: map[*compiled]*cachedGen{}} }
+
+// Len is the number of generations cached (for tests of the eviction).
+func (c *ModelCache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.gens)
+}
+
+// Sets is the number of sets whose members are cached (for tests of the eviction).
+func (c *ModelCache) Sets() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.sets)
+}
+
+type cachedGen struct {
+	policy  ModelPolicy
+	sets    []string
+	recipes []setRecipe
+	used    bool
+}
+
+// setRecipe says how to build one set a generation's rules refer to, with the arguments the
+// conversion used (the builder's selectorSet, namedPortSet, serviceSet or netsSet).
+type setRecipe struct {
+	id    string
+	kind  SetKind
+	peer  *peerSel
+	proto uint8
+	name  string
+	svc   *svcMatch
+	nets  *ModelSet
+}
+
+func (b *modelBuilder) record(r setRecipe) {
+	if b.recipes == nil {
+		return
+	}
+	if r.nets != nil {
+		cp := *r.nets
+		cp.Users = nil
+		r.nets = &cp
+	}
+	*b.recipes = append(*b.recipes, r)
+}
+
+func (c *ModelCache) store(g *compiled, p *ModelPolicy, sets []string, recipes []setRecipe) {
+	if c.gens == nil {
+		c.gens = map[*compiled]*cachedGen{}
+	}
+	c.gens[g] = &cachedGen{policy: *p, sets: sets, recipes: recipes, used: true}
+}
+
+// sweep drops the generations and sets the last build did not use. Called with mu held.
+func (c *ModelCache) sweep() {
+	for k, cs := range c.sets {
+		if !cs.used {
+			delete(c.sets, k)
+			continue
+		}
+		cs.used = false
+	}
+	for g, cg := range c.gens {
+		if !cg.used {
+			delete(c.gens, g)
+			continue
+		}
+		cg.used = false
+	}
+}
+
+// cachedPolicy adds a cached generation to the model being built, rebuilding its sets from
+// their recipes (members from the index as it is now) and registering the policy as their
+// user, as the conversion does. false when g is not cached.
+func (b *modelBuilder) cachedPolicy(g *compiled) bool {
+	cg := b.cache.gens[g]
+	if cg == nil {
+		return false
+	}
+	cg.used = true
+	p := cg.policy
+	for _, r := range cg.recipes {
+		switch r.kind {
+		case SetSelector:
+			b.selectorSet(r.peer)
+		case SetNamedPort:
+			b.namedPortSet(r.peer, r.proto, r.name)
+		case SetService, SetServiceNoPort:
+			b.serviceSet(r.svc)
+		case SetNets:
+			if _, ok := b.sets[r.id]; !ok {
+				cp := *r.nets
+				b.sets[r.id] = &cp
+			}
+		}
+		u := b.users[r.id]
+		if u == nil {
+			u = map[PolicyID]struct{}{}
+			b.users[r.id] = u
+		}
+		u[p.ID] = struct{}{}
+	}
+	b.policies[g] = &p
+	b.polSets[g] = cg.sets
+	return true
+}

@@ -1,0 +1,204 @@
+package engine_test
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/palisade-dev/palisade/pkg/engine"
+	"github.com/palisade-dev/palisade/pkg/render"
+)
+
+var modelCmp = []cmp.Option{
+	cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
+	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
+}
+
+// halfCanary enforces the candidate of about half the (pod, policy) pairs, so that the models
+// have canary slices and shadowed candidates.
+var halfCanary = engine.ChooserFunc(func(ep engine.EndpointRef, key engine.PolicyKey) engine.Slot {
+	if (len(ep.Name)+len(key.Name)+int(ep.Name[len(ep.Name)-1]))%2 == 0 {
+		return engine.SlotCandidate
+	}
+	return engine.SlotEnforced
+})
+
+// incrementalView is one node view rendered incrementally, as the enforcer renders its node.
+type incrementalView struct {
+	node  string
+	ch    engine.Chooser
+	cache *engine.ModelCache
+	r     *render.Renderer
+}
+
+// check renders the view incrementally and afresh and fails unless the models and the texts are
+// the same, and the caches hold no more than the model.
+func (v *incrementalView) check(t *testing.T, e *engine.Engine, opts render.Options, step string) render.Reuse {
+	t.Helper()
+	cached, err := e.NodeModelCached(v.node, v.ch, v.cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := e.NodeModelWith(v.node, v.ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(fresh, cached, modelCmp...); d != "" {
+		t.Fatalf("%s: node %s: cached model differs from a fresh one (-fresh +cached):\n%s", step, v.node, d)
+	}
+	got4, got6, err := v.r.Render(cached)
+	if err != nil {
+		t.Fatalf("%s: incremental render: %v", step, err)
+	}
+	want4, want6, err := render.Render(fresh, opts)
+	if err != nil {
+		t.Fatalf("%s: fresh render: %v", step, err)
+	}
+	for _, c := range []struct {
+		fam       string
+		got, want render.Ruleset
+	}{{"IPv4", got4, want4}, {"IPv6", got6, want6}} {
+		if g, w := c.got.IptablesRestoreText("filter"), c.want.IptablesRestoreText("filter"); g != w {
+			t.Fatalf("%s: node %s %s: incremental iptables text differs:\n%s", step, v.node, c.fam, cmp.Diff(w, g))
+		}
+		if g, w := c.got.IpsetRestoreText(), c.want.IpsetRestoreText(); g != w {
+			t.Fatalf("%s: node %s %s: incremental ipset text differs:\n%s", step, v.node, c.fam, cmp.Diff(w, g))
+		}
+		if d := cmp.Diff(c.want, c.got); d != "" {
+			t.Fatalf("%s: node %s %s: incremental ruleset differs:\n%s", step, v.node, c.fam, d)
+		}
+	}
+	if n := v.cache.Len(); n != len(fresh.Policies) {
+		t.Fatalf("%s: node %s: model cache holds %d generations, the model %d", step, v.node, n, len(fresh.Policies))
+	}
+	if n := v.cache.Sets(); n > len(fresh.Sets) {
+		t.Fatalf("%s: node %s: model cache holds the members of %d sets, the model has %d sets", step, v.node, n, len(fresh.Sets))
+	}
+	pols, eps, sets := v.r.Len()
+	if max := 4 * len(fresh.Policies); pols > max {
+		t.Fatalf("%s: node %s: renderer holds %d policy chains, the model at most %d", step, v.node, pols, max)
+	}
+	if max := 4 * len(fresh.Endpoints); eps > max {
+		t.Fatalf("%s: node %s: renderer holds %d endpoint chains, the model at most %d", step, v.node, eps, max)
+	}
+	if want := len(want4.Sets) + len(want6.Sets); sets != want {
+		t.Fatalf("%s: node %s: renderer holds %d sets, the ruleset %d", step, v.node, sets, want)
+	}
+	return v.r.LastReuse()
+}
+
+// TestRendererMatchesFreshRender: after every step of random engine changes (pods, labels,
+// namespaces, service accounts, endpoint slices, policies and candidates stored and removed, from
+// the engine's random worlds), a node rendered through an engine.ModelCache and a Renderer gives
+// exactly the model and the text of a fresh NodeModelWith and Render, for every node, with the
+// enforced generations and with a canary; the caches drop what the node no longer holds (empty
+// once everything is removed); and a render after no change reuses every chain and set.
+func TestRendererMatchesFreshRender(t *testing.T) {
+	opts := render.DefaultOptions()
+	reused := render.Reuse{}
+	for seed := range uint64(10) {
+		objs, _ := engine.GenWorldForTest(seed)
+		more, _ := engine.GenWorldForTest(seed + 1000)
+		pool := append(append([]any{}, objs...), more...)
+		rng := rand.New(rand.NewPCG(seed, 7))
+		var policies []any
+		var pods []engine.Endpoint
+		for _, o := range pool {
+			if ep, ok := o.(engine.Endpoint); ok {
+				pods = append(pods, ep)
+			} else if engine.VariantForTest(0, o) != nil {
+				policies = append(policies, o)
+			}
+		}
+		e := engine.New()
+		for _, o := range objs {
+			_ = engine.StoreForTest(e, o) // objects the engine rejects are rejected for both renders alike
+		}
+		views := map[string]*incrementalView{}
+		viewsOf := func() []*incrementalView {
+			var out []*incrementalView
+			for _, n := range append(e.NodeNames(), "gone") {
+				for i, ch := range []engine.Chooser{engine.EnforcedOnly, halfCanary} {
+					k := n + string(rune('0'+i))
+					if views[k] == nil {
+						r, err := render.NewRenderer(opts)
+						if err != nil {
+							t.Fatal(err)
+						}
+						views[k] = &incrementalView{node: n, ch: ch, cache: engine.NewModelCache(), r: r}
+					}
+					out = append(out, views[k])
+				}
+			}
+			return out
+		}
+		for step := range 40 {
+			o := pool[rng.IntN(len(pool))]
+			switch rng.IntN(5) {
+			case 0:
+				engine.RemoveForTest(e, o)
+			case 1, 2:
+				// A policy changed: a new spec, or one rule's action flipped.
+				if len(policies) > 0 {
+					o = engine.VariantForTest(seed*100+uint64(step), policies[rng.IntN(len(policies))])
+				}
+				_ = engine.StoreForTest(e, o)
+			case 3:
+				// A pod changed its labels (and maybe its node).
+				if len(pods) > 0 {
+					ep := pods[rng.IntN(len(pods))]
+					other := pods[rng.IntN(len(pods))]
+					ep.Labels, ep.Node = other.Labels, other.Node
+					o = ep
+				}
+				_ = engine.StoreForTest(e, o)
+			default:
+				_ = engine.StoreForTest(e, o)
+			}
+			for _, v := range viewsOf() {
+				v.check(t, e, opts, "seed "+itoa(seed)+" step "+itoa(uint64(step)))
+			}
+		}
+		// No change: everything the second render needs is reused.
+		for _, v := range viewsOf() {
+			v.check(t, e, opts, "before the unchanged render")
+			got := v.check(t, e, opts, "unchanged render")
+			m, _ := e.NodeModelWith(v.node, v.ch)
+			v4, v6, _ := render.Render(m, opts)
+			if got.Sets != len(v4.Sets)+len(v6.Sets) {
+				t.Fatalf("seed %d node %s: an unchanged render reused %d of %d sets", seed, v.node, got.Sets, len(v4.Sets)+len(v6.Sets))
+			}
+			if len(m.Endpoints) > 0 && got.EndpointChains == 0 {
+				t.Fatalf("seed %d node %s: an unchanged render reused no endpoint chain", seed, v.node)
+			}
+			reused.PolicyChains += got.PolicyChains
+			reused.EndpointChains += got.EndpointChains
+		}
+		for _, o := range pool {
+			engine.RemoveForTest(e, o)
+		}
+		for _, v := range views {
+			v.check(t, e, opts, "everything removed")
+			if p, ep, s := v.r.Len(); p+ep+s != 0 || v.cache.Len() != 0 || v.cache.Sets() != 0 {
+				t.Fatalf("seed %d node %s: after removing everything the caches hold %d policy chains, %d endpoint chains, %d sets, %d generations",
+					seed, v.node, p, ep, s, v.cache.Len())
+			}
+		}
+	}
+	if reused.PolicyChains == 0 || reused.EndpointChains == 0 {
+		t.Fatalf("unchanged renders reused %+v: the caches never hit", reused)
+	}
+}
+
+func itoa(n uint64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
