@@ -39,7 +39,7 @@ func (d *demo) start(ctx context.Context) error {
 		return fmt.Errorf("starting the lab: %w", err)
 	}
 	d.l, d.started, d.rep.Prefix = l, time.Now(), l.Prefix
-	d.kubectl = command{shown: "kubectl", path: d.bins.kubectl, env: []string{"KUBECONFIG=" + l.Kubeconfig}}
+	d.kubectl = command{shown: "kubectl", path: d.bins.kubectl, env: []string{"KUBECONFIG=" + l.Kubeconfig}, dir: d.o.RepoRoot}
 	d.kp = command{shown: "kubectl palisade", path: d.bins.kubectlPalisade}
 	d.dir = filepath.Join(l.Dir, "demo")
 	if err := os.Mkdir(d.dir, 0o700); err != nil {

@@ -125,7 +125,7 @@ func (d *demo) before(ctx context.Context) error {
 func (d *demo) refuse(ctx context.Context) error {
 	d.n.section("Admission refuses a broken policy, naming the field")
 	d.n.say(invalidPolicy + ": a numeric port with no protocol.")
-	out, code, err := d.n.run(ctx, d.kubectl, "apply", "-f", filepath.Join(d.o.RepoRoot, invalidPolicy))
+	out, code, err := d.n.run(ctx, d.kubectl, "apply", "-f", invalidPolicy) // kubectl runs in the repository
 	if err != nil {
 		return err
 	}
