@@ -2,8 +2,10 @@ package demo
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -308,10 +310,15 @@ func TestProgressLine(t *testing.T) {
 func TestDuringSaysItIsWorking(t *testing.T) {
 	var out bytes.Buffer
 	n := &narrator{out: &out}
-	if err := n.during("working", func() error { time.Sleep(progressEvery + 500*time.Millisecond); return nil }); err != nil {
+	if err := n.during("working", func() error { time.Sleep(progressEvery + 1500*time.Millisecond); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if got := out.String(); got != "    3s: working\n" {
+	if got := out.String(); !regexp.MustCompile(`^ +[34]s: working\n$`).MatchString(got) {
 		t.Errorf("during printed %q, want one progress line", got)
+	}
+	out.Reset()
+	want := errors.New("failed")
+	if err := n.during("failing", func() error { return want }); !errors.Is(err, want) || out.Len() != 0 {
+		t.Errorf("during of a quick failure: error %v, printed %q; want the error and nothing printed", err, out.String())
 	}
 }
