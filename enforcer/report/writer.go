@@ -61,7 +61,8 @@ type WriterConfig struct {
 	// Clock drives the interval and stamps the reports.
 	Clock clock.WithTicker
 	// Interval is the report interval (DefaultInterval). A report is written at most once per
-	// interval, when it changed, and at least every Heartbeat.
+	// interval: every interval while a policy is in Audit or Staged, otherwise when it changed and
+	// at least every Heartbeat.
 	Interval time.Duration
 	// Heartbeat is the longest time between two writes when nothing changed (default two
 	// intervals: the operator distrusts reports older than three).
@@ -158,7 +159,8 @@ func (w *Writer) syncWindows(programs []Program) {
 }
 
 // Tick ends a report interval: it syncs the windows, rolls the observer's interval, builds the
-// report and writes it when it changed (apart from its time) or the heartbeat is due.
+// report and writes it when a policy is in Audit or Staged, when it changed (apart from its time),
+// or when the heartbeat is due.
 func (w *Writer) Tick(ctx context.Context) error {
 	programs := w.cfg.Programs()
 	w.mu.Lock()
@@ -176,7 +178,7 @@ func (w *Writer) Tick(ctx context.Context) error {
 	w.cfg.Metrics.Omitted.WithLabelValues("flows").Set(float64(flows))
 
 	owner := w.nodeOwner(ctx)
-	if w.lastWrite.IsZero() || now.Sub(w.lastWrite) >= w.cfg.Heartbeat || !sameReports(w.written, specs) ||
+	if w.lastWrite.IsZero() || now.Sub(w.lastWrite) >= w.cfg.Heartbeat || inWindow(programs) || !sameReports(w.written, specs) ||
 		!apiequality.Semantic.DeepEqual(owner, w.owner) {
 		if err := w.write(ctx, specs, owner); err != nil {
 			w.cfg.Metrics.Writes.WithLabelValues("error").Inc()
@@ -187,6 +189,19 @@ func (w *Writer) Tick(ctx context.Context) error {
 		w.written, w.owner, w.lastWrite = specs, owner, now
 	}
 	return nil
+}
+
+// inWindow says whether a program is in an evidence window (Audit or Staged). Its report is then
+// written every interval even when only its time changed: the operator promotes once every node's
+// report time is past the window's end, and a quiet window, the one that earns promotion, changes
+// nothing else. Left to the heartbeat, promotion would wait up to two intervals more.
+func inWindow(programs []Program) bool {
+	for _, p := range programs {
+		if p.Phase == v1alpha1.PhaseAudit || p.Phase == v1alpha1.PhaseStaged {
+			return true
+		}
+	}
+	return false
 }
 
 // sameReports compares two reports apart from their time.

@@ -122,7 +122,23 @@ var _ = Describe("the NodeReport writer", func() {
 		Expect(testutil.ToFloat64(m.Writes.WithLabelValues("ok"))).To(Equal(1.0))
 	})
 
-	It("writes only when something changed, and at least every heartbeat", func() {
+	It("writes every interval while a policy is in an evidence window: its time is what covers the window", func() {
+		w.SyncWindows() // guard is in Audit
+		ticked()
+		rv := get(node).ResourceVersion
+		ticked() // nothing changed but the time: the operator needs it to see the window covered
+		Expect(get(node).ResourceVersion).NotTo(Equal(rv))
+		Expect(get(node).Spec.ReportTime.Time).To(BeTemporally("==", t0.Add(20*time.Second)))
+		progs[0].Phase = v1alpha1.PhaseStaged
+		ticked()
+		rv = get(node).ResourceVersion
+		ticked()
+		Expect(get(node).ResourceVersion).NotTo(Equal(rv), "Staged has a window too")
+		Expect(testutil.ToFloat64(m.Writes.WithLabelValues("ok"))).To(Equal(4.0))
+	})
+
+	It("writes only when something changed, and at least every heartbeat, when no policy is in a window", func() {
+		progs = []Program{{Key: guard, Phase: v1alpha1.PhaseEnforced, Generation: 2, EnforcedGeneration: 2, WindowStart: t0}}
 		w.SyncWindows()
 		obs.connect(1, "SI|prod/server")
 		ticked() // written; Recent holds the connection

@@ -1,13 +1,16 @@
 package lab_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -16,21 +19,90 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/test/lab"
 	"github.com/palisade-dev/palisade/test/lab/demo"
 	"github.com/palisade-dev/palisade/test/lab/netns"
 	"github.com/palisade-dev/palisade/test/lab/probe"
 )
 
 // `make demo` (palisade-lab demo) run non-interactively: every fact its story claims is held to
-// what it measured, and it leaves nothing behind.
-var _ = Describe("palisade-lab demo", func() {
-	It("enforces the Immediate policy, lets Audit traffic through, promotes on evidence, and cleans up after itself", func() {
+// what it measured, and it leaves nothing behind. The first spec kills a demo with SIGKILL in the
+// middle of its story and runs what `make demo-down` runs; the second then runs the whole demo
+// again on the same machine.
+var _ = Describe("palisade-lab demo", Ordered, func() {
+	var bin string
+	BeforeAll(func() {
 		if os.Geteuid() != 0 {
 			Fail("this spec creates network namespaces and must run as root: sudo make test-e2e")
 		}
-		bin := GinkgoT().TempDir()
-		out, err := exec.Command("go", "build", "-o", bin+"/", "../../cmd/palisade-controller", "../../cmd/palisade-enforcer", "../../cmd/kubectl-palisade").CombinedOutput()
+		bin = GinkgoT().TempDir()
+		out, err := exec.Command("go", "build", "-o", bin+"/", "../../cmd/palisade-controller", "../../cmd/palisade-enforcer",
+			"../../cmd/kubectl-palisade", "../../cmd/palisade-lab").CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), "building the binaries: %s", out)
+	})
+
+	It("leaves nothing behind once demo-down has run after the demo was killed with SIGKILL", func() {
+		rootRules := rootNamespaceState()
+		cmd := exec.Command(filepath.Join(bin, "palisade-lab"), "demo", "--bin-dir", bin, "--repo", filepath.Join("..", ".."))
+		stdout, err := cmd.StdoutPipe()
+		Expect(err).NotTo(HaveOccurred())
+		cmd.Stderr = GinkgoWriter
+		Expect(cmd.Start()).To(Succeed())
+		killed := false
+		defer func() {
+			if !killed {
+				_ = cmd.Process.Kill()
+			}
+			_ = cmd.Wait()
+		}()
+		// Read the story until the Progressive policy is applied: the controller runs, the
+		// enforcers have programmed both policies in their namespaces.
+		prefix, reached := make(chan string, 1), make(chan struct{})
+		go func() {
+			defer GinkgoRecover()
+			sc := bufio.NewScanner(stdout)
+			signalled := false
+			for sc.Scan() {
+				line := sc.Text()
+				fmt.Fprintln(GinkgoWriter, line)
+				if rest, ok := strings.CutPrefix(line, "lab "); ok && strings.Contains(line, " is up;") {
+					prefix <- strings.Fields(rest)[0]
+				}
+				if !signalled && strings.HasPrefix(line, "  ✔ the operator put generation 1 of frontend/web-tier in phase Audit") {
+					signalled = true
+					close(reached)
+				}
+			}
+		}()
+		var p string
+		Eventually(prefix).WithTimeout(3*time.Minute).Should(Receive(&p), "the demo's lab did not come up")
+		Eventually(reached).WithTimeout(3*time.Minute).Should(BeClosed(), "the demo did not reach its Audit step")
+		Expect(netns.List(p)).NotTo(BeEmpty(), "the lab's namespaces exist while the demo runs")
+
+		By("killing palisade-lab demo with SIGKILL: it cannot tear anything down")
+		Expect(cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
+		killed = true
+		_ = cmd.Wait()
+
+		By("running what make demo-down runs")
+		out, err := exec.Command(filepath.Join(bin, "palisade-lab"), "cleanup", "--prefix", p).CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "palisade-lab cleanup: %s", out)
+		Expect(string(out)).To(MatchRegexp(`removed [1-9][0-9]* namespaces, [0-9]+ processes, 1 directories`))
+
+		By("finding no namespace, process, directory or root-namespace rule of the run")
+		// The controller dies with the demo (its parent-death signal), the enforcers with their
+		// namespaces; give the kernel a moment to reap them.
+		Eventually(func() []int { return processesNaming(p) }).WithTimeout(10 * time.Second).Should(BeEmpty())
+		left, err := lab.Find(p)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(left.Namespaces).To(BeEmpty())
+		Expect(left.Processes).To(BeEmpty())
+		Expect(left.Dirs).To(BeEmpty())
+		Expect(lab.WorkDir(p)).NotTo(BeADirectory())
+		Expect(rootNamespaceState()).To(Equal(rootRules), "Palisade's chains and sets in the root namespace changed")
+	})
+
+	It("enforces the Immediate policy, lets Audit traffic through, promotes on evidence, and cleans up after itself", func() {
 		rootRules := rootNamespaceState()
 
 		ctx := log.IntoContext(context.Background(), zap.New(zap.WriteTo(GinkgoWriter)))

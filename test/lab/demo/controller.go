@@ -33,7 +33,7 @@ type controller struct {
 // startController runs palisade-controller against the lab: its admission webhooks on the port the
 // lab registered them at, with the serving certificate of the lab's self-signed CA (cert-manager
 // mode: the certificate is on disk, as a mounted Secret would be), and the rollout operator.
-func startController(bin string, l *lab.Lab, logPath string) (*controller, error) {
+func startController(bin string, l *lab.Lab, logPath string, reportInterval time.Duration) (*controller, error) {
 	if l.Webhook == nil {
 		return nil, errors.New("the lab registered no webhooks")
 	}
@@ -53,6 +53,8 @@ func startController(bin string, l *lab.Lab, logPath string) (*controller, error
 		"--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(probePort),
 		"--metrics-bind-address=0",
 		"--namespace="+operatorNamespace,
+		"--report-interval="+reportInterval.String(),
+		"--report-batch="+reportBatch(reportInterval).String(),
 	)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+l.Kubeconfig)
@@ -70,6 +72,13 @@ func startController(bin string, l *lab.Lab, logPath string) (*controller, error
 		close(c.exited)
 	}()
 	return c, nil
+}
+
+// reportBatch is the controller's --report-batch for a report interval: a fifth of it, so that a
+// decision follows the report that allows it within a second or so, while the two nodes' reports
+// of one interval are still mostly decided together.
+func reportBatch(interval time.Duration) time.Duration {
+	return max(interval/5, 100*time.Millisecond)
 }
 
 // waitReady polls /readyz until it answers 200 (the webhooks serve, the caches are synced).

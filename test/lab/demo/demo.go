@@ -16,9 +16,11 @@ import (
 	"github.com/palisade-dev/palisade/test/lab/probe"
 )
 
-// reportInterval is how often enforcers write NodeReports: palisade-controller's default
-// (controllers.DefaultReportInterval), which the demo leaves as it is on both sides.
-const reportInterval = 10 * time.Second
+// DefaultReportInterval is how often the demo's enforcers write NodeReports, set on both sides
+// (palisade-enforcer and palisade-controller --report-interval; 10s by default): a promotion follows
+// the window's end by up to one interval and the controller's --report-batch, so a short interval
+// lets each phase take about its window.
+const DefaultReportInterval = 5 * time.Second
 
 // Options configure Run.
 type Options struct {
@@ -32,6 +34,8 @@ type Options struct {
 	AssetsDir string
 	// Window is the progressive policy's audit and staged minDuration (default 20s).
 	Window time.Duration
+	// ReportInterval is the enforcers' and the controller's --report-interval (DefaultReportInterval).
+	ReportInterval time.Duration
 	// PromotionTimeout bounds the wait for each promotion (default Window and four report
 	// intervals). The wait ends earlier when no enforcer has written a NodeReport three report
 	// intervals after they started: without evidence nothing is ever promoted.
@@ -48,8 +52,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Window == 0 {
 		o.Window = 20 * time.Second
 	}
+	if o.ReportInterval == 0 {
+		o.ReportInterval = DefaultReportInterval
+	}
 	if o.PromotionTimeout == 0 {
-		o.PromotionTimeout = o.Window + 4*reportInterval
+		o.PromotionTimeout = o.Window + 4*o.ReportInterval
 	}
 	var err error
 	if o.RepoRoot == "" {

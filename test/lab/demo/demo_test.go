@@ -2,8 +2,10 @@ package demo
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -268,5 +270,55 @@ func TestShowChanges(t *testing.T) {
 	d.showChanges("web.yaml", progressivePolicy, fixed)
 	if got := out.String(); !strings.Contains(got, "minDuration: 20s") || !strings.Contains(got, "egress:") || !strings.Contains(got, "9100") {
 		t.Errorf("the fixed policy's changes: want its rollout and egress rules, got:\n%s", got)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	p := &v1alpha1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "frontend", Name: "web-tier", Generation: 2},
+		Status: v1alpha1.PolicyStatus{
+			Phase:      v1alpha1.PhaseAudit,
+			PhaseSince: &metav1.Time{Time: t0},
+			Evidence:   &v1alpha1.Evidence{WindowStart: &metav1.Time{Time: t0.Add(2 * time.Second)}, WouldDeny: 1, Allowed: 7},
+			Conditions: []metav1.Condition{{Type: v1alpha1.ConditionProgressing, Status: metav1.ConditionTrue, Reason: "WaitingForMinDuration"}},
+		},
+	}
+	report := func(node string, at time.Duration, gen int64, phase v1alpha1.RolloutPhase) v1alpha1.NodeReport {
+		r := v1alpha1.NodeReport{Spec: v1alpha1.NodeReportSpec{NodeName: node, ReportTime: metav1.NewMicroTime(t0.Add(at))}}
+		if gen > 0 {
+			r.Spec.Policies = []v1alpha1.PolicyReport{{Kind: v1alpha1.KindNetworkPolicy, Namespace: "frontend", Name: "web-tier", Generation: gen, Phase: phase}}
+		}
+		return r
+	}
+	reports := []v1alpha1.NodeReport{
+		report("node-b", 9*time.Second, 1, v1alpha1.PhaseAudit),
+		report("node-a", 8*time.Second, 2, v1alpha1.PhaseAudit),
+		report("node-c", 8*time.Second, 0, ""),
+	}
+	got := progressLine(t0.Add(12500*time.Millisecond), p, 20*time.Second, reports)
+	want := "Audit 10s of its 20s window | evidence: 1 would-deny, 0 denied, 7 allowed | " +
+		"reports: node-a 4s ago, node-b still generation 1 Audit, node-c none on it | operator: WaitingForMinDuration"
+	if got != want {
+		t.Errorf("progressLine:\n got %s\nwant %s", got, want)
+	}
+	if got := progressLine(t0, &v1alpha1.NetworkPolicy{}, time.Second, nil); got != "no phase yet | reports: none yet" {
+		t.Errorf("progressLine of a new policy: %s", got)
+	}
+}
+
+func TestDuringSaysItIsWorking(t *testing.T) {
+	var out bytes.Buffer
+	n := &narrator{out: &out}
+	if err := n.during("working", func() error { time.Sleep(progressEvery + 1500*time.Millisecond); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !regexp.MustCompile(`^ +[34]s: working\n$`).MatchString(got) {
+		t.Errorf("during printed %q, want one progress line", got)
+	}
+	out.Reset()
+	want := errors.New("failed")
+	if err := n.during("failing", func() error { return want }); !errors.Is(err, want) || out.Len() != 0 {
+		t.Errorf("during of a quick failure: error %v, printed %q; want the error and nothing printed", err, out.String())
 	}
 }

@@ -58,6 +58,9 @@ type command struct {
 	shown string
 	path  string
 	env   []string
+	// dir is the working directory (default the demo's): relative paths in args are shown as
+	// a user in the repository would type them.
+	dir string
 }
 
 // run prints "$ shown args", runs the command, prints its output and returns it with its exit
@@ -66,6 +69,7 @@ func (n *narrator) run(ctx context.Context, c command, args ...string) (string, 
 	fmt.Fprintf(n.out, "$ %s %s\n", c.shown, strings.Join(args, " "))
 	cmd := exec.CommandContext(ctx, c.path, args...)
 	cmd.Env = append(os.Environ(), c.env...)
+	cmd.Dir = c.dir
 	var b bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &b, &b
 	err := cmd.Run()

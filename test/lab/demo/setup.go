@@ -19,21 +19,27 @@ func (d *demo) start(ctx context.Context) error {
 		"suites do; two nodes and the pods of "+scenarioDir+" as network namespaces, an echo server in every pod;",
 		"one palisade-enforcer per node, running inside the node's namespace as its DaemonSet pod would.")
 	enforcer := []string{d.bins.enforcer, "run", "--kubeconfig", "{{.Kubeconfig}}", "--node-name", "{{.Node}}",
-		"--health-addr", enforcerHealthAddr, "--metrics-addr", enforcerMetricsAddr, "--min-sync-interval", "100ms"}
-	l, err := lab.Start(ctx, d.sc.workload, lab.Options{
-		Nodes:     2,
-		AssetsDir: d.o.AssetsDir,
-		CRDDir:    filepath.Join(d.o.RepoRoot, "config", "crd", "bases"),
-		Webhooks:  []string{filepath.Join(d.o.RepoRoot, "config", "webhook", "manifests.yaml")},
-		NodeProcess: lab.NodeProcess{
-			Command: enforcer, ReadyURL: "http://" + enforcerHealthAddr + "/readyz", LogDir: d.o.LogDir,
-		},
+		"--health-addr", enforcerHealthAddr, "--metrics-addr", enforcerMetricsAddr, "--min-sync-interval", "100ms",
+		"--report-interval", d.o.ReportInterval.String()}
+	var l *lab.Lab
+	err := d.n.during("starting etcd, kube-apiserver, the nodes, the pods and the enforcers", func() error {
+		var err error
+		l, err = lab.Start(ctx, d.sc.workload, lab.Options{
+			Nodes:     2,
+			AssetsDir: d.o.AssetsDir,
+			CRDDir:    filepath.Join(d.o.RepoRoot, "config", "crd", "bases"),
+			Webhooks:  []string{filepath.Join(d.o.RepoRoot, "config", "webhook", "manifests.yaml")},
+			NodeProcess: lab.NodeProcess{
+				Command: enforcer, ReadyURL: "http://" + enforcerHealthAddr + "/readyz", LogDir: d.o.LogDir,
+			},
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("starting the lab: %w", err)
 	}
 	d.l, d.started, d.rep.Prefix = l, time.Now(), l.Prefix
-	d.kubectl = command{shown: "kubectl", path: d.bins.kubectl, env: []string{"KUBECONFIG=" + l.Kubeconfig}}
+	d.kubectl = command{shown: "kubectl", path: d.bins.kubectl, env: []string{"KUBECONFIG=" + l.Kubeconfig}, dir: d.o.RepoRoot}
 	d.kp = command{shown: "kubectl palisade", path: d.bins.kubectlPalisade}
 	d.dir = filepath.Join(l.Dir, "demo")
 	if err := os.Mkdir(d.dir, 0o700); err != nil {
@@ -77,12 +83,12 @@ func (d *demo) install(ctx context.Context) error {
 	if d.o.LogDir != "" {
 		logPath = filepath.Join(d.o.LogDir, "palisade-controller.log")
 	}
-	fmt.Fprintf(d.n.out, "$ %s --cert-source=cert-manager --webhook-port=%d --webhook-cert-dir=%s --namespace=%s ...\n",
-		filepath.Base(d.bins.controller), d.l.Webhook.Port, d.l.Webhook.CertDir, operatorNamespace)
-	if d.ctrl, err = startController(d.bins.controller, d.l, logPath); err != nil {
+	fmt.Fprintf(d.n.out, "$ %s --cert-source=cert-manager --webhook-port=%d --webhook-cert-dir=%s --namespace=%s --report-interval=%v --report-batch=%v ...\n",
+		filepath.Base(d.bins.controller), d.l.Webhook.Port, d.l.Webhook.CertDir, operatorNamespace, d.o.ReportInterval, reportBatch(d.o.ReportInterval))
+	if d.ctrl, err = startController(d.bins.controller, d.l, logPath, d.o.ReportInterval); err != nil {
 		return err
 	}
-	if err := d.ctrl.waitReady(ctx, time.Minute); err != nil {
+	if err := d.n.during("waiting for palisade-controller's /readyz", func() error { return d.ctrl.waitReady(ctx, time.Minute) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(d.n.out, "palisade-controller: ready (admission webhooks on https://127.0.0.1:%d, rollout operator running; log %s)\n", d.l.Webhook.Port, logPath)

@@ -18,14 +18,14 @@ const (
 	// web-tier selects, is in a 75% canary (rollout.InCanary), so Staged enforces the candidate on
 	// it (TestCanaryHoldsWeb).
 	canaryPercent = 75
-	// deniedPerMinute is the progressive policy's rollback.deniedPerMinute: above the ten or so
-	// denied connections of one measured matrix per report interval (60/min), below the bursts
-	// of the step-back step.
-	deniedPerMinute = 120
+	// deniedPerMinute is the progressive policy's rollback.deniedPerMinute: above the ten to
+	// twenty denied connections (a retry each) of one measured matrix within one 5s report
+	// interval (at most 240/min), below the bursts of the step-back step.
+	deniedPerMinute = 300
 	// stepBackBurst is how many connections from web to the api the step-back step opens at once,
-	// every second; dropped, each takes a one-second timeout: 300 a minute, well past
-	// deniedPerMinute.
-	stepBackBurst = 10
+	// about every two seconds (each dropped one takes a one-second timeout, then a second's
+	// pause): about 600 a minute, twice deniedPerMinute.
+	stepBackBurst = 20
 )
 
 // stepBack tells how a bad edit steps back by itself. It needs a promotion to have happened (node
@@ -101,7 +101,7 @@ func (d *demo) callAPIUntilSteppedBack(ctx context.Context) (*v1alpha1.NetworkPo
 	start, lastSaid := time.Now(), time.Now()
 	sent, dropped := 0, 0
 	var p *v1alpha1.NetworkPolicy
-	_, err := poll(ctx, time.Second, 4*reportInterval, func() (bool, error) {
+	_, err := poll(ctx, time.Second, 4*d.o.ReportInterval, func() (bool, error) {
 		vs, err := probe.RunFlows(ctx, flows, probe.Options{Retries: -1, Timeout: time.Second})
 		if err != nil {
 			return false, err

@@ -66,7 +66,7 @@ func (d *demo) waitSynced(ctx context.Context, before map[string]float64) error 
 // every node programmed what its status describes: after a promotion or a step back, node reports
 // exist (they made it happen), so the enforcers say themselves when they are done.
 func (d *demo) waitPhaseProgrammed(ctx context.Context) error {
-	timeout := 3*reportInterval + 5*time.Second
+	timeout := 3*d.o.ReportInterval + 5*time.Second
 	var p *v1alpha1.NetworkPolicy
 	ok, err := poll(ctx, 500*time.Millisecond, timeout, func() (bool, error) {
 		var err error
@@ -125,7 +125,7 @@ func (d *demo) before(ctx context.Context) error {
 func (d *demo) refuse(ctx context.Context) error {
 	d.n.section("Admission refuses a broken policy, naming the field")
 	d.n.say(invalidPolicy + ": a numeric port with no protocol.")
-	out, code, err := d.n.run(ctx, d.kubectl, "apply", "-f", filepath.Join(d.o.RepoRoot, invalidPolicy))
+	out, code, err := d.n.run(ctx, d.kubectl, "apply", "-f", invalidPolicy) // kubectl runs in the repository
 	if err != nil {
 		return err
 	}
@@ -272,18 +272,26 @@ func (d *demo) audit(ctx context.Context) error {
 
 // waitWouldDeny waits for the operator to count the would-deny flows the matrix just sent.
 func (d *demo) waitWouldDeny(ctx context.Context) error {
-	d.n.say("The enforcers count what web-tier would deny and report it in NodeReports every "+reportInterval.String()+"; the operator",
+	d.n.say("The enforcers count what web-tier would deny and report it in NodeReports every "+d.o.ReportInterval.String()+"; the operator",
 		"sums them into status.evidence (the Would-Deny column), and a window over its maxDenials (0) starts again.")
 	var p *v1alpha1.NetworkPolicy
 	var absent string
-	start := time.Now()
-	ok, err := poll(ctx, time.Second, 3*reportInterval+5*time.Second, func() (bool, error) {
+	start, lastSaid := time.Now(), time.Now()
+	ok, err := poll(ctx, time.Second, 3*d.o.ReportInterval+5*time.Second, func() (bool, error) {
 		var err error
 		if p, err = getPolicy(ctx, d.l, progressivePolicy); err != nil {
 			return false, err
 		}
 		if wouldDenySeen(p) {
 			return true, nil
+		}
+		if time.Since(lastSaid) >= progressEvery {
+			lastSaid = time.Now()
+			reports, err := d.listReports(ctx)
+			if err != nil {
+				return false, err
+			}
+			fmt.Fprintf(d.n.out, "  %3.0fs: %s\n", time.Since(start).Seconds(), progressLine(time.Now(), p, d.o.Window, reports))
 		}
 		if absent, err = d.evidenceAbsent(ctx, p); err != nil || absent != "" {
 			return false, cmp.Or(err, errStopWaiting)
@@ -350,7 +358,8 @@ func (d *demo) promote(ctx context.Context) error {
 // the enforcers started (missing evidence never promotes).
 func (d *demo) waitPhase(ctx context.Context, phase v1alpha1.RolloutPhase, out *Promotion) (bool, error) {
 	start := time.Now()
-	fmt.Fprintf(d.n.out, "waiting up to %v for phase %s...\n", d.o.PromotionTimeout, phase)
+	fmt.Fprintf(d.n.out, "waiting up to %v for phase %s (a %v window, then every node's report past its end; reports every %v)...\n",
+		d.o.PromotionTimeout, phase, d.o.Window, d.o.ReportInterval)
 	var p *v1alpha1.NetworkPolicy
 	lastSaid := start
 	giveUp := ""
@@ -366,9 +375,13 @@ func (d *demo) waitPhase(ctx context.Context, phase v1alpha1.RolloutPhase, out *
 		if giveUp, err = d.evidenceAbsent(ctx, p); err != nil || giveUp != "" {
 			return false, cmp.Or(err, errStopWaiting)
 		}
-		if time.Since(lastSaid) >= 5*time.Second {
+		if time.Since(lastSaid) >= progressEvery {
 			lastSaid = time.Now()
-			fmt.Fprintf(d.n.out, "  %3.0fs: phase %s; %s\n", time.Since(start).Seconds(), p.Status.Phase, progressing(p))
+			reports, err := d.listReports(ctx)
+			if err != nil {
+				return false, err
+			}
+			fmt.Fprintf(d.n.out, "  %3.0fs: %s\n", time.Since(start).Seconds(), progressLine(time.Now(), p, d.o.Window, reports))
 		}
 		return false, nil
 	})
@@ -404,7 +417,7 @@ var errStopWaiting = errors.New("stop waiting")
 // programs each interval): no NodeReport at all, or none that reports on the policy. Empty while
 // evidence may still come.
 func (d *demo) evidenceAbsent(ctx context.Context, p *v1alpha1.NetworkPolicy) (string, error) {
-	if time.Since(d.started) < 3*reportInterval || time.Since(p.CreationTimestamp.Time) < 3*reportInterval {
+	if time.Since(d.started) < 3*d.o.ReportInterval || time.Since(p.CreationTimestamp.Time) < 3*d.o.ReportInterval {
 		return "", nil
 	}
 	total, mentioning, err := nodeReports(ctx, d.l, progressivePolicy)

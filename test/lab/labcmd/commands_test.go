@@ -27,6 +27,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"cleanup", "--prefix", ""}, "--prefix \"\""},
 		{[]string{"demo", "--window", "0s"}, "--window 0s"},
 		{[]string{"demo", "--promotion-timeout", "-1s"}, "--promotion-timeout -1s"},
+		{[]string{"demo", "--report-interval", "0s"}, "--report-interval 0s"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

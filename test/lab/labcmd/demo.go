@@ -36,6 +36,9 @@ Exit status: 0 when every claim held, 1 when the lab failed or a claim was false
 			if o.Window <= 0 {
 				return usageError{fmt.Errorf("--window %v: want a positive duration, like 20s", o.Window)}
 			}
+			if o.ReportInterval <= 0 {
+				return usageError{fmt.Errorf("--report-interval %v: want a positive duration, like 5s", o.ReportInterval)}
+			}
 			if o.PromotionTimeout < 0 {
 				return usageError{fmt.Errorf("--promotion-timeout %v: want a positive duration", o.PromotionTimeout)}
 			}
@@ -59,6 +62,7 @@ Exit status: 0 when every claim held, 1 when the lab failed or a claim was false
 	fs.StringVar(&o.BinDir, "bin-dir", "", "directory holding palisade-controller, palisade-enforcer and kubectl-palisade; default: this program's directory")
 	fs.StringVar(&o.RepoRoot, "repo", "", "the Palisade repository (examples/, config/); default: the one holding the working directory")
 	fs.DurationVar(&o.Window, "window", 20*time.Second, "the progressive policy's audit and staged minDuration (its evidence windows)")
+	fs.DurationVar(&o.ReportInterval, "report-interval", demo.DefaultReportInterval, "the enforcers' and the controller's --report-interval: how often NodeReports are written")
 	fs.DurationVar(&o.PromotionTimeout, "promotion-timeout", 0, "how long to wait for each promotion; default the window and four report intervals")
 	fs.StringVar(&o.LogDir, "log-dir", "", "directory receiving the controller's and the enforcers' logs, kept after the demo; default: removed with the lab")
 	fs.BoolVarP(&verbose, "verbose", "v", false, "also log what the lab does, to stderr")
