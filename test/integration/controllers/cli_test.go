@@ -1,14 +1,12 @@
 package controllersintegration
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -22,27 +20,10 @@ import (
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/cli"
 	"github.com/palisade-dev/palisade/pkg/rollout"
+	"github.com/palisade-dev/palisade/test/output"
 )
 
 var update = flag.Bool("update", false, "rewrite the CLI golden files in testdata/")
-
-// syncBuffer is a buffer a running command writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // kubeconfig writes the test API server's kubeconfig to a file, as a user's would be.
 func kubeconfig() string {
@@ -55,12 +36,12 @@ func kubeconfig() string {
 // runCLI runs kubectl palisade with the test clock against the test API server and returns its
 // output and exit code.
 func runCLI(kc string, args ...string) (stdout, stderr string, code int) {
-	var out, errOut syncBuffer
+	var out, errOut output.Buffer
 	code = runCLIInto(&out, &errOut, kc, args...)
 	return out.String(), errOut.String(), code
 }
 
-func runCLIInto(out, errOut *syncBuffer, kc string, args ...string) int {
+func runCLIInto(out, errOut *output.Buffer, kc string, args ...string) int {
 	cmd := cli.NewRootCommandWith(cli.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}, cli.ClusterDeps{Clock: env.clock})
 	cmd.SetArgs(append(args, "--kubeconfig", kc))
 	return cli.HandleError(cmd.ExecuteContext(ctx), errOut)
@@ -223,7 +204,7 @@ var _ = Describe("kubectl palisade against a cluster", func() {
 		createPolicy(makePolicy(ns, "web"))
 		waitNP(ns, "web", inPhase(audit))
 
-		var out, errOut syncBuffer
+		var out, errOut output.Buffer
 		done := make(chan int, 1)
 		go func() {
 			defer GinkgoRecover()

@@ -1,7 +1,6 @@
 package webhookintegration
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"net/http"
@@ -28,6 +27,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
+	"github.com/palisade-dev/palisade/test/output"
 )
 
 // shippedArgs returns the manager container's args from config/manager/manager.yaml with the
@@ -67,7 +67,7 @@ var _ = Describe("The palisade-controller binary with the Deployment's flags", O
 	var (
 		cmd                       *exec.Cmd
 		exited                    chan error
-		out                       bytes.Buffer
+		out                       output.Buffer
 		probes, webhooks, metrics string
 		certDir                   string
 		cs                        *kubernetes.Clientset
