@@ -76,7 +76,7 @@ test: deps envtest-bins ## Run every test: unit, fuzz seeds, envtest integration
 .PHONY: test-e2e
 test-e2e: deps envtest-bins ## Run the lab's end-to-end suite (test/lab) and the image test (test-images); needs root.
 	@if [ "$$(id -u)" != 0 ]; then echo "test-e2e creates network namespaces and must run as root: sudo -E env PATH=\"$$PATH\" make test-e2e"; exit 1; fi
-	go test ./test/lab/... -count=1 -timeout 20m
+	go test ./test/lab/... -count=1 -timeout 30m
 	$(MAKE) test-images
 
 .PHONY: test-race-cores
