@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -16,10 +17,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/engine"
@@ -67,15 +70,27 @@ func newPhaseWorld(t *testing.T, objs ...runtime.Object) *phaseWorld {
 	}
 	// An empty scheme: the fake keeps the objects unstructured, as the API server serves them.
 	scheme := runtime.NewScheme()
-	w := &phaseWorld{t: t, ctx: ctx, kube: kubefake.NewClientset(kubeObjs...), e: engine.New()}
-	w.dyn = dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{
+	kube := kubefake.NewClientset(kubeObjs...)
+	w := &phaseWorld{t: t, ctx: ctx, kube: kube, e: engine.New()}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{
 		npGVR: "NetworkPolicyList",
 		v1alpha1.GroupVersion.WithResource("globalnetworkpolicies"): "GlobalNetworkPolicyList",
 	}, dynObjs...)
+	w.dyn = dyn
+	var watching sync.Map
+	trackWatches(kube, kube.Tracker(), &watching)
+	trackWatches(dyn, dyn.Tracker(), &watching)
 	w.src = &Source{Engine: w.e, Dirty: func() { w.dirty.Add(1) }, Log: testr.New(t), RevisionNamespace: "palisade-system"}
 	if err := w.src.Start(ctx, w.kube, w.dyn, 0); err != nil {
 		t.Fatal(err)
 	}
+	// The fakes' watches cannot resume from a resourceVersion: a change made between an informer's
+	// list and its watch would never be delivered. The tests change revisions and policies.
+	eventually(t, func() bool {
+		_, revs := watching.Load("controllerrevisions")
+		_, pols := watching.Load("networkpolicies")
+		return revs && pols
+	})
 	// Handlers run after the caches report synced: wait for every pod to be in the engine.
 	eventually(t, func() bool {
 		for i := range 5 {
@@ -145,6 +160,23 @@ func (w *phaseWorld) update(np *v1alpha1.NetworkPolicy) {
 }
 
 // wait waits until the source has applied generation gen of phase to polKey.
+// trackWatches registers each watch of a fake client with its tracker before recording that it
+// started (the pattern of client-go's fake-client example), so that a recorded watch sees every
+// later change.
+func trackWatches(f interface {
+	PrependWatchReactor(resource string, reaction k8stesting.WatchReactionFunc)
+}, tracker k8stesting.ObjectTracker, started *sync.Map) {
+	f.PrependWatchReactor("*", func(action k8stesting.Action) (bool, watch.Interface, error) {
+		gvr := action.GetResource()
+		wi, err := tracker.Watch(gvr, action.GetNamespace())
+		if err != nil {
+			return false, nil, err
+		}
+		started.Store(gvr.Resource, true)
+		return true, wi, nil
+	})
+}
+
 func (w *phaseWorld) wait(phase string, cand int64) PolicyProgram {
 	w.t.Helper()
 	var got PolicyProgram

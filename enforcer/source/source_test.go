@@ -61,12 +61,14 @@ func TestSourceFeedsEngineAndMarksDirty(t *testing.T) {
 	})
 }
 
+// eventually polls cond for up to 30 s: informer events arrive in milliseconds, but the whole-repo
+// race run on 2 shared cores once took more than 5 s to deliver one.
 func eventually(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
+			t.Fatal("condition not met within 30s")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
