@@ -3,7 +3,7 @@ package lab_test
 // clusterYAML is the suite's cluster: 3 namespaces x 3 pods, spread by the lab over 2 nodes
 // except gamma/db, which names node-2; two pods bring their own IPs, outside the nodes' pod CIDRs
 // (so the nodes need /32 routes for them); every pod declares 80 and 81 over TCP and UDP.
-const clusterYAML = `apiVersion: v1
+var clusterYAML = `apiVersion: v1
 kind: Namespace
 metadata:
   name: alpha
@@ -29,166 +29,12 @@ kind: ServiceAccount
 metadata:
   name: frontend
   namespace: alpha
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  namespace: alpha
-  labels:
-    app: web
-spec:
-  serviceAccountName: frontend
-  containers:
-  - name: main
-    image: registry.invalid/echo
-    ports:
-    - {name: http, containerPort: 80}
-    - {name: alt, containerPort: 81}
-    - {name: http-udp, containerPort: 80, protocol: UDP}
-    - {name: alt-udp, containerPort: 81, protocol: UDP}
-status:
-  podIP: 198.18.200.10
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: api
-  namespace: alpha
-  labels:
-    app: api
-spec:
-  containers:
-  - name: main
-    image: registry.invalid/echo
-    ports:
-    - {name: http, containerPort: 80}
-    - {name: alt, containerPort: 81}
-    - {name: http-udp, containerPort: 80, protocol: UDP}
-    - {name: alt-udp, containerPort: 81, protocol: UDP}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: db
-  namespace: alpha
-  labels:
-    app: db
-spec:
-  containers:
-  - name: main
-    image: registry.invalid/echo
-    ports:
-    - {name: http, containerPort: 80}
-    - {name: alt, containerPort: 81}
-    - {name: http-udp, containerPort: 80, protocol: UDP}
-    - {name: alt-udp, containerPort: 81, protocol: UDP}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  namespace: beta
-  labels:
-    app: web
-spec:
-  containers:
-  - name: main
-    image: registry.invalid/echo
-    ports:
-    - {name: http, containerPort: 80}
-    - {name: alt, containerPort: 81}
-    - {name: http-udp, containerPort: 80, protocol: UDP}
-    - {name: alt-udp, containerPort: 81, protocol: UDP}
-status:
-  podIP: 198.19.3.4
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: api
-  namespace: beta
-  labels:
-    app: api
-spec:
-  containers:
-  - name: main
-    image: registry.invalid/echo
-    ports:
-    - {name: http, containerPort: 80}
-    - {name: alt, containerPort: 81}
-    - {name: http-udp, containerPort: 80, protocol: UDP}
-    - {name: alt-udp, containerPort: 81, protocol: UDP}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: db
-  namespace: beta
-  labels:
-    app: db
-spec:
-  containers:
-  - name: main
-    image: registry.invalid/echo
-    ports:
-    - {name: http, containerPort: 80}
-    - {name: alt, containerPort: 81}
-    - {name: http-udp, containerPort: 80, protocol: UDP}
-    - {name: alt-udp, containerPort: 81, protocol: UDP}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  namespace: gamma
-  labels:
-    app: web
-spec:
-  containers:
-  - name: main
-    image: registry.invalid/echo
-    ports:
-    - {name: http, containerPort: 80}
-    - {name: alt, containerPort: 81}
-    - {name: http-udp, containerPort: 80, protocol: UDP}
-    - {name: alt-udp, containerPort: 81, protocol: UDP}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: api
-  namespace: gamma
-  labels:
-    app: api
-spec:
-  containers:
-  - name: main
-    image: registry.invalid/echo
-    ports:
-    - {name: http, containerPort: 80}
-    - {name: alt, containerPort: 81}
-    - {name: http-udp, containerPort: 80, protocol: UDP}
-    - {name: alt-udp, containerPort: 81, protocol: UDP}
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: db
-  namespace: gamma
-  labels:
-    app: db
-spec:
-  nodeName: node-2
-  containers:
-  - name: main
-    image: registry.invalid/echo
-    ports:
-    - {name: http, containerPort: 80}
-    - {name: alt, containerPort: 81}
-    - {name: http-udp, containerPort: 80, protocol: UDP}
-    - {name: alt-udp, containerPort: 81, protocol: UDP}
----
+` + clusterPod("alpha", "web", "  serviceAccountName: frontend\n", "status:\n  podIP: 198.18.200.10\n") +
+	clusterPod("alpha", "api", "", "") + clusterPod("alpha", "db", "", "") +
+	clusterPod("beta", "web", "", "status:\n  podIP: 198.19.3.4\n") +
+	clusterPod("beta", "api", "", "") + clusterPod("beta", "db", "", "") +
+	clusterPod("gamma", "web", "", "") + clusterPod("gamma", "api", "", "") +
+	clusterPod("gamma", "db", "  nodeName: node-2\n", "") + `---
 apiVersion: v1
 kind: Service
 metadata:
@@ -233,3 +79,26 @@ spec:
   egress:
   - action: Deny
 `
+
+// clusterPod is one pod of clusterYAML, named after its app label, declaring 80 and 81 over TCP and
+// UDP; spec holds extra spec lines (before the containers), status a status block.
+func clusterPod(namespace, app, spec, status string) string {
+	return `---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: ` + app + `
+  namespace: ` + namespace + `
+  labels:
+    app: ` + app + `
+spec:
+` + spec + `  containers:
+  - name: main
+    image: registry.invalid/echo
+    ports:
+    - {name: http, containerPort: 80}
+    - {name: alt, containerPort: 81}
+    - {name: http-udp, containerPort: 80, protocol: UDP}
+    - {name: alt-udp, containerPort: 81, protocol: UDP}
+` + status
+}
