@@ -96,7 +96,7 @@ func run(ctx context.Context, f *runFlags, newDesired desiredStateFunc) error {
 	src := f.newSource(eng, log)
 	var offered atomic.Int64 // counter rules next to the rate-limited samples (samples.go)
 	s := &syncer.Syncer{
-		DesiredState: withOfferedCounters(newDesired(eng, nodeView{node: f.nodeName, chooser: src.Chooser, opts: opts}), opts.Observe.Group, &offered),
+		DesiredState: countingOffered(newDesired(eng, nodeView{node: f.nodeName, chooser: src.Chooser, opts: opts}), &offered),
 		Families:     fams,
 		Sets:         ipsets.New(exec),
 	}

@@ -12,65 +12,33 @@ import (
 
 	"github.com/palisade-dev/palisade/enforcer/desired"
 	"github.com/palisade-dev/palisade/enforcer/syncer"
+	"github.com/palisade-dev/palisade/pkg/render"
 )
 
 // Observation samples new connections with rate-limited NFLOG rules (pkg/render): a busy node loses
-// samples, never packets. The kernel's `-m limit` skips are invisible to user space, so without more
-// the NodeReport could not say that its counts are lower bounds. The smallest honest mechanism: next
-// to every rate-limited observation rule the enforcer puts the same matches without the limit and
-// without a target (a counter, it decides nothing), and at report time reads both counters;
+// samples, never packets. The kernel's `-m limit` skips are invisible to user space, so the renderer
+// puts before every sample rule its counter rule (the same matches, no limit, no target; comment
+// starting with render.OfferedCommentPrefix), and at report time the enforcer reads both counters:
 // offered - sampled connections were not sampled and are added to the report's droppedSamples.
-//
-// The counter rule replaces the sample rule's comment marker "Palisade observe: " by
-// offeredMarker, of the same length, so a comment the renderer cut to the kernel's limit still fits.
-const offeredMarker = "Palisade offered: "
+const offeredMarker = render.OfferedCommentPrefix
 
-var (
-	limitRE      = regexp.MustCompile(` -m limit --limit \S+( --limit-burst \d+)?`)
-	nflogGroupRE = regexp.MustCompile(` -j NFLOG .*--nflog-group (\d+)$`)
-	savedRuleRE  = regexp.MustCompile(`^\[(\d+):\d+\] -A (\S+) (.*)$`)
-)
+var savedRuleRE = regexp.MustCompile(`^\[(\d+):\d+\] -A (\S+) (.*)$`)
 
-// offeredRule returns the counter rule of a rate-limited observation sample rule on group, false
-// for any other rule.
-func offeredRule(rule string, group uint16) (string, bool) {
-	m := nflogGroupRE.FindStringSubmatchIndex(rule)
-	if m == nil || rule[m[2]:m[3]] != strconv.Itoa(int(group)) || !limitRE.MatchString(rule) ||
-		!strings.Contains(rule, `"Palisade observe: `) {
-		return "", false
-	}
-	r := limitRE.ReplaceAllString(rule[:m[0]], "")
-	return strings.Replace(r, `"Palisade observe: `, `"`+offeredMarker, 1), true
-}
-
-// withOfferedCounters wraps a desired state: every rate-limited observation rule on group gets its
-// counter rule just before it. counters is set to how many there are, so the reader skips
-// iptables-save when there is nothing to count.
-func withOfferedCounters(next func(context.Context) (desired.Ruleset, error), group uint16, counters *atomic.Int64) func(context.Context) (desired.Ruleset, error) {
+// countingOffered wraps a desired state and sets counters to how many counter rules it holds, so
+// the reader skips iptables-save when there is nothing to count.
+func countingOffered(next func(context.Context) (desired.Ruleset, error), counters *atomic.Int64) func(context.Context) (desired.Ruleset, error) {
 	return func(ctx context.Context) (desired.Ruleset, error) {
 		rs, err := next(ctx)
-		if err != nil || group == 0 {
+		if err != nil {
 			return rs, err
 		}
 		n := int64(0)
 		for i := range rs.Tables {
-			for j := range rs.Tables[i].Chains {
-				c := &rs.Tables[i].Chains[j]
-				var out []string
-				for k, r := range c.Rules {
-					if o, ok := offeredRule(r, group); ok {
-						if out == nil {
-							out = append(make([]string, 0, len(c.Rules)+4), c.Rules[:k]...)
-						}
-						out = append(out, o)
+			for _, c := range rs.Tables[i].Chains {
+				for _, r := range c.Rules {
+					if strings.Contains(r, `"`+offeredMarker) {
 						n++
 					}
-					if out != nil {
-						out = append(out, r)
-					}
-				}
-				if out != nil {
-					c.Rules = out
 				}
 			}
 		}

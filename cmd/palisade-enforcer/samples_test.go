@@ -17,43 +17,19 @@ const (
 	dropOffer    = `-m comment --comment "Palisade offered: end of tier"`
 )
 
-func TestOfferedRule(t *testing.T) {
-	for _, tc := range []struct {
-		name, rule, want string
-		group            uint16
-	}{
-		{"shadow sample", shadowSample, shadowOffer, 2},
-		{"drop sample", dropSample, dropOffer, 2},
-		{"another group: Log rules", shadowSample, "", 1},
-		{"not limited", `-m comment --comment "Palisade observe: x" -j NFLOG --nflog-prefix "SI|a" --nflog-group 2`, "", 2},
-		{"not an observation rule", `-m limit --limit 5/sec -j NFLOG --nflog-prefix "x" --nflog-group 2`, "", 2},
-		{"a verdict", `-m set --match-set PAL-s-a src -j ACCEPT`, "", 2},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, ok := offeredRule(tc.rule, tc.group)
-			if ok != (tc.want != "") || got != tc.want {
-				t.Fatalf("offeredRule(%q) = %q, %v; want %q", tc.rule, got, ok, tc.want)
-			}
-			if ok && len(got) >= len(tc.rule) {
-				t.Fatalf("the counter rule is not shorter than the sample rule")
-			}
-		})
-	}
-}
-
-func TestWithOfferedCountersPutsEachCounterBeforeItsSample(t *testing.T) {
+func TestCountingOfferedCountsTheRenderersCounterRules(t *testing.T) {
+	rules := []string{shadowOffer, shadowSample, "-j MARK --set-xmark 0x1/0x1", dropOffer, dropSample, "-j DROP"}
 	rs := desired.Ruleset{Tables: []desired.Table{{Name: "filter", Family: desired.IPv4, Chains: []desired.Chain{
-		{Name: "PAL-TW-a", Rules: []string{shadowSample, "-j MARK --set-xmark 0x1/0x1", dropSample, "-j DROP"}},
+		{Name: "PAL-TW-a", Rules: rules},
 		{Name: "PAL-FORWARD", Rules: []string{"-j ACCEPT"}},
 	}}}}
 	var n atomic.Int64
-	got, err := withOfferedCounters(func(context.Context) (desired.Ruleset, error) { return rs, nil }, 2, &n)(context.Background())
+	got, err := countingOffered(func(context.Context) (desired.Ruleset, error) { return rs, nil }, &n)(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{shadowOffer, shadowSample, "-j MARK --set-xmark 0x1/0x1", dropOffer, dropSample, "-j DROP"}
-	if !slices.Equal(got.Tables[0].Chains[0].Rules, want) || !slices.Equal(got.Tables[0].Chains[1].Rules, []string{"-j ACCEPT"}) {
-		t.Fatalf("rules\n%q\nwant\n%q", got.Tables[0].Chains, want)
+	if !slices.Equal(got.Tables[0].Chains[0].Rules, rules) {
+		t.Fatalf("the desired state changed: %q", got.Tables[0].Chains[0].Rules)
 	}
 	if n.Load() != 2 {
 		t.Fatalf("counters %d, want 2", n.Load())

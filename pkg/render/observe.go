@@ -67,6 +67,11 @@ const (
 	DefaultDropLogRate   = 200
 	DefaultDropLogBurst  = 400
 	observeCommentPrefix = "Palisade observe: "
+	// OfferedCommentPrefix starts the comment of the counter rule before each sample rule: the same
+	// matches without the limit and without a target, so offered minus sampled packets are the
+	// samples the limit skipped (the enforcer reads both counters). Same length as
+	// observeCommentPrefix, so a comment cut to the kernel's limit still fits.
+	OfferedCommentPrefix = "Palisade offered: "
 )
 
 // DefaultObservation is group 2, 200 samples a second in bursts of 400 for both kinds.
@@ -125,17 +130,23 @@ func shorten(head, id string) string {
 // observing reports whether observation rules are rendered.
 func (b *builder) observing() bool { return b.opts.Observe.Group != 0 }
 
-// shadowRule is the first rule of an endpoint chain whose endpoint is shadowed in dir.
-func (b *builder) shadowRule(ep *engine.ModelEndpoint, dir engine.Direction) (Rule, bool) {
+// shadowRules are the first rules of an endpoint chain whose endpoint is shadowed in dir: the
+// counter of new connections, then their limited sample.
+func (b *builder) shadowRules(ep *engine.ModelEndpoint, dir engine.Direction) []Rule {
 	if !b.observing() || len(ep.Shadowed(dir)) == 0 {
-		return Rule{}, false
+		return nil
 	}
 	o := b.opts.Observe
-	return Rule{
-		Match:   M().CTState("NEW").limited(o.Shadow),
-		Action:  NFLog{Group: o.Group, Prefix: ShadowPrefix(dir, ep.Ref), Observe: true},
-		Comment: fmt.Sprintf("%s%s %s new connections, %d candidate(s) shadowed", observeCommentPrefix, ep.Ref, lowerDir(dir), len(ep.Shadowed(dir))),
-	}, true
+	comment := fmt.Sprintf("%s %s new connections, %d candidate(s) shadowed", ep.Ref, lowerDir(dir), len(ep.Shadowed(dir)))
+	return sampled(M().CTState("NEW"), o.Shadow, NFLog{Group: o.Group, Prefix: ShadowPrefix(dir, ep.Ref), Observe: true}, comment)
+}
+
+// sampled returns the counter rule and the limited sample rule of match m.
+func sampled(m Match, l Limit, log NFLog, comment string) []Rule {
+	return []Rule{
+		{Match: m, Action: Count{}, Comment: OfferedCommentPrefix + comment},
+		{Match: m.limited(l), Action: log, Comment: observeCommentPrefix + comment},
+	}
 }
 
 // logDrop returns the rules for a DROP on match m: the limited NFLOG first when observing.
@@ -145,10 +156,7 @@ func (b *builder) logDrop(m Match, prefix, comment string) []Rule {
 		return []Rule{drop}
 	}
 	o := b.opts.Observe
-	return []Rule{
-		{Match: m.limited(o.Drop), Action: NFLog{Group: o.Group, Prefix: prefix, Observe: true}, Comment: observeCommentPrefix + comment},
-		drop,
-	}
+	return append(sampled(m, o.Drop, NFLog{Group: o.Group, Prefix: prefix, Observe: true}, comment), drop)
 }
 
 func lowerDir(dir engine.Direction) string { return strings.ToLower(dir.String()) }

@@ -286,9 +286,7 @@ func (b *builder) buildEndpointChain(ep *engine.ModelEndpoint, dir engine.Direct
 	o := b.opts
 	d := strings.ToLower(dir.String())
 	c := Chain{Name: endpointChain(dir, ep.Ref)}
-	if r, ok := b.shadowRule(ep, dir); ok {
-		c.Rules = append(c.Rules, r)
-	}
+	c.Rules = append(c.Rules, b.shadowRules(ep, dir)...)
 	c.Rules = append(c.Rules, Rule{Action: SetMark{Value: 0, Mask: o.MarkAccept | o.MarkPass}, Comment: fmt.Sprintf("%s %s: start", ep.Ref, d)})
 	ids := ep.Policies(dir)
 	for i := 0; i < len(ids); {

@@ -301,6 +301,12 @@ type Action interface {
 	Render() string
 }
 
+// Count has no target: the rule only counts the packets it matches, which go on to the next rule.
+type Count struct{}
+
+// Render implements Action: no target.
+func (Count) Render() string { return "" }
+
 // Accept ends evaluation in the packet's favour (-j ACCEPT).
 type Accept struct{}
 

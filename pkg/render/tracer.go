@@ -127,6 +127,8 @@ func (p *Program) Trace(start string, pkt Packet) (TraceResult, error) {
 			stack = append(stack, frame{chain: next})
 		case SetMark:
 			mark = (mark &^ a.Mask) ^ a.Value
+		case Count:
+			// A counter: the packet goes on to the next rule.
 		case NFLog:
 			if a.Observe {
 				res.Observed = append(res.Observed, a.Prefix)
