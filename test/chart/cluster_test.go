@@ -31,6 +31,9 @@ type apiServer struct {
 	env        *envtest.Environment
 	client     client.Client
 	kubeconfig string
+	// log is the API server's own output (klog on stderr), kept so that a test that waited in vain
+	// (a CRD deletion that never finished) can show what the server said about it.
+	log *lockedBuffer
 }
 
 // newAPIServer starts an envtest API server for t, with the stand-in CRDs of testdata installed and
@@ -52,6 +55,8 @@ func newAPIServer(t *testing.T) *apiServer {
 		ErrorIfCRDPathMissing:    true,
 		ControlPlaneStartTimeout: 2 * time.Minute,
 	}
+	log := &lockedBuffer{}
+	env.ControlPlane.GetAPIServer().Err = log
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatalf("starting the API server: %v", err)
@@ -69,7 +74,7 @@ func newAPIServer(t *testing.T) *apiServer {
 	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &apiServer{env: env, client: c, kubeconfig: kubeconfig}
+	return &apiServer{env: env, client: c, kubeconfig: kubeconfig, log: log}
 }
 
 // helmConfig is Helm's action configuration for the API server, storing releases in Secrets of

@@ -14,6 +14,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/palisade-dev/palisade/test/assets"
@@ -91,6 +95,7 @@ var notRunHere = []string{"kubectl -n palisade-system rollout status "}
 // (built from this module's helm.sh/helm/v4, a tool of go.mod) and the envtest kubectl against the API server.
 type docRunner struct {
 	root, bin, home, kubeconfig string
+	apiLog                      *lockedBuffer
 }
 
 func newDocRunner(t *testing.T, server *apiServer, withHelm bool) *docRunner {
@@ -116,7 +121,7 @@ func newDocRunner(t *testing.T, server *apiServer, withHelm bool) *docRunner {
 	if err := os.WriteFile(filepath.Join(home, "my-values.yaml"), []byte("controller:\n  logLevel: debug\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &docRunner{root: root, bin: bin, home: home, kubeconfig: server.kubeconfig}
+	return &docRunner{root: root, bin: bin, home: home, kubeconfig: server.kubeconfig, apiLog: server.log}
 }
 
 func (r *docRunner) run(t *testing.T, commands []string) {
@@ -158,12 +163,14 @@ func (r *docRunner) diagnose(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	sh := exec.CommandContext(ctx, "bash", "-c", `kubectl get crd -o custom-columns=NAME:.metadata.name,DELETING:.metadata.deletionTimestamp,FINALIZERS:.metadata.finalizers,CONDITIONS:.status.conditions[*].reason`)
+	sh := exec.CommandContext(ctx, "bash", "-c", `kubectl get crd -o custom-columns=NAME:.metadata.name,DELETING:.metadata.deletionTimestamp,FINALIZERS:.metadata.finalizers,CONDITIONS:.status.conditions[*].reason,TERMINATING:.status.conditions[?(@.type==\"Terminating\")].message`)
 	sh.Dir = r.root
 	sh.WaitDelay = 5 * time.Second
 	sh.Env = append(os.Environ(), "PATH="+r.bin+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+r.kubeconfig)
 	out, err := sh.CombinedOutput()
 	t.Logf("CRDs after the failure (%v):\n%s", err, out)
+	t.Logf("the API server's last lines on custom resources and finalizers:\n%s",
+		strings.Join(r.apiLog.linesWith(60, "customresourcedefinition", "finalizer", "nodereports", "crd", "apiextensions"), "\n"))
 }
 
 // docChecks are the assertions on the cluster between documented commands.
@@ -223,6 +230,7 @@ func TestInstallDocHelmCommands(t *testing.T) {
 	r.run(t, block(t, blocks, "With Helm", 1)) // an example's install
 	check.controller(true)
 	r.run(t, block(t, blocks, "Uninstall", 0))
+	check.serveCRDs()
 	r.run(t, block(t, blocks, "Uninstall", 1)) // deleting the CRDs
 	check.crd(false)
 }
@@ -245,5 +253,28 @@ func TestInstallDocKustomizeCommands(t *testing.T) {
 	check.webhook(false)
 	for _, name := range []string{"palisade-manager", "palisade-metrics-reader"} {
 		check.exists(&rbacv1.ClusterRole{}, "", name, false)
+	}
+}
+
+// serveCRDs lists every Palisade resource from the API server's watch cache until it answers, as
+// the controller's and enforcers' informers do in a cluster long before anyone deletes a CRD.
+// Without it the deletion below would be the first request for a resource: the API server then
+// creates its storage on demand, the CRD finalizer's first list meets a watch cache that is still
+// initialising ("storage is (re)initializing"), and its retries back off exponentially, to minutes
+// (seen once in CI under -race: `kubectl delete` waited 4 minutes). That is the API server's
+// behaviour, not Palisade's, and not what a user who installed Palisade meets.
+func (d docChecks) serveCRDs() {
+	d.t.Helper()
+	for _, kind := range []string{"NetworkPolicyList", "GlobalNetworkPolicyList", "NodeReportList"} {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(schema.GroupVersionKind{Group: "policy.palisade.dev", Version: "v1alpha1", Kind: kind})
+		err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 2*time.Minute, true,
+			func(ctx context.Context) (bool, error) {
+				// resourceVersion 0: served from the watch cache, refused while it initialises.
+				return d.c.List(ctx, list, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: "0"}}) == nil, nil
+			})
+		if err != nil {
+			d.t.Fatalf("listing %s from the watch cache: %v", kind, err)
+		}
 	}
 }
