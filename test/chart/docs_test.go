@@ -259,10 +259,11 @@ func TestInstallDocKustomizeCommands(t *testing.T) {
 // serveCRDs lists every Palisade resource from the API server's watch cache until it answers, as
 // the controller's and enforcers' informers do in a cluster long before anyone deletes a CRD.
 // Without it the deletion below would be the first request for a resource: the API server then
-// creates its storage on demand, the CRD finalizer's first list meets a watch cache that is still
-// initialising ("storage is (re)initializing"), and its retries back off exponentially, to minutes
-// (seen once in CI under -race: `kubectl delete` waited 4 minutes). That is the API server's
-// behaviour, not Palisade's, and not what a user who installed Palisade meets.
+// creates its storage on demand and the CRD finalizer's first list can meet a watch cache that is
+// still initialising ("storage is (re)initializing", reported upstream), whose retries back off
+// exponentially, to minutes. Seen once in CI under -race (`kubectl delete` waited 4 minutes on the
+// NodeReport CRD, InstanceDeletionFailed); that is most likely this API-server behaviour, not
+// Palisade's, and not what a user who installed Palisade meets.
 func (d docChecks) serveCRDs() {
 	d.t.Helper()
 	for _, kind := range []string{"NetworkPolicyList", "GlobalNetworkPolicyList", "NodeReportList"} {
