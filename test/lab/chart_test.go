@@ -110,8 +110,12 @@ var _ = Describe("the Helm chart installed into a lab", Ordered, func() {
 
 		By("killing the leader (SIGKILL): the other replica takes the lease over and admission goes on")
 		leader.Kill()
-		Eventually(func() string { return leaseHolder(ctx, l.Client) }).WithTimeout(40*time.Second).WithPolling(500*time.Millisecond).
-			Should(Equal(acquiredIdentity(follower)), "the follower holds the lease after the leader died")
+		Eventually(func() string {
+			if id := acquiredIdentity(follower); id != "" && id == leaseHolder(ctx, l.Client) {
+				return "the follower leads"
+			}
+			return "the follower's log: " + acquiredIdentity(follower) + "; the lease: " + leaseHolder(ctx, l.Client)
+		}).WithTimeout(40*time.Second).WithPolling(500*time.Millisecond).Should(Equal("the follower leads"), "after the leader died")
 		expectRefused(ctx, l.Client, bad)
 
 		By("enforcing examples/default-deny's namespace policies, made Immediate, with packets; the new leader moves them to Enforced")
@@ -387,4 +391,3 @@ func policyYAML(policies []*v1alpha1.NetworkPolicy) string {
 	}
 	return b.String()
 }
-

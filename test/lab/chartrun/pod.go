@@ -89,6 +89,10 @@ func startPod(ctx context.Context, s podSpec) (*Pod, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: %w", s.name, err)
 	}
+	// The pods' directory is open to every user, each pod's to its own only.
+	if err := os.MkdirAll(filepath.Dir(s.dir), 0o711); err != nil {
+		return nil, fmt.Errorf("pod %s: %w", s.name, err)
+	}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("pod %s: %w", s.name, err)
 	}
@@ -593,3 +597,6 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Port is the number of the container's port of that name.
+func (p *Pod) Port(name string) (int32, error) { return containerPort(p.container, name) }

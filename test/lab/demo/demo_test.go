@@ -168,10 +168,10 @@ func TestClaimsAreRecorded(t *testing.T) {
 
 func TestFindBinaries(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := findBinaries(dir, dir); err == nil || !strings.Contains(err.Error(), "make build envtest-bins") {
+	if _, err := findBinaries(dir, dir); err == nil || !strings.Contains(err.Error(), "make build helm envtest-bins") {
 		t.Errorf("missing binaries: error %v, want one saying how to build them", err)
 	}
-	for _, name := range []string{"palisade-controller", "palisade-enforcer", "kubectl-palisade", "kubectl"} {
+	for _, name := range []string{"palisade-controller", "palisade-enforcer", "kubectl-palisade", "helm", "kubectl"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
