@@ -322,3 +322,13 @@ func TestDuringSaysItIsWorking(t *testing.T) {
 		t.Errorf("during of a quick failure: error %v, printed %q; want the error and nothing printed", err, out.String())
 	}
 }
+
+// The helm command the demo prints can be pasted into a shell: the --set values with braces
+// (which bash would expand) are quoted.
+func TestChartValuesAsTyped(t *testing.T) {
+	got := shellWords(chartValues(5 * time.Second))
+	want := "--set 'controller.extraArgs={--report-interval=5s,--report-batch=1s}' --set 'enforcer.extraArgs={--report-interval=5s,--min-sync-interval=100ms}'"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

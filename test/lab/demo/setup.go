@@ -69,7 +69,7 @@ func (d *demo) install(ctx context.Context) error {
 		"volume, user, inside a node's network namespace). docs/demo.md says what is played and what is not.")
 	values := chartValues(d.o.ReportInterval)
 	fmt.Fprintf(d.n.out, "$ helm install %s charts/palisade -n %s --create-namespace %s --post-renderer %s\n",
-		chartrun.ReleaseName, chartrun.Namespace, strings.Join(values, " "), chartrun.PostRendererName)
+		chartrun.ReleaseName, chartrun.Namespace, shellWords(values), chartrun.PostRendererName)
 	var rel *chartrun.Release
 	err := d.n.during("helm install", func() error {
 		var err error
@@ -95,6 +95,8 @@ func (d *demo) install(ctx context.Context) error {
 		url, _ := p.ProbeURL()
 		fmt.Fprintf(d.n.out, "%s on %s: ready (%s answered 200 inside netns %s; user %d; log %s)\n", p.Name, p.Node, url, p.NS.Name, p.UID, p.LogPath)
 	}
+	d.n.say("No kubelet or controller-manager reports to the API server here, so the Deployment and the DaemonSet",
+		"show no ready pods below; the lab's own readiness probes above are what says they are ready.")
 	for _, args := range [][]string{
 		{"get", "deployments,daemonsets,services", "-n", chartrun.Namespace},
 		{"get", "crds", "-o", "name"},
@@ -122,6 +124,18 @@ func (d *demo) install(ctx context.Context) error {
 	}
 	d.n.claim(injected, "palisade-controller issued its serving certificate and injected its CA into the webhook configuration's caBundle", "some webhook has no caBundle")
 	return nil
+}
+
+// shellWords joins args as a shell would need them typed: a word with braces or spaces quoted.
+func shellWords(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = a
+		if strings.ContainsAny(a, "{} ,*") {
+			out[i] = "'" + a + "'"
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // teardown stops Palisade's pods and the lab, then looks for anything left of the run.
