@@ -118,6 +118,14 @@ var _ = Describe("the Helm chart installed into a lab", Ordered, func() {
 		}).WithTimeout(40*time.Second).WithPolling(500*time.Millisecond).Should(Equal("the follower leads"), "after the leader died")
 		expectRefused(ctx, l.Client, bad)
 
+		By("restarting the killed replica, as the kubelet would: it campaigns but does not take the lease back")
+		restarted, err := rel.Restart(ctx, leader)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(restarted.Log()).To(ContainSubstring("Attempting to acquire leader lease"))
+		Consistently(func() string { return acquiredIdentity(restarted) }).WithTimeout(5*time.Second).WithPolling(500*time.Millisecond).
+			Should(BeEmpty(), "the restarted replica follows")
+		Expect(leaseHolder(ctx, l.Client)).To(Equal(acquiredIdentity(follower)))
+
 		By("enforcing examples/default-deny's namespace policies, made Immediate, with packets; the new leader moves them to Enforced")
 		policies := immediatePolicies("../../examples/default-deny/namespace.yaml")
 		for _, p := range policies {

@@ -34,5 +34,6 @@
 // Not reproduced: capabilities (the enforcer runs as root with all of them, not only NET_ADMIN and
 // NET_RAW), seccomp, read-only root file systems, CPU requests and the kernel's enforcement of the
 // memory limit (GOMEMLIMIT is set from it as the chart asks, and Pod.PeakRSS lets a caller check the
-// process stayed under it), pod hostnames, and restarts (a process that exits stays exited).
+// process stayed under it), pod hostnames, and restarts on their own (a process that exits stays
+// exited until Release.Restart).
 package chartrun

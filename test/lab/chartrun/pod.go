@@ -50,6 +50,7 @@ type Pod struct {
 	MemoryLimit int64
 
 	container corev1.Container
+	spec      podSpec
 	cmd       *exec.Cmd
 	exited    chan struct{}
 	waitErr   error
@@ -110,7 +111,7 @@ func startPod(ctx context.Context, s podSpec) (*Pod, error) {
 	argv := append(containerArgv(c, env, program), "--kubeconfig="+kubeconfig)
 	p := &Pod{
 		Name: s.name, Node: s.node, NS: s.ns, Env: env, UID: uid, GID: gid, LogPath: s.logPath,
-		container: c, exited: make(chan struct{}), grace: 30 * time.Second,
+		container: c, spec: s, exited: make(chan struct{}), grace: 30 * time.Second,
 	}
 	if s.spec.TerminationGracePeriodSeconds != nil {
 		p.grace = time.Duration(*s.spec.TerminationGracePeriodSeconds) * time.Second

@@ -247,6 +247,37 @@ func (r *Release) Start(ctx context.Context) (err error) {
 	return errors.Join(errs...)
 }
 
+// Restart starts an exited pod again with the spec it was started with, as a kubelet restarts a
+// container (restartPolicy Always), replaces it in Controllers or Enforcers (and as a Service
+// target), and waits until it is ready.
+func (r *Release) Restart(ctx context.Context, p *Pod) (*Pod, error) {
+	if p.Running() {
+		return nil, fmt.Errorf("pod %s is running", p.Name)
+	}
+	p.stopSync()
+	<-p.syncDone
+	np, err := startPod(ctx, p.spec)
+	if err != nil {
+		return nil, err
+	}
+	for _, pods := range []*[]*Pod{&r.Controllers, &r.Enforcers} {
+		if i := slices.Index(*pods, p); i >= 0 {
+			(*pods)[i] = np
+		}
+	}
+	if slices.Contains(r.Controllers, np) {
+		port, err := containerPort(np.container, "webhook-server")
+		if err != nil {
+			return nil, err
+		}
+		r.service.setTargets(port, slices.Clone(r.Controllers))
+	}
+	if err := np.WaitReady(ctx, r.o.ReadyTimeout); err != nil {
+		return nil, err
+	}
+	return np, nil
+}
+
 // Pods lists every pod started, controllers first.
 func (r *Release) Pods() []*Pod { return slices.Concat(r.Controllers, r.Enforcers) }
 
