@@ -83,7 +83,8 @@ type Release struct {
 }
 
 // Install runs helm install of the chart into the lab's API server and returns the release; Start
-// runs its pods. On error, what was created is removed again (Close).
+// runs its pods. On error, the webhook Service it started is stopped again (Close); what helm
+// created stays in the API server, which the lab removes.
 func Install(ctx context.Context, o Options) (r *Release, err error) {
 	if o.Lab == nil || o.Chart == "" || o.Helm == "" || o.Controller == "" || o.Enforcer == "" {
 		return nil, errors.New("chartrun: Lab, Chart, Helm, Controller and Enforcer are required")
