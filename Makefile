@@ -118,8 +118,13 @@ build: ## Build every binary into ./bin.
 deploy: ## Install CRDs, webhooks and the manager into the cluster of the current kubeconfig.
 	kubectl apply -k config/default
 
+# helm v4 from test/chart's go.mod (the module that tests the chart), for make demo.
+.PHONY: helm
+helm: ## Build the helm CLI (helm.sh/helm/v4 of test/chart's go.mod) into ./bin.
+	go build -C test/chart -o $(abspath $(LOCALBIN))/helm helm.sh/helm/v4/cmd/helm
+
 .PHONY: demo
-demo: demo-root deps envtest-bins build ## Run Palisade in a lab on this machine (root): install it, apply policies, watch them roll out with real packets.
+demo: demo-root deps envtest-bins build helm ## Run Palisade in a lab on this machine (root): install it with the Helm chart, apply policies, watch them roll out with real packets.
 	$(LOCALBIN)/palisade-lab demo --bin-dir $(LOCALBIN) $(DEMO_FLAGS)
 
 .PHONY: demo-root

@@ -15,10 +15,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/palisade-dev/palisade/test/lab/chartrun"
 	"github.com/palisade-dev/palisade/test/lab/labcmd"
 )
 
 func main() {
+	// `palisade-lab demo` installs the Helm chart with this program as its post-renderer.
+	chartrun.ServePostRenderer()
 	// SIGINT and SIGTERM end the context: the running command tears its lab down and returns.
 	// Further signals are still caught, so that a second Ctrl-C cannot interrupt the teardown;
 	// `palisade-lab cleanup` is there for a run that was killed.

@@ -2,84 +2,61 @@ package lab_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
+	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	appsv1 "k8s.io/api/apps/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/yaml"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/test/lab"
-	"github.com/palisade-dev/palisade/test/lab/netns"
+	"github.com/palisade-dev/palisade/test/lab/chartrun"
 	"github.com/palisade-dev/palisade/test/lab/probe"
 )
 
-// chartNS is the release namespace, as in docs/install.md.
-const chartNS = "palisade-system"
-
 // The chart installed with the helm CLI into a lab's API server, and Palisade run from the built
-// binaries exactly as the installed Deployment and DaemonSet say (read back from the API server).
-//
-// The lab has no kubelet, no Service network and no cert-manager, so the spec plays their parts,
-// and nothing else:
-//   - kubelet: it starts each container's program with the container's args and env (downward API
-//     filled: POD_NAMESPACE, NODE_NAME; $(VAR) expanded), the controller in a node's network
-//     namespace (a pod's own would do: it only isolates the ports), one enforcer per node in that
-//     node's namespace (hostNetwork), probes their readiness endpoints there, and copies the
-//     webhook certificate Secret into a directory (the Secret volume);
-//   - Service network: the webhook configurations' service reference is replaced, by a Helm
-//     post-renderer, with a loopback URL forwarded into the controller's namespace on the
-//     Service's target port;
-//   - cert-manager (the chart is installed in its cert-manager mode, since the self-rotated
-//     certificate names the Service's DNS name, which the lab cannot resolve): stub CRDs for
-//     Issuer and Certificate, a serving certificate for the loopback address written into the
-//     Secret the Certificate names, and its CA put into the caBundle (by the same post-renderer).
-//
-// Substitutions in the argument vectors, and only these: the added --kubeconfig (the in-cluster
-// config has no service account token here); the image's program path replaced by the built
-// binary; the Secret volume's mount path in --webhook-cert-dir replaced by the directory the
-// spec fills from the Secret. The enforcer's hostPath /run/xtables.lock is the machine's own, at the
-// same path. Not reproduced: the containers' security contexts (the processes run as the test's
-// root user, not with only NET_ADMIN and NET_RAW or as non-root), resource limits, and the
-// Deployment's second replica (one process serves the webhooks; a second would need another
-// network namespace and prove nothing more here).
-var _ = Describe("the Helm chart installed into a lab", func() {
-	It("runs the controller and the enforcers as its Deployment and DaemonSet say, enforces an Immediate policy, and keeps enforcing across helm upgrade", func() {
+// binaries exactly as the installed Deployment and DaemonSet say (read back from the API server),
+// by package chartrun, which plays the kubelet, the Service network and (in cert-manager mode)
+// cert-manager; its doc.go says what it substitutes and what it does not reproduce.
+var _ = Describe("the Helm chart installed into a lab", Ordered, func() {
+	var bin string
+	BeforeAll(func() {
 		if os.Geteuid() != 0 {
 			Fail("this spec creates network namespaces and must run as root: sudo make test-e2e")
 		}
-		ctx := log.IntoContext(context.Background(), zap.New(zap.WriteTo(GinkgoWriter)))
-		bin := GinkgoT().TempDir()
+		bin = GinkgoT().TempDir()
 		out, err := exec.Command("go", "build", "-o", bin+"/", "../../cmd/palisade-controller", "../../cmd/palisade-enforcer").CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), "building the binaries: %s", out)
 		// The helm CLI of test/chart's go.mod (helm.sh/helm/v4), kept out of the root module.
 		out, err = exec.Command("go", "build", "-C", "../chart", "-o", filepath.Join(bin, "helm"), "helm.sh/helm/v4/cmd/helm").CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), "building helm from test/chart's go.mod: %s", out)
+	})
+
+	It("runs both controller replicas with one leader and the enforcers as the chart says, issues and rotates its own certificate, enforces, survives the leader's death, and keeps enforcing across helm upgrade", func() {
+		ctx := log.IntoContext(context.Background(), zap.New(zap.WriteTo(GinkgoWriter)))
 
 		By("starting a lab with the pods of examples/default-deny and no policy")
 		clusterYAML, err := os.ReadFile("../../examples/default-deny/cluster.yaml")
 		Expect(err).NotTo(HaveOccurred())
 		set, err := manifestSet(string(clusterYAML))
 		Expect(err).NotTo(HaveOccurred())
-		l, err := lab.Start(ctx, set, lab.Options{Nodes: 2, ExtraPorts: []uint16{53, 8080, 9100}})
+		l, err := lab.Start(ctx, set, lab.Options{Nodes: 2, ExtraPorts: []uint16{53, 8080, 9100}, APIServerHosts: []string{chartrun.WebhookHost()}})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { Expect(l.Close()).To(Succeed()) })
 		e := &enforcedLab{l: l, ctx: ctx, dir: GinkgoT().TempDir()}
@@ -94,49 +71,62 @@ var _ = Describe("the Helm chart installed into a lab", func() {
 		open := e.measureUntilAgreed(clusterPath, eps, ports, 5*time.Second)
 		Expect(open.diff).To(BeEmpty(), "before Palisade:\n%s", describeDiff(open.diff))
 
-		ctlNode := l.Plan.Nodes[0].Name
-		ctlNS, _ := l.NodeNS(ctlNode)
-		var webhookTarget atomic.Pointer[string]
-		serviceAddr, stopForward := forwardInto(ctlNS, &webhookTarget)
-		DeferCleanup(stopForward)
-		certs := envtest.WebhookInstallOptions{LocalServingHost: "127.0.0.1"}
-		Expect(certs.PrepWithoutInstalling()).To(Succeed())
-		DeferCleanup(certs.Cleanup)
-		installCertManagerStubs(ctx, l.Client)
-
-		h := newHelmRunner(bin, l.Kubeconfig, "https://"+serviceAddr, certs.LocalServingCAData)
-		By("helm install")
-		h.run("install", "palisade", "../../charts/palisade", "-n", chartNS, "--create-namespace",
-			"--set", "certificates.mode=cert-manager", "--post-renderer", "lab-webhooks")
-		Expect(h.status()).To(Equal(releaseStatus{Version: 1, Status: "deployed"}))
-		// What cert-manager would do for the chart's Certificate: issue into its Secret.
-		tlsCrt, err := os.ReadFile(filepath.Join(certs.LocalServingCertDir, "tls.crt"))
+		By("helm install with the chart's defaults (self-signed certificate, two controller replicas)")
+		rel := installChart(ctx, l, bin, false)
+		Expect(rel.Helm.Status(ctx, chartrun.ReleaseName, chartrun.Namespace)).To(Equal(chartrun.ReleaseStatus{Version: 1, Status: "deployed"}))
+		dep, ds, err := rel.Workloads(ctx)
 		Expect(err).NotTo(HaveOccurred())
-		tlsKey, err := os.ReadFile(filepath.Join(certs.LocalServingCertDir, "tls.key"))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(l.Client.Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: "palisade-webhook-server-cert", Namespace: chartNS},
-			Type:       corev1.SecretTypeTLS,
-			Data:       map[string][]byte{"tls.crt": tlsCrt, "tls.key": tlsKey, "ca.crt": certs.LocalServingCAData},
-		})).To(Succeed())
-
-		run := &chartRun{ctx: ctx, l: l, bin: bin, ctlNode: ctlNode, ctlNS: ctlNS, webhookTarget: &webhookTarget}
-		dep, ds := run.readWorkloads()
 		Expect(*dep.Spec.Replicas).To(BeEquivalentTo(2))
-		Expect(dep.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--zap-log-level=info"))
-		DeferCleanup(run.stop)
-		DeferCleanup(run.dumpLogs)
-		run.start(dep, ds)
+		Expect(dep.Spec.Template.Spec.Containers[0].Args).To(ContainElements("--zap-log-level=info", "--leader-elect"))
+		Expect(rel.Start(ctx)).To(Succeed())
+		Expect(rel.Controllers).To(HaveLen(2))
+		Expect(rel.Controllers[0].Node).NotTo(Equal(rel.Controllers[1].Node), "the replicas are spread over the nodes")
+		Expect(rel.Enforcers).To(HaveLen(len(l.Plan.Nodes)))
 
-		By("refusing an invalid policy through the chart's validating webhook")
+		By("running the controllers as the image's non-root user and the enforcers as root, each with GOMEMLIMIT from its memory limit")
+		for _, p := range rel.Controllers {
+			Expect(processIDs(p.Pid())).To(Equal([2]uint32{65532, 65532}), "%s runs as user and group 65532", p.Name)
+			Expect(p.Env).To(HaveKeyWithValue("GOMEMLIMIT", strconv.FormatInt(p.MemoryLimit, 10)), p.Name)
+			Expect(p.MemoryLimit).To(BeEquivalentTo(512<<20), "the chart's default controller limit")
+		}
+		for _, p := range rel.Enforcers {
+			Expect(processIDs(p.Pid())).To(Equal([2]uint32{0, 0}), "%s runs as root (runAsUser: 0)", p.Name)
+			Expect(p.Env).To(HaveKeyWithValue("GOMEMLIMIT", strconv.FormatInt(p.MemoryLimit, 10)), p.Name)
+		}
+
+		By("the controller issued the serving certificate for the Service's name and injected its CA into both webhook configurations")
+		caBundle := webhookCABundles(ctx, l.Client)
+		servingCert := verifyServingCert(ctx, l.Client, caBundle)
+
+		By("one replica leads; the other serves admission only")
+		leader, follower := leaderOf(ctx, l.Client, rel.Controllers)
+
+		By("refusing an invalid policy through the chart's validating webhook, whichever replica answers")
 		bad := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "bad-selector", Namespace: "production"},
 			Spec: v1alpha1.NetworkPolicySpec{PolicySpec: v1alpha1.PolicySpec{Selector: "app = 'web'", Types: []v1alpha1.PolicyType{v1alpha1.PolicyTypeIngress}}}}
-		err = l.Client.Create(ctx, bad)
-		Expect(err).To(HaveOccurred())
-		GinkgoWriter.Printf("refused: %v\n", err)
-		Expect(err.Error()).To(MatchRegexp(`admission webhook "[^"]+" denied the request: .*spec\.selector`), "refused by the webhook the chart registered")
+		for range 4 {
+			expectRefused(ctx, l.Client, bad)
+		}
 
-		By("enforcing examples/default-deny's namespace policies, made Immediate, with packets")
+		By("killing the leader (SIGKILL): the other replica takes the lease over and admission goes on")
+		leader.Kill()
+		Eventually(func() string {
+			if id := acquiredIdentity(follower); id != "" && id == leaseHolder(ctx, l.Client) {
+				return "the follower leads"
+			}
+			return "the follower's log: " + acquiredIdentity(follower) + "; the lease: " + leaseHolder(ctx, l.Client)
+		}).WithTimeout(40*time.Second).WithPolling(500*time.Millisecond).Should(Equal("the follower leads"), "after the leader died")
+		expectRefused(ctx, l.Client, bad)
+
+		By("restarting the killed replica, as the kubelet would: it campaigns but does not take the lease back")
+		restarted, err := rel.Restart(ctx, leader)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(restarted.Log()).To(ContainSubstring("Attempting to acquire leader lease"))
+		Consistently(func() string { return acquiredIdentity(restarted) }).WithTimeout(5*time.Second).WithPolling(500*time.Millisecond).
+			Should(BeEmpty(), "the restarted replica follows")
+		Expect(leaseHolder(ctx, l.Client)).To(Equal(acquiredIdentity(follower)))
+
+		By("enforcing examples/default-deny's namespace policies, made Immediate, with packets; the new leader moves them to Enforced")
 		policies := immediatePolicies("../../examples/default-deny/namespace.yaml")
 		for _, p := range policies {
 			Expect(l.Client.Create(ctx, p.DeepCopy())).To(Succeed(), "creating %s through the webhooks", p.Name)
@@ -148,8 +138,6 @@ var _ = Describe("the Helm chart installed into a lab", func() {
 		Expect(cell(enforced.measured, "production/client", "production/web", "8080/TCP")).To(BeTrue(), "client-to-web")
 		Expect(cell(enforced.measured, "production/client", "kube-system/coredns", "53/UDP")).To(BeTrue(), "allow-dns")
 		Expect(cell(enforced.measured, "staging/preview", "kube-system/coredns", "53/UDP")).To(BeTrue(), "a flow no policy selects")
-		GinkgoWriter.Printf("enforced after %d probes in %v\n", enforced.attempts, enforced.took.Round(time.Millisecond))
-		// The controller's rollout operator moves an Immediate policy to Enforced.
 		for _, p := range policies {
 			Eventually(func() v1alpha1.RolloutPhase {
 				got := &v1alpha1.NetworkPolicy{}
@@ -157,173 +145,228 @@ var _ = Describe("the Helm chart installed into a lab", func() {
 				return got.Status.Phase
 			}, 30*time.Second, 200*time.Millisecond).Should(Equal(v1alpha1.PhaseEnforced), "policy %s", p.Name)
 		}
-
-		for _, n := range l.Plan.Nodes {
-			Expect(run.logSinceStart("palisade-enforcer on "+n.Name)).NotTo(ContainSubstring(`"level":"debug"`), "at the installed level info")
+		Expect(follower.Log()).To(ContainSubstring("acquired the lease"))
+		for _, p := range rel.Enforcers {
+			Expect(p.Log()).NotTo(ContainSubstring(`"level":"debug"`), "%s at the installed level info", p.Name)
 		}
 
-		By("helm upgrade with debug logging")
-		h.run("upgrade", "palisade", "../../charts/palisade", "-n", chartNS,
-			"--set", "certificates.mode=cert-manager", "--set", "controller.logLevel=debug", "--set", "enforcer.logLevel=debug",
-			"--post-renderer", "lab-webhooks")
-		Expect(h.status()).To(Equal(releaseStatus{Version: 2, Status: "deployed"}))
-		dep2, ds2 := run.readWorkloads()
+		By("rotating the certificate: with the Secret emptied, the controller issues a new one, injects its CA and serves it")
+		secret := &corev1.Secret{}
+		Expect(l.Client.Get(ctx, client.ObjectKey{Namespace: chartrun.Namespace, Name: chartrun.WebhookSecret}, secret)).To(Succeed())
+		secret.Data = nil
+		Expect(l.Client.Update(ctx, secret)).To(Succeed())
+		Eventually(func() []byte { return webhookCABundles(ctx, l.Client) }).WithTimeout(60*time.Second).WithPolling(time.Second).
+			ShouldNot(Equal(caBundle), "a new CA in the webhook configurations")
+		caBundle = webhookCABundles(ctx, l.Client)
+		rotated := verifyServingCert(ctx, l.Client, caBundle)
+		Expect(rotated).NotTo(Equal(servingCert))
+		Eventually(func() error { return refusal(ctx, l.Client, bad) }).WithTimeout(60*time.Second).WithPolling(time.Second).
+			Should(Succeed(), "the webhook serves the rotated certificate")
+
+		By("helm upgrade with debug logging keeps the issued certificate")
+		Expect(rel.Upgrade(ctx, "--set", "controller.logLevel=debug", "--set", "enforcer.logLevel=debug")).To(Succeed())
+		Expect(rel.Helm.Status(ctx, chartrun.ReleaseName, chartrun.Namespace)).To(Equal(chartrun.ReleaseStatus{Version: 2, Status: "deployed"}))
+		dep2, ds2, err := rel.Workloads(ctx)
+		Expect(err).NotTo(HaveOccurred())
 		Expect(dep2.Generation).To(BeNumerically(">", dep.Generation))
 		Expect(ds2.Generation).To(BeNumerically(">", ds.Generation))
 		for _, args := range [][]string{dep2.Spec.Template.Spec.Containers[0].Args, ds2.Spec.Template.Spec.Containers[0].Args} {
 			Expect(args).To(ContainElement("--zap-log-level=debug"))
 			Expect(args).NotTo(ContainElement("--zap-log-level=info"))
 		}
-		secret := &corev1.Secret{}
-		Expect(l.Client.Get(ctx, client.ObjectKey{Namespace: chartNS, Name: "palisade-webhook-server-cert"}, secret)).To(Succeed())
-		Expect(secret.Data["tls.crt"]).To(Equal(tlsCrt), "the upgrade kept the issued certificate")
+		Expect(verifyServingCert(ctx, l.Client, webhookCABundles(ctx, l.Client))).To(Equal(rotated), "the upgrade kept the certificate and the injected CA")
 
-		By("restarting the binaries with the upgraded objects' args: enforcement unchanged")
+		By("the pods stayed within their memory limits")
+		for _, p := range rel.Pods() {
+			if p.Running() {
+				Expect(p.PeakRSS()).To(And(BeNumerically(">", 0), BeNumerically("<", p.MemoryLimit)), "%s's peak resident memory", p.Name)
+			}
+		}
+
+		By("restarting the pods with the upgraded objects: enforcement unchanged")
 		programmed := e.fingerprint()
-		run.stop()
-		run.start(dep2, ds2)
+		rel.Stop()
+		Expect(rel.Start(ctx)).To(Succeed())
 		Expect(e.fingerprint()).To(Equal(programmed), "the restarted enforcers programmed other rules or sets")
-		for _, p := range run.procs {
-			Expect(p.cmd.Args).To(ContainElement("--zap-log-level=debug"), p.name)
+		for _, p := range rel.Pods() {
+			Expect(p.Argv).To(ContainElement("--zap-log-level=debug"), p.Name)
 		}
 		after := e.measureUntilAgreed(worldPath, eps, ports, 30*time.Second)
 		Expect(after.diff).To(BeEmpty(), "after the upgrade:\n%s", describeDiff(after.diff))
 		Expect(after.measured).To(Equal(enforced.measured), "the measured matrix changed across the upgrade")
-		err = l.Client.Create(ctx, bad.DeepCopy())
-		Expect(err).To(HaveOccurred())
-		Expect(err.Error()).To(MatchRegexp(`admission webhook "[^"]+" denied the request: .*spec\.selector`), "the restarted controller serves the webhook")
-		for _, n := range l.Plan.Nodes {
-			Expect(run.logSinceStart("palisade-enforcer on "+n.Name)).To(ContainSubstring(`"level":"debug"`), "the restarted enforcer logs at the upgraded level")
+		expectRefused(ctx, l.Client, bad)
+		for _, p := range rel.Enforcers {
+			Expect(p.Log()).To(ContainSubstring(`"level":"debug"`), "%s logs at the upgraded level", p.Name)
+		}
+	})
+
+	It("in cert-manager mode, serves admission with the certificate cert-manager issued and the CA its cainjector injected", func() {
+		ctx := log.IntoContext(context.Background(), zap.New(zap.WriteTo(GinkgoWriter)))
+		clusterYAML, err := os.ReadFile("../../examples/default-deny/cluster.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		set, err := manifestSet(string(clusterYAML))
+		Expect(err).NotTo(HaveOccurred())
+		l, err := lab.Start(ctx, set, lab.Options{Nodes: 2, APIServerHosts: []string{chartrun.WebhookHost()}})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { Expect(l.Close()).To(Succeed()) })
+
+		rel := installChart(ctx, l, bin, true)
+		dep, _, err := rel.Workloads(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(dep.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--cert-source=cert-manager"))
+		Expect(rel.Start(ctx)).To(Succeed())
+		issued := &corev1.Secret{}
+		Expect(l.Client.Get(ctx, client.ObjectKey{Namespace: chartrun.Namespace, Name: chartrun.WebhookSecret}, issued)).To(Succeed())
+		Expect(verifyServingCert(ctx, l.Client, webhookCABundles(ctx, l.Client))).To(Equal(issued.Data["tls.crt"]))
+		bad := &v1alpha1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "bad-selector", Namespace: "production"},
+			Spec: v1alpha1.NetworkPolicySpec{PolicySpec: v1alpha1.PolicySpec{Selector: "app = 'web'", Types: []v1alpha1.PolicyType{v1alpha1.PolicyTypeIngress}}}}
+		expectRefused(ctx, l.Client, bad)
+		for _, p := range rel.Controllers {
+			Expect(p.Log()).NotTo(ContainSubstring("palisade-webhook-ca"), "%s generated no certificate of its own", p.Name)
 		}
 	})
 })
 
-// chartRun runs the chart's workloads from the built binaries.
-type chartRun struct {
-	ctx           context.Context
-	l             *lab.Lab
-	bin           string
-	ctlNode       string
-	ctlNS         *netns.NS
-	webhookTarget *atomic.Pointer[string]
-	procs         []*podProcess
+// installChart runs helm install of charts/palisade into l (in cert-manager mode when asked) and
+// stops the release's pods, and prints their logs when the spec failed, at cleanup.
+func installChart(ctx context.Context, l *lab.Lab, bin string, certManager bool) *chartrun.Release {
+	GinkgoHelper()
+	rel, err := chartrun.Install(ctx, chartrun.Options{
+		Lab: l, Chart: "../../charts/palisade", Helm: filepath.Join(bin, "helm"), CertManager: certManager,
+		Controller: filepath.Join(bin, "palisade-controller"), Enforcer: filepath.Join(bin, "palisade-enforcer"),
+	})
+	Expect(err).NotTo(HaveOccurred())
+	GinkgoWriter.Printf("$ helm install ...\n%s\n", rel.Output)
+	DeferCleanup(func() {
+		if CurrentSpecReport().Failed() {
+			for _, p := range rel.Pods() {
+				GinkgoWriter.Printf("--- %s (%s):\n%s\n", p.Name, p.LogPath, lastLines(p.Log(), 60))
+			}
+		}
+		Expect(rel.Close()).To(Succeed())
+	})
+	return rel
 }
 
-func (r *chartRun) readWorkloads() (*appsv1.Deployment, *appsv1.DaemonSet) {
-	dep := &appsv1.Deployment{}
-	ExpectWithOffset(1, r.l.Client.Get(r.ctx, client.ObjectKey{Namespace: chartNS, Name: "palisade-controller"}, dep)).To(Succeed())
-	ds := &appsv1.DaemonSet{}
-	ExpectWithOffset(1, r.l.Client.Get(r.ctx, client.ObjectKey{Namespace: chartNS, Name: "palisade-enforcer"}, ds)).To(Succeed())
-	ExpectWithOffset(1, dep.Spec.Template.Spec.Containers).To(HaveLen(1))
-	ExpectWithOffset(1, ds.Spec.Template.Spec.Containers).To(HaveLen(1))
-	ExpectWithOffset(1, ds.Spec.Template.Spec.HostNetwork).To(BeTrue(), "the enforcer runs in the node's namespace")
-	return dep, ds
+var refusedRE = regexp.MustCompile(`admission webhook "[^"]+" denied the request: .*spec\.selector`)
+
+// refusal is nil when creating bad is refused by the chart's validating webhook.
+func refusal(ctx context.Context, c client.Client, bad *v1alpha1.NetworkPolicy) error {
+	err := c.Create(ctx, bad.DeepCopy())
+	if err == nil {
+		return fmt.Errorf("%s was admitted", bad.Name)
+	}
+	if !refusedRE.MatchString(err.Error()) {
+		return fmt.Errorf("not refused by the webhook: %w", err)
+	}
+	return nil
 }
 
-// start runs the controller and one enforcer per node and waits until each is ready.
-func (r *chartRun) start(dep *appsv1.Deployment, ds *appsv1.DaemonSet) {
-	logDir := filepath.Join(r.l.Dir, "chart")
-	ExpectWithOffset(1, os.MkdirAll(logDir, 0o700)).To(Succeed())
-	kubeconfig, _ := r.l.NodeKubeconfig(r.ctlNode)
+func expectRefused(ctx context.Context, c client.Client, bad *v1alpha1.NetworkPolicy) {
+	GinkgoHelper()
+	Expect(refusal(ctx, c, bad)).To(Succeed())
+}
 
-	c := dep.Spec.Template.Spec.Containers[0]
-	env := containerEnv(c, chartNS, r.ctlNode)
-	argv := containerArgv(c, env, filepath.Join(r.bin, "palisade-controller"))
-	certDir := r.secretVolume(dep.Spec.Template.Spec, c, "--webhook-cert-dir=", argv)
-	for i, a := range argv {
-		if mount, ok := strings.CutPrefix(a, "--webhook-cert-dir="); ok && mount != certDir {
-			argv[i] = "--webhook-cert-dir=" + certDir
+// webhookCABundles is the caBundle of every webhook of the chart's two configurations, which must
+// all be the same and not empty.
+func webhookCABundles(ctx context.Context, c client.Client) []byte {
+	GinkgoHelper()
+	var bundles [][]byte
+	v := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	Expect(c.Get(ctx, client.ObjectKey{Name: "palisade-validating-webhook-configuration"}, v)).To(Succeed())
+	for _, w := range v.Webhooks {
+		bundles = append(bundles, w.ClientConfig.CABundle)
+	}
+	m := &admissionregistrationv1.MutatingWebhookConfiguration{}
+	if err := c.Get(ctx, client.ObjectKey{Name: "palisade-mutating-webhook-configuration"}, m); err == nil {
+		for _, w := range m.Webhooks {
+			bundles = append(bundles, w.ClientConfig.CABundle)
 		}
 	}
-	argv = append(argv, "--kubeconfig="+kubeconfig)
-	target := "127.0.0.1:" + strconv.Itoa(int(containerPort(c, "webhook-server")))
-	r.webhookTarget.Store(&target)
-	ctl := startPodProcess("palisade-controller", r.ctlNS, argv, env, filepath.Join(logDir, "controller.log"))
-	r.procs = append(r.procs, ctl)
-
-	e := ds.Spec.Template.Spec.Containers[0]
-	var enforcers []*podProcess
-	for _, n := range r.l.Plan.Nodes {
-		ns, _ := r.l.NodeNS(n.Name)
-		kc, _ := r.l.NodeKubeconfig(n.Name)
-		env := containerEnv(e, chartNS, n.Name)
-		argv := append(containerArgv(e, env, filepath.Join(r.bin, "palisade-enforcer")), "--kubeconfig="+kc)
-		p := startPodProcess("palisade-enforcer on "+n.Name, ns, argv, env, filepath.Join(logDir, "enforcer-"+n.Name+".log"))
-		r.procs = append(r.procs, p)
-		enforcers = append(enforcers, p)
+	Expect(bundles).NotTo(BeEmpty())
+	for _, b := range bundles {
+		Expect(b).To(Equal(bundles[0]), "every webhook trusts the same CA")
 	}
-	ctl.waitReady(r.ctx, probeURL(c, c.ReadinessProbe), 90*time.Second)
-	ctl.waitReady(r.ctx, probeURL(c, c.LivenessProbe), 5*time.Second)
-	for _, p := range enforcers {
-		p.waitReady(r.ctx, probeURL(e, e.ReadinessProbe), 90*time.Second)
-		p.waitReady(r.ctx, probeURL(e, e.LivenessProbe), 5*time.Second)
-	}
+	Expect(bundles[0]).NotTo(BeEmpty(), "the caBundle is injected")
+	return bundles[0]
 }
 
-// secretVolume plays the kubelet's Secret volume: it finds the volume mounted where the flag
-// named by flagPrefix in argv points, reads its Secret from the API server and writes each key
-// as a file of a directory, which it returns.
-func (r *chartRun) secretVolume(spec corev1.PodSpec, c corev1.Container, flagPrefix string, argv []string) string {
-	i := slices.IndexFunc(argv, func(a string) bool { return strings.HasPrefix(a, flagPrefix) })
-	ExpectWithOffset(1, i).To(BeNumerically(">=", 0), "the controller's args have no %s", flagPrefix)
-	mountPath := strings.TrimPrefix(argv[i], flagPrefix)
-	m := slices.IndexFunc(c.VolumeMounts, func(v corev1.VolumeMount) bool { return v.MountPath == mountPath })
-	ExpectWithOffset(1, m).To(BeNumerically(">=", 0), "no volume is mounted at %s", mountPath)
-	v := slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == c.VolumeMounts[m].Name })
-	ExpectWithOffset(1, v).To(BeNumerically(">=", 0))
-	ExpectWithOffset(1, spec.Volumes[v].Secret).NotTo(BeNil(), "volume %s is not a Secret", spec.Volumes[v].Name)
-	secret := &corev1.Secret{}
-	ExpectWithOffset(1, r.l.Client.Get(r.ctx, client.ObjectKey{Namespace: chartNS, Name: spec.Volumes[v].Secret.SecretName}, secret)).To(Succeed())
-	dir := filepath.Join(r.l.Dir, "chart", "volumes", spec.Volumes[v].Name)
-	ExpectWithOffset(1, os.MkdirAll(dir, 0o700)).To(Succeed())
-	for k, data := range secret.Data {
-		ExpectWithOffset(1, os.WriteFile(filepath.Join(dir, k), data, 0o600)).To(Succeed())
-	}
-	return dir
+// verifyServingCert checks that the webhook Secret's certificate is valid for the Service's DNS
+// name under caBundle, and returns it.
+func verifyServingCert(ctx context.Context, c client.Client, caBundle []byte) []byte {
+	GinkgoHelper()
+	s := &corev1.Secret{}
+	Expect(c.Get(ctx, client.ObjectKey{Namespace: chartrun.Namespace, Name: chartrun.WebhookSecret}, s)).To(Succeed())
+	block, _ := pem.Decode(s.Data["tls.crt"])
+	Expect(block).NotTo(BeNil(), "the Secret holds a certificate")
+	cert, err := x509.ParseCertificate(block.Bytes)
+	Expect(err).NotTo(HaveOccurred())
+	roots := x509.NewCertPool()
+	Expect(roots.AppendCertsFromPEM(caBundle)).To(BeTrue())
+	_, err = cert.Verify(x509.VerifyOptions{Roots: roots, DNSName: chartrun.WebhookHost()})
+	Expect(err).NotTo(HaveOccurred(), "the serving certificate under the injected CA")
+	return s.Data["tls.crt"]
 }
 
-// dumpLogs prints the processes' logs when the spec failed.
-func (r *chartRun) dumpLogs() {
-	if !CurrentSpecReport().Failed() {
-		return
+// leaseName is palisade-controller's Lease (cmd/palisade-controller/main.go).
+const leaseName = "palisade-controller.policy.palisade.dev"
+
+func leaseHolder(ctx context.Context, c client.Client) string {
+	l := &coordinationv1.Lease{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: chartrun.Namespace, Name: leaseName}, l); err != nil || l.Spec.HolderIdentity == nil {
+		return ""
 	}
-	for _, p := range r.procs {
-		GinkgoWriter.Printf("--- %s (%s):\n%s\n", p.name, p.logPath, lastLines(readFile(p.logPath), 60))
-	}
+	return *l.Spec.HolderIdentity
 }
 
-// logSinceStart is the log of the running process named name since it was last started.
-func (r *chartRun) logSinceStart(name string) string {
-	i := slices.IndexFunc(r.procs, func(p *podProcess) bool { return p.name == name })
-	ExpectWithOffset(1, i).To(BeNumerically(">=", 0), "no process %s", name)
-	text := readFile(r.procs[i].logPath)
-	return text[strings.LastIndex(text, "=== "):]
-}
+var acquiredRE = regexp.MustCompile(`"msg":"acquired the lease".*"identity":"([^"]+)"`)
 
-// stop ends every process started (SIGTERM, as a rolling update does).
-func (r *chartRun) stop() {
-	for _, p := range r.procs {
-		p.stop()
+// acquiredIdentity is the identity a controller's log says it acquired the lease as ("" if not).
+func acquiredIdentity(p *chartrun.Pod) string {
+	m := acquiredRE.FindStringSubmatch(p.Log())
+	if m == nil {
+		return ""
 	}
-	r.procs = nil
+	return m[1]
 }
 
-func containerPort(c corev1.Container, name string) int32 {
-	i := slices.IndexFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == name })
-	ExpectWithOffset(2, i).To(BeNumerically(">=", 0), "container %s has no port %s", c.Name, name)
-	return c.Ports[i].ContainerPort
+// leaderOf waits until one replica has acquired the Lease and holds it, and the other has not.
+func leaderOf(ctx context.Context, c client.Client, replicas []*chartrun.Pod) (leader, follower *chartrun.Pod) {
+	GinkgoHelper()
+	Expect(replicas).To(HaveLen(2))
+	Eventually(func() int {
+		leader, follower = nil, nil
+		for _, p := range replicas {
+			if id := acquiredIdentity(p); id != "" && id == leaseHolder(ctx, c) {
+				leader = p
+			} else {
+				follower = p
+			}
+		}
+		if leader == nil || follower == nil || acquiredIdentity(follower) != "" {
+			return 0
+		}
+		return 1
+	}).WithTimeout(40*time.Second).WithPolling(500*time.Millisecond).Should(Equal(1), "one replica leads")
+	return leader, follower
 }
 
-// probeURL is one of the container's probes as a kubelet calls it, inside the pod's namespace.
-func probeURL(c corev1.Container, probe *corev1.Probe) string {
-	ExpectWithOffset(1, probe).NotTo(BeNil(), "container %s lacks a probe", c.Name)
-	ExpectWithOffset(1, probe.HTTPGet).NotTo(BeNil(), "container %s: not an HTTP probe", c.Name)
-	get := probe.HTTPGet
-	port := get.Port.IntVal
-	if get.Port.StrVal != "" {
-		port = containerPort(c, get.Port.StrVal)
+// processIDs are the real user and group of a process.
+func processIDs(pid int) [2]uint32 {
+	GinkgoHelper()
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	Expect(err).NotTo(HaveOccurred())
+	var out [2]uint32
+	for _, l := range strings.Split(string(b), "\n") {
+		for i, key := range []string{"Uid:", "Gid:"} {
+			if rest, ok := strings.CutPrefix(l, key); ok {
+				v, err := strconv.ParseUint(strings.Fields(rest)[0], 10, 32)
+				Expect(err).NotTo(HaveOccurred())
+				out[i] = uint32(v)
+			}
+		}
 	}
-	return fmt.Sprintf("http://127.0.0.1:%d%s", port, get.Path)
+	return out
 }
 
 // immediatePolicies are the NetworkPolicies of path with spec.rollout.strategy Immediate.
@@ -355,90 +398,4 @@ func policyYAML(policies []*v1alpha1.NetworkPolicy) string {
 		b.Write(y)
 	}
 	return b.String()
-}
-
-// installCertManagerStubs creates the CRDs of cert-manager's Issuer and Certificate, with no
-// schema: the chart's cert-manager mode creates both; nothing acts on them in the lab.
-func installCertManagerStubs(ctx context.Context, c client.Client) {
-	for _, kind := range []string{"Issuer", "Certificate"} {
-		plural := strings.ToLower(kind) + "s"
-		crd := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "apiextensions.k8s.io/v1",
-			"kind":       "CustomResourceDefinition",
-			"metadata":   map[string]any{"name": plural + ".cert-manager.io"},
-			"spec": map[string]any{
-				"group": "cert-manager.io",
-				"scope": "Namespaced",
-				"names": map[string]any{"kind": kind, "listKind": kind + "List", "plural": plural, "singular": strings.ToLower(kind)},
-				"versions": []any{map[string]any{
-					"name": "v1", "served": true, "storage": true,
-					"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
-				}},
-			},
-		}}
-		ExpectWithOffset(1, c.Create(ctx, crd)).To(Succeed())
-		EventuallyWithOffset(1, func() bool {
-			got := &unstructured.Unstructured{}
-			got.SetGroupVersionKind(crd.GroupVersionKind())
-			if c.Get(ctx, client.ObjectKey{Name: crd.GetName()}, got) != nil {
-				return false
-			}
-			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-			for _, cond := range conds {
-				m, _ := cond.(map[string]any)
-				if m["type"] == "Established" && m["status"] == "True" {
-					return true
-				}
-			}
-			return false
-		}, 30*time.Second, 100*time.Millisecond).Should(BeTrue(), "CRD %s established", crd.GetName())
-	}
-}
-
-// helmRunner runs the helm CLI against the lab, with its own configuration directories and the
-// lab-webhooks post-renderer plugin.
-type helmRunner struct {
-	bin string
-	env []string
-}
-
-func newHelmRunner(bin, kubeconfig, webhookBase string, ca []byte) *helmRunner {
-	home := GinkgoT().TempDir()
-	plugins := filepath.Join(home, "plugins")
-	writePostRendererPlugin(plugins)
-	return &helmRunner{bin: filepath.Join(bin, "helm"), env: []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + home, "KUBECONFIG=" + kubeconfig,
-		"HELM_CONFIG_HOME=" + filepath.Join(home, "config"), "HELM_CACHE_HOME=" + filepath.Join(home, "cache"),
-		"HELM_DATA_HOME=" + filepath.Join(home, "data"), "HELM_PLUGINS=" + plugins,
-		postRenderURLEnv + "=" + webhookBase, postRenderCAEnv + "=" + base64.StdEncoding.EncodeToString(ca),
-	}}
-}
-
-func (h *helmRunner) run(args ...string) string {
-	cmd := exec.Command(h.bin, args...)
-	cmd.Env = h.env
-	out, err := cmd.CombinedOutput()
-	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "helm %s:\n%s", strings.Join(args, " "), out)
-	GinkgoWriter.Printf("$ helm %s\n%s\n", strings.Join(args, " "), out)
-	return string(out)
-}
-
-type releaseStatus struct {
-	Version int
-	Status  string
-}
-
-func (h *helmRunner) status() releaseStatus {
-	cmd := exec.Command(h.bin, "status", "palisade", "-n", chartNS, "-o", "json")
-	cmd.Env = h.env
-	out, err := cmd.Output()
-	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "helm status")
-	var rel struct {
-		Version int `json:"version"`
-		Info    struct {
-			Status string `json:"status"`
-		} `json:"info"`
-	}
-	ExpectWithOffset(1, json.Unmarshal(out, &rel)).To(Succeed(), "helm status -o json: %s", out)
-	return releaseStatus{Version: rel.Version, Status: rel.Info.Status}
 }

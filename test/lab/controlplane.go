@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,6 +78,14 @@ func (l *Lab) startControlPlane(ctx context.Context, opts Options) error {
 			APIServer: &envtest.APIServer{CertDir: certDir},
 		},
 	}
+	if len(opts.APIServerHosts) > 0 {
+		path, err := l.apiServerWithHosts(dir, opts.APIServerHosts)
+		if err != nil {
+			return err
+		}
+		env.ControlPlane.APIServer.Path = path
+		l.APIServerHosts = slices.Clone(opts.APIServerHosts)
+	}
 	if len(opts.Webhooks) > 0 {
 		env.WebhookInstallOptions = envtest.WebhookInstallOptions{Paths: opts.Webhooks, LocalServingHost: "127.0.0.1"}
 	}
@@ -101,6 +110,38 @@ func (l *Lab) startControlPlane(ctx context.Context, opts Options) error {
 		return l.keepWebhookCerts(&env.WebhookInstallOptions)
 	}
 	return nil
+}
+
+// apiServerWithHosts writes a hosts file (the machine's /etc/hosts and names on 127.0.0.1) and a
+// wrapper that starts kube-apiserver of assets in a mount namespace of its own where that file is
+// bind-mounted over /etc/hosts; it returns the wrapper's path. Each step execs the next, so the
+// process envtest starts and stops is kube-apiserver itself, whose command line names the lab's
+// directory (Cleanup finds it); the mount namespace ends with it.
+func (l *Lab) apiServerWithHosts(assets string, names []string) (string, error) {
+	for _, n := range names {
+		if n == "" || strings.ContainsAny(n, " \t\n#") {
+			return "", fmt.Errorf("API server host %q: want a DNS name", n)
+		}
+	}
+	machine, err := os.ReadFile("/etc/hosts")
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("reading /etc/hosts: %w", err)
+	}
+	hosts := filepath.Join(l.Dir, "apiserver-hosts")
+	text := strings.TrimRight(string(machine), "\n") + "\n# the lab's (" + l.Prefix + ")\n127.0.0.1 " + strings.Join(names, " ") + "\n"
+	if err := os.WriteFile(hosts, []byte(text), 0o644); err != nil {
+		return "", fmt.Errorf("writing the API server's hosts file: %w", err)
+	}
+	apiserver := filepath.Join(assets, "kube-apiserver")
+	wrapper := filepath.Join(l.Dir, "kube-apiserver")
+	script := fmt.Sprintf(`#!/bin/sh
+# kube-apiserver with %s as its /etc/hosts, in a private mount namespace.
+exec unshare --mount --propagation private /bin/sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' %q %q "$@"
+`, hosts, hosts, apiserver)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		return "", fmt.Errorf("writing the API server's wrapper: %w", err)
+	}
+	return wrapper, nil
 }
 
 // keepWebhookCerts copies envtest's webhook serving certificate (in a temporary directory of its

@@ -39,6 +39,9 @@ var _ = Describe("palisade-lab demo", Ordered, func() {
 		out, err := exec.Command("go", "build", "-o", bin+"/", "../../cmd/palisade-controller", "../../cmd/palisade-enforcer",
 			"../../cmd/kubectl-palisade", "../../cmd/palisade-lab").CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), "building the binaries: %s", out)
+		// What `make helm` builds: the helm CLI of test/chart's go.mod.
+		out, err = exec.Command("go", "build", "-C", "../chart", "-o", filepath.Join(bin, "helm"), "helm.sh/helm/v4/cmd/helm").CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "building helm from test/chart's go.mod: %s", out)
 	})
 
 	It("leaves nothing behind once demo-down has run after the demo was killed with SIGKILL", func() {

@@ -8,7 +8,9 @@
 //
 // # Layout
 //
-//	root namespace      etcd, kube-apiserver on 127.0.0.1:PORT (loopback only)
+//	root namespace      etcd, kube-apiserver on 127.0.0.1:PORT (loopback only; in a mount
+//	                    namespace of its own, with its own /etc/hosts, when
+//	                    Options.APIServerHosts names hosts it must resolve)
 //	                    the lab process: relays, echo servers, prober
 //	PREFIX-fabric       bridge br0; one veth "nI" per node
 //	PREFIX-nI (node I)  fab0 198.19.255.(I+1)/24 on the fabric; ip_forward on;

@@ -50,6 +50,10 @@ type Options struct {
 	// whose serving certificate is in Lab.Webhook.CertDir. Whoever serves them must be up before
 	// an object they intercept is written (failurePolicy: Fail refuses it otherwise).
 	Webhooks []string
+	// APIServerHosts are names kube-apiserver resolves to 127.0.0.1, from the /etc/hosts of a
+	// mount namespace of its own (the machine's /etc/hosts is not touched): where it calls a webhook
+	// by a Service's DNS name, as on a cluster, forwarded on loopback (package chartrun).
+	APIServerHosts []string
 }
 
 // WebhookServing is where the lab's registered webhooks are called (Options.Webhooks).
@@ -77,6 +81,8 @@ type Lab struct {
 	Kubeconfig string
 	// Webhook is set when Options.Webhooks registered webhook configurations.
 	Webhook *WebhookServing
+	// APIServerHosts are the names the API server resolves to 127.0.0.1 (Options.APIServerHosts).
+	APIServerHosts []string
 
 	env     *envtest.Environment
 	fabric  *netns.NS

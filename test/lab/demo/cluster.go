@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -17,12 +16,10 @@ import (
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/test/lab"
+	"github.com/palisade-dev/palisade/test/lab/chartrun"
 )
 
-// Where each enforcer serves, inside its node's namespace.
 const (
-	enforcerHealthAddr  = "127.0.0.1:9808"
-	enforcerMetricsAddr = "127.0.0.1:9809"
 	// syncsSample counts an enforcer's successful syncs: each change of the policies it watches
 	// triggers one.
 	syncsSample = `palisade_enforcer_sync_duration_seconds_count{result="success"}`
@@ -95,37 +92,30 @@ func nodeReports(ctx context.Context, l *lab.Lab, ref policyRef) (total, mention
 	return len(list.Items), mentioning, nil
 }
 
-// syncs reads each enforcer's count of successful syncs, from inside its node's namespace.
-func syncs(ctx context.Context, l *lab.Lab) (map[string]float64, error) {
+// syncs reads each enforcer's count of successful syncs, from its metrics port inside its node's
+// namespace, by node.
+func syncs(ctx context.Context, enforcers []*chartrun.Pod) (map[string]float64, error) {
 	out := map[string]float64{}
-	for _, n := range l.Plan.Nodes {
-		ns, ok := l.NodeNS(n.Name)
-		if !ok {
-			return nil, fmt.Errorf("no namespace for node %s", n.Name)
-		}
-		hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-			DisableKeepAlives: true,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				return ns.DialContext(ctx, nil, network, addr)
-			},
-		}}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+enforcerMetricsAddr+"/metrics", nil)
+	for _, p := range enforcers {
+		port, err := p.Port("http-metrics")
 		if err != nil {
-			return nil, fmt.Errorf("node %s's metrics: %w", n.Name, err)
+			return nil, err
 		}
-		resp, err := hc.Do(req)
+		code, body, err := p.Get(ctx, fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
 		if err != nil {
-			return nil, fmt.Errorf("reading node %s's enforcer metrics: %w", n.Name, err)
+			return nil, fmt.Errorf("reading node %s's enforcer metrics: %w", p.Node, err)
 		}
-		v, found, err := successfulSyncs(resp.Body)
-		_ = resp.Body.Close()
+		if code != http.StatusOK {
+			return nil, fmt.Errorf("reading node %s's enforcer metrics: status %d", p.Node, code)
+		}
+		v, found, err := successfulSyncs(strings.NewReader(body))
 		if err != nil {
-			return nil, fmt.Errorf("reading node %s's enforcer metrics: %w", n.Name, err)
+			return nil, fmt.Errorf("reading node %s's enforcer metrics: %w", p.Node, err)
 		}
 		if !found {
-			return nil, fmt.Errorf("node %s's enforcer exports no %s", n.Name, syncsSample)
+			return nil, fmt.Errorf("node %s's enforcer exports no %s", p.Node, syncsSample)
 		}
-		out[n.Name] = v
+		out[p.Node] = v
 	}
 	return out, nil
 }
@@ -153,9 +143,9 @@ func successfulSyncs(r io.Reader) (float64, bool, error) {
 // milliseconds and they sync it within their --min-sync-interval (100ms), so a sync that ended
 // before the change arrived is followed by one that holds it. False when some enforcer did not
 // sync within timeout.
-func waitProgrammed(ctx context.Context, l *lab.Lab, before map[string]float64, timeout time.Duration) (bool, error) {
+func waitProgrammed(ctx context.Context, enforcers []*chartrun.Pod, before map[string]float64, timeout time.Duration) (bool, error) {
 	ok, err := poll(ctx, 100*time.Millisecond, timeout, func() (bool, error) {
-		now, err := syncs(ctx, l)
+		now, err := syncs(ctx, enforcers)
 		if err != nil {
 			return false, err
 		}

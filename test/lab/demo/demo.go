@@ -13,6 +13,7 @@ import (
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/test/assets"
 	"github.com/palisade-dev/palisade/test/lab"
+	"github.com/palisade-dev/palisade/test/lab/chartrun"
 	"github.com/palisade-dev/palisade/test/lab/probe"
 )
 
@@ -26,9 +27,9 @@ const DefaultReportInterval = 5 * time.Second
 type Options struct {
 	// Out receives the story.
 	Out io.Writer
-	// BinDir holds palisade-controller, palisade-enforcer and kubectl-palisade.
+	// BinDir holds palisade-controller, palisade-enforcer, kubectl-palisade and helm.
 	BinDir string
-	// RepoRoot is the repository (examples/, config/); default the one holding the working directory.
+	// RepoRoot is the repository (examples/, charts/); default the one holding the working directory.
 	RepoRoot string
 	// AssetsDir holds etcd, kube-apiserver and kubectl; default assets.Dir().
 	AssetsDir string
@@ -44,6 +45,9 @@ type Options struct {
 	// default they are in the lab's directory and removed with it.
 	LogDir string
 }
+
+// chart is the Helm chart's directory.
+func (o Options) chart() string { return filepath.Join(o.RepoRoot, "charts", "palisade") }
 
 func (o Options) withDefaults() (Options, error) {
 	if o.Out == nil {
@@ -117,7 +121,7 @@ type demo struct {
 	sc       *scenario
 	bins     binaries
 	l        *lab.Lab
-	ctrl     *controller
+	rel      *chartrun.Release
 	kubectl  command
 	kp       command
 	dir      string // where the applied policies are written

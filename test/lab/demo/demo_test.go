@@ -168,10 +168,10 @@ func TestClaimsAreRecorded(t *testing.T) {
 
 func TestFindBinaries(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := findBinaries(dir, dir); err == nil || !strings.Contains(err.Error(), "make build envtest-bins") {
+	if _, err := findBinaries(dir, dir); err == nil || !strings.Contains(err.Error(), "make build helm envtest-bins") {
 		t.Errorf("missing binaries: error %v, want one saying how to build them", err)
 	}
-	for _, name := range []string{"palisade-controller", "palisade-enforcer", "kubectl-palisade", "kubectl"} {
+	for _, name := range []string{"palisade-controller", "palisade-enforcer", "kubectl-palisade", "helm", "kubectl"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -320,5 +320,15 @@ func TestDuringSaysItIsWorking(t *testing.T) {
 	want := errors.New("failed")
 	if err := n.during("failing", func() error { return want }); !errors.Is(err, want) || out.Len() != 0 {
 		t.Errorf("during of a quick failure: error %v, printed %q; want the error and nothing printed", err, out.String())
+	}
+}
+
+// The helm command the demo prints can be pasted into a shell: the --set values with braces
+// (which bash would expand) are quoted.
+func TestChartValuesAsTyped(t *testing.T) {
+	got := shellWords(chartValues(5 * time.Second))
+	want := "--set 'controller.extraArgs={--report-interval=5s,--report-batch=1s}' --set 'enforcer.extraArgs={--report-interval=5s,--min-sync-interval=100ms}'"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }

@@ -54,7 +54,7 @@ func (d *demo) measure(ctx context.Context, prev []probe.Verdict) ([]probe.Verdi
 // policy was applied), as a claim.
 func (d *demo) waitSynced(ctx context.Context, before map[string]float64) error {
 	const timeout = 20 * time.Second
-	ok, err := waitProgrammed(ctx, d.l, before, timeout)
+	ok, err := waitProgrammed(ctx, d.rel.Enforcers, before, timeout)
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func (d *demo) immediate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	before, err := syncs(ctx, d.l)
+	before, err := syncs(ctx, d.rel.Enforcers)
 	if err != nil {
 		return err
 	}
@@ -240,7 +240,7 @@ func (d *demo) audit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	before, err := syncs(ctx, d.l)
+	before, err := syncs(ctx, d.rel.Enforcers)
 	if err != nil {
 		return err
 	}

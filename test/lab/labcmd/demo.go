@@ -22,8 +22,10 @@ func newDemoCommand() *cobra.Command {
 		Use:   "demo [--bin-dir DIR] [--window 20s]",
 		Short: "Install Palisade into a lab and show policies rolling out, with real packets",
 		Long: `demo (what 'make demo' runs, as root) builds a lab from examples/three-tier's namespaces and pods on
-two nodes, installs Palisade into it (the CRDs, palisade-controller with its admission webhooks and
-rollout operator, one palisade-enforcer per node namespace), and tells the rollout story step by
+two nodes, installs Palisade into it with its Helm chart (charts/palisade, helm from --bin-dir) and
+runs the chart's pods from the built binaries (two palisade-controller replicas with admission
+webhooks, leader election and the rollout operator; one palisade-enforcer per node namespace), and
+tells the rollout story step by
 step: a broken policy refused by admission; a policy with strategy Immediate enforced at once; a
 Progressive one in Audit, with the traffic it would deny still flowing; its fix promoted through
 Staged to Enforced once node reports cover its evidence windows. At each step it prints what kubectl
@@ -59,8 +61,8 @@ Exit status: 0 when every claim held, 1 when the lab failed or a claim was false
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&o.BinDir, "bin-dir", "", "directory holding palisade-controller, palisade-enforcer and kubectl-palisade; default: this program's directory")
-	fs.StringVar(&o.RepoRoot, "repo", "", "the Palisade repository (examples/, config/); default: the one holding the working directory")
+	fs.StringVar(&o.BinDir, "bin-dir", "", "directory holding palisade-controller, palisade-enforcer, kubectl-palisade and helm; default: this program's directory")
+	fs.StringVar(&o.RepoRoot, "repo", "", "the Palisade repository (examples/, charts/); default: the one holding the working directory")
 	fs.DurationVar(&o.Window, "window", 20*time.Second, "the progressive policy's audit and staged minDuration (its evidence windows)")
 	fs.DurationVar(&o.ReportInterval, "report-interval", demo.DefaultReportInterval, "the enforcers' and the controller's --report-interval: how often NodeReports are written")
 	fs.DurationVar(&o.PromotionTimeout, "promotion-timeout", 0, "how long to wait for each promotion; default the window and four report intervals")

@@ -1,4 +1,4 @@
-package lab_test
+package chartrun
 
 import (
 	"strings"
@@ -7,7 +7,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// TestPointWebhooks checks the chart spec's post-renderer: only webhook clientConfigs change.
+// TestPointWebhooks checks the post-renderer: only webhook clientConfigs change.
 func TestPointWebhooks(t *testing.T) {
 	in := `---
 apiVersion: v1
@@ -31,7 +31,7 @@ webhooks:
       path: /validate-x
   failurePolicy: Fail
 `
-	out, err := pointWebhooks(strings.NewReader(in), "https://127.0.0.1:1234", "Q0E=")
+	out, err := PointWebhooks(strings.NewReader(in), "https://127.0.0.1:1234", "Q0E=")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,11 +62,20 @@ webhooks:
 		t.Errorf("failurePolicy %q: other fields must stay", w.FailurePolicy)
 	}
 
+	// In the chart's self mode the controller injects the CA: no caBundle is written.
+	out, err = PointWebhooks(strings.NewReader(in), "https://palisade-webhook-service.palisade-system.svc:1234", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "caBundle") || !strings.Contains(string(out), "url: https://palisade-webhook-service.palisade-system.svc:1234/validate-x") {
+		t.Errorf("without a CA:\n%s", out)
+	}
+
 	noPath := strings.Replace(in, "      path: /validate-x\n", "", 1)
-	if _, err := pointWebhooks(strings.NewReader(noPath), "https://127.0.0.1:1234", "Q0E="); err == nil || !strings.Contains(err.Error(), "clientConfig.service.path") {
+	if _, err := PointWebhooks(strings.NewReader(noPath), "https://127.0.0.1:1234", "Q0E="); err == nil || !strings.Contains(err.Error(), "clientConfig.service.path") {
 		t.Errorf("a webhook without a service path: err %v", err)
 	}
-	if _, err := pointWebhooks(strings.NewReader("kind: [\n"), "https://x", ""); err == nil {
+	if _, err := PointWebhooks(strings.NewReader("kind: [\n"), "https://x", ""); err == nil {
 		t.Error("bad YAML: no error")
 	}
 }
