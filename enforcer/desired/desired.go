@@ -2,6 +2,7 @@ package desired
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -62,93 +63,163 @@ var SetTypes = map[string]bool{"hash:ip": true, "hash:net": true, "hash:ip,port"
 
 // Validate reports the first problem that would make the Ruleset unsafe or impossible to program:
 // a name without the Palisade prefix, too long, duplicated, or a rule or member that would break
-// out of its line in the restore text.
-func (r *Ruleset) Validate() error {
+// out of its line in the restore text, or a rule naming a Palisade chain or set the Ruleset does
+// not declare.
+func (r *Ruleset) Validate() error { return new(Validator).Validate(r) }
+
+// Validator is Validate remembering what it checked: per chain, its rules and the Palisade chains
+// and sets they name; per set, its members. A chain or set equal to the one last validated under
+// its name (compared, not trusted: an unchanged chain handed over again as the same strings costs
+// a pointer comparison per rule) is not scanned again, only its references are checked against
+// the names of the Ruleset at hand. The syncer validates the whole desired state at every sync;
+// after one change, this makes that cost what the change touched plus a pass over the names. The
+// result is always what Validate would return. The zero value is ready; not safe for concurrent
+// use. Entries of chains and sets the last call did not see are dropped.
+type Validator struct {
+	chains map[chainKey]*chainMemo
+	sets   map[string]*setMemo
+}
+
+type chainKey struct {
+	family      Family
+	table, name string
+}
+
+// chainMemo is a chain whose rules are each one non-empty line; refs are the Palisade names they
+// reference, in the order Validate meets them.
+type chainMemo struct {
+	rules []string
+	refs  []ruleRef
+	seen  bool
+}
+
+type ruleRef struct {
+	rule   int
+	target string
+	isSet  bool
+}
+
+// setMemo is a set whose members are each one word.
+type setMemo struct {
+	members []string
+	seen    bool
+}
+
+// Validate is Ruleset.Validate.
+func (v *Validator) Validate(r *Ruleset) error {
+	if v.chains == nil {
+		v.chains = map[chainKey]*chainMemo{}
+		v.sets = map[string]*setMemo{}
+	}
+	defer v.sweep()
 	tables := map[string]bool{}
+	memos := make([][]*chainMemo, len(r.Tables))
 	for i := range r.Tables {
 		t := &r.Tables[i]
-		path := fmt.Sprintf("tables[%d]", i)
+		path := func() string { return fmt.Sprintf("tables[%d]", i) }
 		if t.Family != IPv4 && t.Family != IPv6 {
-			return fmt.Errorf("%s.family %q: must be %q or %q", path, t.Family, IPv4, IPv6)
+			return fmt.Errorf("%s.family %q: must be %q or %q", path(), t.Family, IPv4, IPv6)
 		}
 		if t.Name == "" || strings.ContainsAny(t.Name, " \t\n\r") {
-			return fmt.Errorf("%s.name %q: must be a table name", path, t.Name)
+			return fmt.Errorf("%s.name %q: must be a table name", path(), t.Name)
 		}
 		key := string(t.Family) + "/" + t.Name
 		if tables[key] {
-			return fmt.Errorf("%s: table %s listed twice", path, key)
+			return fmt.Errorf("%s: table %s listed twice", path(), key)
 		}
 		tables[key] = true
-		chains := map[string]bool{}
+		chains := make(map[string]bool, len(t.Chains))
+		memos[i] = make([]*chainMemo, len(t.Chains))
 		for j := range t.Chains {
 			c := &t.Chains[j]
-			cpath := fmt.Sprintf("%s.chains[%d]", path, j)
+			cpath := func() string { return fmt.Sprintf("%s.chains[%d]", path(), j) }
 			if err := checkName(c.Name, MaxChainName); err != nil {
-				return fmt.Errorf("%s.name: %w", cpath, err)
+				return fmt.Errorf("%s.name: %w", cpath(), err)
 			}
 			if chains[c.Name] {
-				return fmt.Errorf("%s.name %q: chain listed twice", cpath, c.Name)
+				return fmt.Errorf("%s.name %q: chain listed twice", cpath(), c.Name)
 			}
 			chains[c.Name] = true
-			for k, rule := range c.Rules {
-				if strings.TrimSpace(rule) == "" || strings.ContainsAny(rule, "\n\r") {
-					return fmt.Errorf("%s.rules[%d] %q: must be one non-empty line", cpath, k, rule)
+			ck := chainKey{t.Family, t.Name, c.Name}
+			m := v.chains[ck]
+			if m == nil || !slices.Equal(m.rules, c.Rules) {
+				m = &chainMemo{rules: slices.Clone(c.Rules)}
+				for k, rule := range c.Rules {
+					if strings.TrimSpace(rule) == "" || strings.ContainsAny(rule, "\n\r") {
+						return fmt.Errorf("%s.rules[%d] %q: must be one non-empty line", cpath(), k, rule)
+					}
+					m.refs = appendRuleReferences(m.refs, k, rule)
 				}
+				v.chains[ck] = m
 			}
+			m.seen = true
+			memos[i][j] = m
 		}
 	}
-	sets := map[string]bool{}
+	sets := make(map[string]bool, len(r.Sets))
 	for i := range r.Sets {
 		sets[r.Sets[i].Name] = false
 	}
-	if err := r.checkReferences(sets); err != nil {
-		return err
+	for i := range r.Tables {
+		t := &r.Tables[i]
+		chains := make(map[string]bool, len(t.Chains))
+		for j := range t.Chains {
+			chains[t.Chains[j].Name] = true
+		}
+		for j, m := range memos[i] {
+			for _, ref := range m.refs {
+				if err := checkReference(ref, chains, sets); err != nil {
+					return fmt.Errorf("tables[%d].chains[%d].rules[%d]: %w", i, j, ref.rule, err)
+				}
+			}
+		}
 	}
 	clear(sets)
 	for i := range r.Sets {
 		s := &r.Sets[i]
-		path := fmt.Sprintf("sets[%d]", i)
+		path := func() string { return fmt.Sprintf("sets[%d]", i) }
 		if err := checkName(s.Name, MaxSetName); err != nil {
-			return fmt.Errorf("%s.name: %w", path, err)
+			return fmt.Errorf("%s.name: %w", path(), err)
 		}
 		if sets[s.Name] {
-			return fmt.Errorf("%s.name %q: set listed twice", path, s.Name)
+			return fmt.Errorf("%s.name %q: set listed twice", path(), s.Name)
 		}
 		sets[s.Name] = true
 		if !SetTypes[s.Type] {
-			return fmt.Errorf("%s.type %q: must be hash:ip, hash:net or hash:ip,port", path, s.Type)
+			return fmt.Errorf("%s.type %q: must be hash:ip, hash:net or hash:ip,port", path(), s.Type)
 		}
 		if s.Family != "inet" && s.Family != "inet6" {
-			return fmt.Errorf("%s.family %q: must be inet or inet6", path, s.Family)
+			return fmt.Errorf("%s.family %q: must be inet or inet6", path(), s.Family)
 		}
-		for k, m := range s.Members {
-			if m == "" || strings.ContainsAny(m, " \t\n\r") {
-				return fmt.Errorf("%s.members[%d] %q: must be one word", path, k, m)
+		m := v.sets[s.Name]
+		if m == nil || !slices.Equal(m.members, s.Members) {
+			for k, mem := range s.Members {
+				if mem == "" || strings.ContainsAny(mem, " \t\n\r") {
+					return fmt.Errorf("%s.members[%d] %q: must be one word", path(), k, mem)
+				}
 			}
+			m = &setMemo{members: slices.Clone(s.Members)}
+			v.sets[s.Name] = m
 		}
+		m.seen = true
 	}
 	return nil
 }
 
-// checkReferences makes sure every Palisade chain a rule jumps or goes to is declared in the same
-// table, and every Palisade set a rule matches is declared: otherwise the restore would fail as a
-// whole, or (for a set) the kernel would refuse the rule, and the error would be found late.
-func (r *Ruleset) checkReferences(sets map[string]bool) error {
-	for i := range r.Tables {
-		t := &r.Tables[i]
-		chains := map[string]bool{}
-		for j := range t.Chains {
-			chains[t.Chains[j].Name] = true
+// sweep drops the entries the last call did not see, and clears the marks.
+func (v *Validator) sweep() {
+	for k, m := range v.chains {
+		if !m.seen {
+			delete(v.chains, k)
 		}
-		for j := range t.Chains {
-			for k, rule := range t.Chains[j].Rules {
-				if err := checkRuleReferences(rule, chains, sets); err != nil {
-					return fmt.Errorf("tables[%d].chains[%d].rules[%d]: %w", i, j, k, err)
-				}
-			}
-		}
+		m.seen = false
 	}
-	return nil
+	for k, m := range v.sets {
+		if !m.seen {
+			delete(v.sets, k)
+		}
+		m.seen = false
+	}
 }
 
 // referenceFlags are the options whose argument names a chain (jumps) or a set (--match-set).
@@ -157,9 +228,9 @@ var referenceFlags = []struct {
 	isSet bool
 }{{"-j ", false}, {"--jump ", false}, {"-g ", false}, {"--goto ", false}, {"--match-set ", true}}
 
-// checkRuleReferences scans one rule for the chains and sets it names. It looks for the flags as
-// substrings rather than splitting the rule into words: this runs on every rule at every sync.
-func checkRuleReferences(rule string, chains map[string]bool, sets map[string]bool) error {
+// appendRuleReferences scans one rule for the Palisade chains and sets it names. It looks for the
+// flags as substrings rather than splitting the rule into words.
+func appendRuleReferences(refs []ruleRef, k int, rule string) []ruleRef {
 	for _, rf := range referenceFlags {
 		for rest := rule; ; {
 			i := strings.Index(rest, rf.flag)
@@ -172,17 +243,24 @@ func checkRuleReferences(rule string, chains map[string]bool, sets map[string]bo
 			}
 			rest = rest[i+len(rf.flag):]
 			target, _, _ := strings.Cut(rest, " ")
-			if !Owned(target) {
-				continue
-			}
-			if rf.isSet {
-				if _, ok := sets[target]; !ok {
-					return fmt.Errorf("matches set %s, which the ruleset does not declare", target)
-				}
-			} else if !chains[target] {
-				return fmt.Errorf("jumps to %s, which the table does not declare", target)
+			if Owned(target) {
+				refs = append(refs, ruleRef{rule: k, target: target, isSet: rf.isSet})
 			}
 		}
+	}
+	return refs
+}
+
+// checkReference makes sure a Palisade chain a rule jumps or goes to is declared in the same
+// table, and a Palisade set a rule matches is declared: otherwise the restore would fail as a
+// whole, or (for a set) the kernel would refuse the rule, and the error would be found late.
+func checkReference(ref ruleRef, chains map[string]bool, sets map[string]bool) error {
+	if ref.isSet {
+		if _, ok := sets[ref.target]; !ok {
+			return fmt.Errorf("matches set %s, which the ruleset does not declare", ref.target)
+		}
+	} else if !chains[ref.target] {
+		return fmt.Errorf("jumps to %s, which the table does not declare", ref.target)
 	}
 	return nil
 }
