@@ -17,6 +17,25 @@ type ModelCache struct {
 	mu   sync.Mutex
 	gens map[*compiled]*cachedGen
 	sets map[setKey]*cachedSet
+	eps  map[EndpointRef]*cachedEndpoint
+}
+
+// cachedEndpoint is what a local pod's entry in the last model was derived from (the
+// generations of its lists, copied) and its derived fields: the policy IDs and the sets its
+// policies refer to. A generation is immutable and its sets depend on it alone, so the same
+// generations give the same fields.
+type cachedEndpoint struct {
+	lists [numDirections][]*compiled
+	ids   [numDirections][]PolicyID
+	sets  []string
+	used  bool
+}
+
+func (c *ModelCache) keepEndpoint(ref EndpointRef, ce *cachedEndpoint) {
+	if c.eps == nil {
+		c.eps = map[EndpointRef]*cachedEndpoint{}
+	}
+	c.eps[ref] = ce
 }
 
 // setKey names a selector or named-port set by its ID and the interned peer selector it was
@@ -161,6 +180,13 @@ func (c *ModelCache) sweep() {
 		}
 		cg.used = false
 	}
+	for ref, ce := range c.eps {
+		if !ce.used {
+			delete(c.eps, ref)
+			continue
+		}
+		ce.used = false
+	}
 }
 
 // cachedPolicy adds a cached generation to the model being built, rebuilding its sets from
@@ -174,25 +200,20 @@ func (b *modelBuilder) cachedPolicy(g *compiled) bool {
 	cg.used = true
 	p := cg.policy
 	for _, r := range cg.recipes {
+		if _, ok := b.sets[r.id]; ok {
+			continue // another generation of this build made it
+		}
 		switch r.kind {
 		case SetSelector:
-			b.selectorSet(r.peer)
+			b.selectorSetID(r.id, r.peer)
 		case SetNamedPort:
-			b.namedPortSet(r.peer, r.proto, r.name)
+			b.namedPortSetID(r.id, r.peer, r.proto, r.name)
 		case SetService, SetServiceNoPort:
 			b.serviceSet(r.svc)
 		case SetNets:
-			if _, ok := b.sets[r.id]; !ok {
-				cp := *r.nets
-				b.sets[r.id] = &cp
-			}
+			cp := *r.nets
+			b.sets[r.id] = &cp
 		}
-		u := b.users[r.id]
-		if u == nil {
-			u = map[PolicyID]struct{}{}
-			b.users[r.id] = u
-		}
-		u[p.ID] = struct{}{}
 	}
 	b.policies[g] = &p
 	b.polSets[g] = cg.sets
