@@ -348,6 +348,12 @@ func (b *builder) useSet(id string) (string, error) {
 	if ms == nil {
 		return "", fmt.Errorf("set %s is not in the model", id)
 	}
+	if b.cache != nil {
+		if def := b.cache.cachedSetDef(name, id, ms); def != nil && def.Family == b.fam {
+			b.sets[name] = def
+			return name, nil
+		}
+	}
 	s := &SetDef{Name: name, Family: b.fam, ModelID: id}
 	isFam := func(a netip.Addr) bool { return a.Is6() == (b.fam == IPv6) }
 	switch ms.Kind {

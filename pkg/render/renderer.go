@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"sync"
 
@@ -71,6 +72,43 @@ type setEntry struct {
 	def  SetDef
 	text Set
 	used bool
+	// src are the model set's member slices def was made from: a model set handed over with
+	// the same slices (the engine's ModelCache shares the members of a set no pod change
+	// touched) makes the same def, without copying its members.
+	src memberSlices
+}
+
+// memberSlices is the identity of a model set's members.
+type memberSlices struct {
+	kind    engine.SetKind
+	ips     *netip.Addr
+	nets    *netip.Prefix
+	ipPorts *engine.IPPort
+	n       [3]int
+}
+
+func membersOf(ms *engine.ModelSet) memberSlices {
+	out := memberSlices{kind: ms.Kind, n: [3]int{len(ms.IPs), len(ms.Nets), len(ms.IPPorts)}}
+	if len(ms.IPs) > 0 {
+		out.ips = &ms.IPs[0]
+	}
+	if len(ms.Nets) > 0 {
+		out.nets = &ms.Nets[0]
+	}
+	if len(ms.IPPorts) > 0 {
+		out.ipPorts = &ms.IPPorts[0]
+	}
+	return out
+}
+
+// cachedSetDef returns the def of the last render for a set whose model members are the same
+// slices, or nil.
+func (r *Renderer) cachedSetDef(name, id string, ms *engine.ModelSet) *SetDef {
+	e := r.sets[name]
+	if e == nil || e.def.ModelID != id || e.src != membersOf(ms) {
+		return nil
+	}
+	return &e.def
 }
 
 // Reuse counts what one render took from the cache, over both families.
@@ -105,7 +143,11 @@ func (r *Renderer) Render(m *engine.NodeModel) (v4, v6 Ruleset, err error) {
 		r.sweep(false)
 		return Ruleset{}, Ruleset{}, err
 	}
-	out := [2]Ruleset{r.ruleset(progs[IPv4], texts[IPv4]), r.ruleset(progs[IPv6], texts[IPv6])}
+	modelSets := make(map[string]*engine.ModelSet, len(m.Sets))
+	for i := range m.Sets {
+		modelSets[m.Sets[i].ID] = &m.Sets[i]
+	}
+	out := [2]Ruleset{r.ruleset(progs[IPv4], texts[IPv4], modelSets), r.ruleset(progs[IPv6], texts[IPv6], modelSets)}
 	r.sweep(true)
 	return out[IPv4], out[IPv6], nil
 }
@@ -140,7 +182,7 @@ func (r *Renderer) Len() (policies, endpoints, sets int) {
 }
 
 // ruleset is Program.Ruleset with the text of reused chains and unchanged sets taken as is.
-func (r *Renderer) ruleset(p *Program, texts map[string][]string) Ruleset {
+func (r *Renderer) ruleset(p *Program, texts map[string][]string, modelSets map[string]*engine.ModelSet) Ruleset {
 	t := Table{Name: "filter", Chains: make([]ChainText, 0, len(p.Chains))}
 	for _, c := range p.Chains {
 		if txt, ok := texts[c.Name]; ok {
@@ -159,6 +201,9 @@ func (r *Renderer) ruleset(p *Program, texts map[string][]string) Ruleset {
 		} else {
 			r.last.Sets++
 		}
+		if ms := modelSets[s.ModelID]; ms != nil {
+			e.src = membersOf(ms)
+		}
 		e.used = true
 		out.Sets = append(out.Sets, e.text)
 	}
@@ -175,7 +220,18 @@ func chainText(c Chain) []string {
 
 func sameSet(a, b *SetDef) bool {
 	return a.Name == b.Name && a.Type == b.Type && a.Family == b.Family && a.ModelID == b.ModelID &&
-		slices.Equal(a.IPs, b.IPs) && slices.Equal(a.Nets, b.Nets) && slices.Equal(a.IPPorts, b.IPPorts)
+		sameOrEqual(a.IPs, b.IPs) && sameOrEqual(a.Nets, b.Nets) && sameOrEqual(a.IPPorts, b.IPPorts)
+}
+
+// sameOrEqual is slices.Equal, at once when both are the same slice.
+func sameOrEqual[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true
+	}
+	return slices.Equal(a, b)
 }
 
 // samePolicy says whether two ModelPolicy values are the same generation as the engine's
