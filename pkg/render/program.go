@@ -173,11 +173,11 @@ func build(m *engine.NodeModel, opts Options, cache *Renderer) (progs [2]*Progra
 	for _, f := range []Family{IPv4, IPv6} {
 		b := &builder{
 			fam: f, opts: opts, model: m, pols: pols, modelSets: sets,
-			sets: map[string]*SetDef{}, polChains: map[string]*Chain{},
+			sets: make(map[string]*SetDef, len(m.Sets)), polChains: make(map[string]*Chain, 2*len(m.Policies)),
 			cache: cache,
 		}
 		if cache != nil {
-			b.texts = map[string][]string{}
+			b.texts = make(map[string][]string, 2*len(m.Policies)+2*len(m.Endpoints))
 		}
 		p, err := b.build()
 		if err != nil {
@@ -338,20 +338,25 @@ func (b *builder) buildEndpointChain(ep *engine.ModelEndpoint, dir engine.Direct
 // useSet returns the kernel name of a model set in this family, registering it.
 func (b *builder) useSet(id string) (string, error) {
 	name := setName(b.fam, id)
+	return name, b.useSetNamed(id, name)
+}
+
+// useSetNamed is useSet with the set's kernel name in this family.
+func (b *builder) useSetNamed(id, name string) error {
 	if b.usedSets != nil {
 		*b.usedSets = append(*b.usedSets, id)
 	}
 	if _, ok := b.sets[name]; ok {
-		return name, nil
+		return nil
 	}
 	ms := b.modelSets[id]
 	if ms == nil {
-		return "", fmt.Errorf("set %s is not in the model", id)
+		return fmt.Errorf("set %s is not in the model", id)
 	}
 	if b.cache != nil {
 		if def := b.cache.cachedSetDef(name, id, ms); def != nil && def.Family == b.fam {
 			b.sets[name] = def
-			return name, nil
+			return nil
 		}
 	}
 	s := &SetDef{Name: name, Family: b.fam, ModelID: id}
@@ -397,8 +402,8 @@ func (b *builder) useSet(id string) (string, error) {
 			}
 		}
 	default:
-		return "", fmt.Errorf("set %s: unknown kind %q", id, ms.Kind)
+		return fmt.Errorf("set %s: unknown kind %q", id, ms.Kind)
 	}
 	b.sets[name] = s
-	return name, nil
+	return nil
 }

@@ -48,9 +48,10 @@ type polEntry struct {
 	src   engine.ModelPolicy
 	chain Chain
 	text  []string
-	// sets are the model set IDs the chain refers to, in the order it used them.
-	sets []string
-	used bool
+	// sets are the model set IDs the chain refers to (sorted, distinct) and names their kernel
+	// names in the chain's family.
+	sets, names []string
+	used        bool
 }
 
 type epKey struct {
@@ -60,8 +61,11 @@ type epKey struct {
 }
 
 type epEntry struct {
-	ids    []engine.PolicyID
-	srcs   []engine.ModelPolicy
+	ids  []engine.PolicyID
+	srcs []engine.ModelPolicy
+	// pols are the policy chains the chain jumps to, by index in ids (nil for a policy that
+	// fails closed): on a hit they are registered as they are, without naming them again.
+	pols   []*polEntry
 	shadow []engine.PolicyKey
 	chain  Chain
 	text   []string
@@ -255,14 +259,7 @@ func sameSlice(a, b []engine.ModelRule) bool {
 func (b *builder) cachedPolicyChain(p *engine.ModelPolicy, dir engine.Direction, name string) (string, bool, error) {
 	k := polKey{id: p.ID, dir: dir, fam: b.fam}
 	e := b.cache.pols[k]
-	if e != nil && samePolicy(&e.src, p) {
-		b.cache.last.PolicyChains++
-		for _, id := range e.sets {
-			if _, err := b.useSet(id); err != nil {
-				return "", false, fmt.Errorf("policy %s %s: %w", p.ID, dir, err)
-			}
-		}
-	} else {
+	if e == nil || !samePolicy(&e.src, p) {
 		var used []string
 		b.usedSets = &used
 		c, err := b.buildPolicyChain(p, dir, name)
@@ -270,17 +267,46 @@ func (b *builder) cachedPolicyChain(p *engine.ModelPolicy, dir engine.Direction,
 		if err != nil {
 			return "", false, err
 		}
-		e = &polEntry{src: *p, chain: *c, text: chainText(*c), sets: used}
+		slices.Sort(used)
+		used = slices.Compact(used)
+		e = &polEntry{src: *p, chain: *c, text: chainText(*c), sets: used, names: make([]string, len(used))}
+		for i, id := range used {
+			e.names[i] = setName(b.fam, id)
+		}
 		b.cache.pols[k] = e
+		b.registerPolicyChain(e, false)
+		return name, len(e.chain.Rules) > 0, nil
+	}
+	if err := b.registerPolicyChain(e, true); err != nil {
+		return "", false, fmt.Errorf("policy %s %s: %w", p.ID, dir, err)
+	}
+	return name, len(e.chain.Rules) > 0, nil
+}
+
+// registerPolicyChain adds a cached policy chain to the program being built, with the sets it
+// refers to when reused (a chain just built registered them as it was built).
+func (b *builder) registerPolicyChain(e *polEntry, reused bool) error {
+	name := e.chain.Name
+	if _, done := b.polChains[name]; done {
+		return nil
+	}
+	if reused {
+		b.cache.last.PolicyChains++
+		for i, id := range e.sets {
+			if err := b.useSetNamed(id, e.names[i]); err != nil {
+				return err
+			}
+		}
 	}
 	e.used = true
 	b.polChains[name] = &e.chain
 	b.texts[name] = e.text
-	return name, len(e.chain.Rules) > 0, nil
+	return nil
 }
 
 // cachedEndpointChain is endpointChain through the cache. On a hit the policy chains it jumps
-// to are still registered (through policyChain, itself cached), so that the program holds them.
+// to are still registered (as they are when they are the same generations, else through
+// policyChain, itself cached), so that the program holds them.
 func (b *builder) cachedEndpointChain(ep *engine.ModelEndpoint, dir engine.Direction) (Chain, error) {
 	k := epKey{ref: ep.Ref, dir: dir, fam: b.fam}
 	ids := ep.Policies(dir)
@@ -294,10 +320,17 @@ func (b *builder) cachedEndpointChain(ep *engine.ModelEndpoint, dir engine.Direc
 		if hit && !samePolicy(&e.srcs[i], p) {
 			hit = false
 		}
-		if !p.FailClosed {
-			if _, _, err := b.policyChain(p, dir); err != nil {
-				return Chain{}, err
+		if p.FailClosed {
+			continue
+		}
+		if hit && e.pols[i] != nil {
+			if err := b.registerPolicyChain(e.pols[i], true); err != nil {
+				return Chain{}, fmt.Errorf("policy %s %s: %w", p.ID, dir, err)
 			}
+			continue
+		}
+		if _, _, err := b.policyChain(p, dir); err != nil {
+			return Chain{}, err
 		}
 	}
 	if hit {
@@ -307,9 +340,14 @@ func (b *builder) cachedEndpointChain(ep *engine.ModelEndpoint, dir engine.Direc
 		if err != nil {
 			return Chain{}, err
 		}
-		e = &epEntry{ids: slices.Clone(ids), shadow: slices.Clone(ep.Shadowed(dir)), chain: c, text: chainText(c)}
-		for _, id := range ids {
-			e.srcs = append(e.srcs, *b.pols[id])
+		e = &epEntry{ids: slices.Clone(ids), shadow: slices.Clone(ep.Shadowed(dir)), chain: c, text: chainText(c),
+			pols: make([]*polEntry, len(ids))}
+		for i, id := range ids {
+			p := b.pols[id]
+			e.srcs = append(e.srcs, *p)
+			if !p.FailClosed {
+				e.pols[i] = b.cache.pols[polKey{id: id, dir: dir, fam: b.fam}]
+			}
 		}
 		b.cache.eps[k] = e
 	}
