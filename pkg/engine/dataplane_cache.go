@@ -1,6 +1,9 @@
 package engine
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // ModelCache keeps, from one node model build to the next, the conversion of every policy
 // generation into its ModelPolicy and the recipes of the sets its rules refer to, so that a
@@ -18,6 +21,14 @@ type ModelCache struct {
 	gens map[*compiled]*cachedGen
 	sets map[setKey]*cachedSet
 	eps  map[EndpointRef]*cachedEndpoint
+	// last is the model of the last build, lastGens the generations of its policies (in order)
+	// and lastRecipes a recipe of each of its sets (in order), for a build over the same
+	// generations (modelBuilder.sameGenerations).
+	last        *NodeModel
+	lastGens    []*compiled
+	lastRecipes []setRecipe
+	// sameBuilds counts the builds that took the last model's policies (for tests).
+	sameBuilds int
 }
 
 // cachedEndpoint is what a local pod's entry in the last model was derived from (the
@@ -218,4 +229,72 @@ func (b *modelBuilder) cachedPolicy(g *compiled) bool {
 	b.policies[g] = &p
 	b.polSets[g] = cg.sets
 	return true
+}
+
+// remember keeps a model just built (not through sameGenerations) for the next build.
+func (c *ModelCache) remember(m *NodeModel, b *modelBuilder) {
+	c.last = m
+	byID := make(map[PolicyID]*compiled, len(b.policies))
+	recipes := make(map[string]setRecipe, len(m.Sets))
+	for g, p := range b.policies {
+		byID[p.ID] = g
+		for _, r := range c.gens[g].recipes {
+			recipes[r.id] = r
+		}
+	}
+	c.lastGens = c.lastGens[:0]
+	for i := range m.Policies {
+		c.lastGens = append(c.lastGens, byID[m.Policies[i].ID])
+	}
+	c.lastRecipes = c.lastRecipes[:0]
+	for i := range m.Sets {
+		c.lastRecipes = append(c.lastRecipes, recipes[m.Sets[i].ID])
+	}
+}
+
+// sameGenerations completes a model whose endpoints hold exactly the generations of the last
+// build's: its policies, and its sets' IDs and users, are the last model's (shared); a set's
+// members are the last model's while no pod it ranges over changed (the epochs), else computed
+// again, and a service's are computed again (they have no epoch). Cost: one check per set,
+// nothing per policy.
+func (b *modelBuilder) sameGenerations(m *NodeModel) {
+	c := b.cache
+	c.sameBuilds++
+	for _, g := range c.lastGens {
+		c.gens[g].used = true
+	}
+	m.Policies = c.last.Policies
+	m.Sets = c.last.Sets
+	copied := false
+	for i, r := range c.lastRecipes {
+		last := &c.last.Sets[i]
+		var fresh *ModelSet
+		switch r.kind {
+		case SetSelector, SetNamedPort:
+			if b.reuseSet(r.id, r.peer) != nil {
+				continue
+			}
+			if r.kind == SetSelector {
+				b.selectorSetID(r.id, r.peer)
+			} else {
+				b.namedPortSetID(r.id, r.peer, r.proto, r.name)
+			}
+			fresh = b.sets[r.id]
+		case SetService, SetServiceNoPort:
+			b.serviceSet(r.svc)
+			fresh = b.sets[r.id]
+			if slices.Equal(fresh.IPs, last.IPs) && slices.Equal(fresh.IPPorts, last.IPPorts) {
+				continue
+			}
+		default:
+			continue // nets: the ID says the members
+		}
+		if !copied {
+			m.Sets = slices.Clone(m.Sets)
+			copied = true
+		}
+		fresh.Users = last.Users
+		m.Sets[i] = *fresh
+	}
+	c.last = m
 }

@@ -116,28 +116,54 @@ func (e *Engine) nodeModel(node string, choose generationChooser, cache *ModelCa
 		defer cache.sweep()
 	}
 	m := &NodeModel{Node: node}
+	type local struct {
+		ep    *endpoint
+		lists [numDirections][]*compiled
+	}
+	var locals []local
 	for _, ep := range e.pods {
 		if ep.spec.Node != node {
 			continue
 		}
+		l := local{ep: ep}
+		for _, dir := range []Direction{Ingress, Egress} {
+			l.lists[dir] = choose(ep, dir)
+		}
+		locals = append(locals, l)
+	}
+	// The same local pods with the same generations as the last build through the cache: the
+	// policies, their sets and the sets' users are the last model's; only the sets' members
+	// may have changed (sameGenerations).
+	same := cache != nil && cache.last != nil && len(locals) == len(cache.last.Endpoints)
+	for i := 0; same && i < len(locals); i++ {
+		ce := cache.eps[locals[i].ep.ref]
+		same = ce != nil && slices.Equal(ce.lists[Ingress], locals[i].lists[Ingress]) && slices.Equal(ce.lists[Egress], locals[i].lists[Egress])
+	}
+	for _, l := range locals {
+		ep := l.ep
 		me := ModelEndpoint{Ref: ep.ref}
 		for _, ip := range ep.spec.IPs {
 			if list := e.byIP[ip]; len(list) > 0 && list[0] == ep {
 				me.IPs = append(me.IPs, ip)
 			}
 		}
-		var lists [numDirections][]*compiled
-		for _, dir := range []Direction{Ingress, Egress} {
-			lists[dir] = choose(ep, dir)
-			for _, c := range lists[dir] {
-				b.policy(c)
+		if !same {
+			for _, dir := range []Direction{Ingress, Egress} {
+				for _, c := range l.lists[dir] {
+					b.policy(c)
+				}
 			}
 		}
-		me.Ingress, me.Egress, me.Sets = b.endpointLists(ep.ref, lists)
+		me.Ingress, me.Egress, me.Sets = b.endpointLists(ep.ref, l.lists)
 		if each != nil {
 			each(ep, &me)
 		}
 		m.Endpoints = append(m.Endpoints, me)
+	}
+	if same {
+		slices.SortFunc(m.Endpoints, func(a, b ModelEndpoint) int { return compareRefs(a.Ref, b.Ref) })
+		b.sameGenerations(m)
+		return m
 	}
 	slices.SortFunc(m.Endpoints, func(a, b ModelEndpoint) int { return compareRefs(a.Ref, b.Ref) })
 	type genPolicy struct {
@@ -169,6 +195,9 @@ func (e *Engine) nodeModel(node string, choose generationChooser, cache *ModelCa
 		m.Sets = append(m.Sets, *s)
 	}
 	slices.SortFunc(m.Sets, func(a, b ModelSet) int { return strings.Compare(a.ID, b.ID) })
+	if cache != nil {
+		cache.remember(m, b)
+	}
 	return m
 }
 

@@ -68,3 +68,11 @@ func VariantForTest(seed uint64, o any) any {
 	}
 	return genPolicyLike(c, o)
 }
+
+// SameBuildsForTest is how many builds through c took the last model's policies as they were
+// (ModelCache, sameGenerations).
+func SameBuildsForTest(c *ModelCache) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sameBuilds
+}

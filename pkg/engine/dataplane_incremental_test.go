@@ -98,6 +98,9 @@ func (v *incrementalView) check(t *testing.T, e *engine.Engine, opts render.Opti
 func TestRendererMatchesFreshRender(t *testing.T) {
 	opts := render.DefaultOptions()
 	reused := render.Reuse{}
+	// setsOnly and sameBuilds count the incremental renders and model builds that took the
+	// shortest paths (the last model's policies, only sets made again), which must be exercised.
+	setsOnly, sameBuilds := 0, 0
 	for seed := range uint64(10) {
 		objs, _ := engine.GenWorldForTest(seed)
 		more, _ := engine.GenWorldForTest(seed + 1000)
@@ -158,7 +161,9 @@ func TestRendererMatchesFreshRender(t *testing.T) {
 				_ = engine.StoreForTest(e, o)
 			}
 			for _, v := range viewsOf() {
-				v.check(t, e, opts, "seed "+itoa(seed)+" step "+itoa(uint64(step)))
+				if v.check(t, e, opts, "seed "+itoa(seed)+" step "+itoa(uint64(step))).SetsOnly {
+					setsOnly++
+				}
 			}
 		}
 		// No change: everything the second render needs is reused.
@@ -176,6 +181,9 @@ func TestRendererMatchesFreshRender(t *testing.T) {
 			reused.PolicyChains += got.PolicyChains
 			reused.EndpointChains += got.EndpointChains
 		}
+		for _, v := range views {
+			sameBuilds += engine.SameBuildsForTest(v.cache)
+		}
 		for _, o := range pool {
 			engine.RemoveForTest(e, o)
 		}
@@ -190,6 +198,10 @@ func TestRendererMatchesFreshRender(t *testing.T) {
 	if reused.PolicyChains == 0 || reused.EndpointChains == 0 {
 		t.Fatalf("unchanged renders reused %+v: the caches never hit", reused)
 	}
+	if setsOnly == 0 || sameBuilds == 0 {
+		t.Fatalf("after changes, %d renders took only the sets again and %d model builds the last policies: the shortest paths were never taken", setsOnly, sameBuilds)
+	}
+	t.Logf("after changes: %d renders made only sets again; %d model builds took the last policies", setsOnly, sameBuilds)
 }
 
 func itoa(n uint64) string {

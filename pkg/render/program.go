@@ -359,8 +359,18 @@ func (b *builder) useSetNamed(id, name string) error {
 			return nil
 		}
 	}
-	s := &SetDef{Name: name, Family: b.fam, ModelID: id}
-	isFam := func(a netip.Addr) bool { return a.Is6() == (b.fam == IPv6) }
+	s, err := setDefFor(b.fam, name, id, ms)
+	if err != nil {
+		return err
+	}
+	b.sets[name] = s
+	return nil
+}
+
+// setDefFor makes the def of a model set in one family.
+func setDefFor(fam Family, name, id string, ms *engine.ModelSet) (*SetDef, error) {
+	s := &SetDef{Name: name, Family: fam, ModelID: id}
+	isFam := func(a netip.Addr) bool { return a.Is6() == (fam == IPv6) }
 	switch ms.Kind {
 	case engine.SetSelector, engine.SetServiceNoPort:
 		s.Type = HashIP
@@ -379,7 +389,7 @@ func (b *builder) useSetNamed(id, name string) error {
 				// hash:net cannot hold a /0: two halves cover the same addresses.
 				half := netip.PrefixFrom(p.Addr(), 1)
 				other := netip.MustParseAddr("128.0.0.0")
-				if b.fam == IPv6 {
+				if fam == IPv6 {
 					other = netip.MustParseAddr("8000::")
 				}
 				s.Nets = append(s.Nets, half, netip.PrefixFrom(other, 1))
@@ -402,8 +412,7 @@ func (b *builder) useSetNamed(id, name string) error {
 			}
 		}
 	default:
-		return fmt.Errorf("set %s: unknown kind %q", id, ms.Kind)
+		return nil, fmt.Errorf("set %s: unknown kind %q", id, ms.Kind)
 	}
-	b.sets[name] = s
-	return nil
+	return s, nil
 }

@@ -36,6 +36,22 @@ type Renderer struct {
 	pols map[polKey]*polEntry
 	eps  map[epKey]*epEntry
 	sets map[string]*setEntry
+	// prev is what the last successful render rendered and made, for a render of a model with
+	// the same policies (samePolicies); nil until then and after an error.
+	prev *prevRender
+}
+
+// prevRender is the last render: its model's policies, endpoints and sets (the model's own
+// slices: a model is immutable), the identity of each set's members, where each set is in
+// each family's output (-1 when absent), the output, and what it counted.
+type prevRender struct {
+	policies  []engine.ModelPolicy
+	endpoints []engine.ModelEndpoint
+	sets      []engine.ModelSet
+	srcs      []memberSlices
+	pos       [2][]int
+	out       [2]Ruleset
+	reuse     Reuse
 }
 
 type polKey struct {
@@ -118,6 +134,9 @@ func (r *Renderer) cachedSetDef(name, id string, ms *engine.ModelSet) *SetDef {
 // Reuse counts what one render took from the cache, over both families.
 type Reuse struct {
 	PolicyChains, EndpointChains, Sets int
+	// SetsOnly: the model had the last render's policies and endpoints, so every chain of the
+	// last render was taken as it was and only the sets whose members changed were made again.
+	SetsOnly bool
 }
 
 // LastReuse returns what the last render reused.
@@ -141,6 +160,14 @@ func (r *Renderer) Render(m *engine.NodeModel) (v4, v6 Ruleset, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.last = Reuse{}
+	if m != nil && r.prev != nil && r.samePolicies(m) {
+		out, err := r.renderSets(m)
+		if err == nil {
+			return out[IPv4], out[IPv6], nil
+		}
+		r.prev = nil // render in full, which reports the error
+	}
+	r.prev = nil
 	progs, texts, err := build(m, r.opts, r)
 	if err != nil {
 		// Entries added by the failed render are kept (they are correct); marks are reset.
@@ -153,7 +180,110 @@ func (r *Renderer) Render(m *engine.NodeModel) (v4, v6 Ruleset, err error) {
 	}
 	out := [2]Ruleset{r.ruleset(progs[IPv4], texts[IPv4], modelSets), r.ruleset(progs[IPv6], texts[IPv6], modelSets)}
 	r.sweep(true)
+	r.remember(m, out)
 	return out[IPv4], out[IPv6], nil
+}
+
+// remember keeps a full render for the next one.
+func (r *Renderer) remember(m *engine.NodeModel, out [2]Ruleset) {
+	p := &prevRender{policies: m.Policies, endpoints: m.Endpoints, sets: m.Sets, out: out, srcs: make([]memberSlices, len(m.Sets))}
+	p.reuse = Reuse{PolicyChains: len(r.pols), EndpointChains: len(r.eps)}
+	for f := range out {
+		at := make(map[string]int, len(out[f].Sets))
+		for i, s := range out[f].Sets {
+			at[s.Name] = i
+		}
+		p.pos[f] = make([]int, len(m.Sets))
+		for i := range m.Sets {
+			p.pos[f][i] = -1
+			if j, ok := at[setName(Family(f), m.Sets[i].ID)]; ok {
+				p.pos[f][i] = j
+			}
+		}
+		p.reuse.Sets += len(out[f].Sets)
+	}
+	for i := range m.Sets {
+		p.srcs[i] = membersOf(&m.Sets[i])
+	}
+	r.prev = p
+}
+
+// samePolicies says whether m has the last render's policies (the very same values: the
+// engine's ModelCache hands over the last model's policies when the node's generations did not
+// change), its endpoints with the same addresses, policy lists and shadowed candidates, and sets
+// with the same IDs. Every chain is then the same as in the last render; only the sets' members
+// may differ.
+func (r *Renderer) samePolicies(m *engine.NodeModel) bool {
+	p := r.prev
+	if len(m.Policies) != len(p.policies) || len(m.Endpoints) != len(p.endpoints) || len(m.Sets) != len(p.sets) {
+		return false
+	}
+	if len(m.Policies) > 0 && &m.Policies[0] != &p.policies[0] {
+		return false
+	}
+	for i := range m.Endpoints {
+		a, b := &m.Endpoints[i], &p.endpoints[i]
+		if a.Ref != b.Ref || !slices.Equal(a.IPs, b.IPs) || !slices.Equal(a.Ingress, b.Ingress) || !slices.Equal(a.Egress, b.Egress) ||
+			!slices.Equal(a.ShadowIngress, b.ShadowIngress) || !slices.Equal(a.ShadowEgress, b.ShadowEgress) {
+			return false
+		}
+	}
+	if len(m.Sets) > 0 && &m.Sets[0] == &p.sets[0] {
+		return true
+	}
+	for i := range m.Sets {
+		if m.Sets[i].ID != p.sets[i].ID || m.Sets[i].Kind != p.sets[i].Kind {
+			return false
+		}
+	}
+	return true
+}
+
+// renderSets renders a model with the last render's policies (samePolicies): the chains are the
+// last render's, and only the sets whose members changed are made again. Nothing is dropped
+// from the caches: the output uses what the last one used.
+func (r *Renderer) renderSets(m *engine.NodeModel) ([2]Ruleset, error) {
+	p := r.prev
+	out := p.out
+	r.last = p.reuse
+	r.last.SetsOnly = true
+	copied := [2]bool{}
+	for i := range m.Sets {
+		ms := &m.Sets[i]
+		src := membersOf(ms)
+		if src == p.srcs[i] {
+			continue
+		}
+		for f := range out {
+			at := p.pos[f][i]
+			if at < 0 {
+				continue
+			}
+			name := setName(Family(f), ms.ID)
+			def, err := setDefFor(Family(f), name, ms.ID, ms)
+			if err != nil {
+				return out, err
+			}
+			e := r.sets[name]
+			if e == nil || !sameSet(&e.def, def) {
+				e = &setEntry{def: *def, text: def.text()}
+				r.sets[name] = e
+				r.last.Sets--
+			}
+			e.src = src
+			if !copied[f] {
+				out[f].Sets = slices.Clone(out[f].Sets)
+				copied[f] = true
+			}
+			out[f].Sets[at] = e.text
+		}
+	}
+	p.out, p.sets, p.endpoints = out, m.Sets, m.Endpoints
+	p.srcs = slices.Clone(p.srcs)
+	for i := range m.Sets {
+		p.srcs[i] = membersOf(&m.Sets[i])
+	}
+	return out, nil
 }
 
 // sweep drops the entries the last render did not use (when drop) and clears the marks.
