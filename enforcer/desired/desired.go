@@ -78,6 +78,10 @@ func (r *Ruleset) Validate() error { return new(Validator).Validate(r) }
 type Validator struct {
 	chains map[chainKey]*chainMemo
 	sets   map[string]*setMemo
+	// names are the chain names of each table and the set names of the last valid Ruleset: while
+	// they are the same, a remembered chain's references still hold and are not checked again.
+	names [][]string
+	sets0 []string
 }
 
 type chainKey struct {
@@ -91,6 +95,8 @@ type chainMemo struct {
 	rules []string
 	refs  []ruleRef
 	seen  bool
+	// checked: the references were found declared in the last valid Ruleset.
+	checked bool
 }
 
 type ruleRef struct {
@@ -112,6 +118,20 @@ func (v *Validator) Validate(r *Ruleset) error {
 		v.sets = map[string]*setMemo{}
 	}
 	defer v.sweep()
+	// The names of the chains and sets, as in the last valid Ruleset? Then they are known to
+	// be well-formed and distinct, and only the chains scanned now need their references
+	// checked.
+	sameNames := len(v.names) == len(r.Tables) && len(v.sets0) == len(r.Sets)
+	for i := 0; sameNames && i < len(r.Tables); i++ {
+		cs := r.Tables[i].Chains
+		sameNames = len(v.names[i]) == len(cs)
+		for j := 0; sameNames && j < len(cs); j++ {
+			sameNames = v.names[i][j] == cs[j].Name
+		}
+	}
+	for i := 0; sameNames && i < len(r.Sets); i++ {
+		sameNames = v.sets0[i] == r.Sets[i].Name
+	}
 	tables := map[string]bool{}
 	memos := make([][]*chainMemo, len(r.Tables))
 	for i := range r.Tables {
@@ -128,18 +148,23 @@ func (v *Validator) Validate(r *Ruleset) error {
 			return fmt.Errorf("%s: table %s listed twice", path(), key)
 		}
 		tables[key] = true
-		chains := make(map[string]bool, len(t.Chains))
+		var chains map[string]bool
+		if !sameNames {
+			chains = make(map[string]bool, len(t.Chains))
+		}
 		memos[i] = make([]*chainMemo, len(t.Chains))
 		for j := range t.Chains {
 			c := &t.Chains[j]
 			cpath := func() string { return fmt.Sprintf("%s.chains[%d]", path(), j) }
-			if err := checkName(c.Name, MaxChainName); err != nil {
-				return fmt.Errorf("%s.name: %w", cpath(), err)
+			if !sameNames {
+				if err := checkName(c.Name, MaxChainName); err != nil {
+					return fmt.Errorf("%s.name: %w", cpath(), err)
+				}
+				if chains[c.Name] {
+					return fmt.Errorf("%s.name %q: chain listed twice", cpath(), c.Name)
+				}
+				chains[c.Name] = true
 			}
-			if chains[c.Name] {
-				return fmt.Errorf("%s.name %q: chain listed twice", cpath(), c.Name)
-			}
-			chains[c.Name] = true
 			ck := chainKey{t.Family, t.Name, c.Name}
 			m := v.chains[ck]
 			if m == nil || !slices.Equal(m.rules, c.Rules) {
@@ -156,35 +181,55 @@ func (v *Validator) Validate(r *Ruleset) error {
 			memos[i][j] = m
 		}
 	}
-	sets := make(map[string]bool, len(r.Sets))
-	for i := range r.Sets {
-		sets[r.Sets[i].Name] = false
-	}
+	var sets map[string]bool
 	for i := range r.Tables {
 		t := &r.Tables[i]
-		chains := make(map[string]bool, len(t.Chains))
-		for j := range t.Chains {
-			chains[t.Chains[j].Name] = true
-		}
+		var chains map[string]bool
 		for j, m := range memos[i] {
+			if sameNames && m.checked {
+				continue
+			}
+			if chains == nil {
+				if sets == nil {
+					sets = make(map[string]bool, len(r.Sets))
+					for i := range r.Sets {
+						sets[r.Sets[i].Name] = false
+					}
+				}
+				chains = make(map[string]bool, len(t.Chains))
+				for j := range t.Chains {
+					chains[t.Chains[j].Name] = true
+				}
+			}
 			for _, ref := range m.refs {
 				if err := checkReference(ref, chains, sets); err != nil {
+					for _, ms := range memos {
+						for _, m := range ms {
+							m.checked = false
+						}
+					}
+					v.names, v.sets0 = nil, nil
 					return fmt.Errorf("tables[%d].chains[%d].rules[%d]: %w", i, j, ref.rule, err)
 				}
 			}
 		}
 	}
+	if sets == nil && !sameNames {
+		sets = make(map[string]bool, len(r.Sets))
+	}
 	clear(sets)
 	for i := range r.Sets {
 		s := &r.Sets[i]
 		path := func() string { return fmt.Sprintf("sets[%d]", i) }
-		if err := checkName(s.Name, MaxSetName); err != nil {
-			return fmt.Errorf("%s.name: %w", path(), err)
+		if !sameNames {
+			if err := checkName(s.Name, MaxSetName); err != nil {
+				return fmt.Errorf("%s.name: %w", path(), err)
+			}
+			if sets[s.Name] {
+				return fmt.Errorf("%s.name %q: set listed twice", path(), s.Name)
+			}
+			sets[s.Name] = true
 		}
-		if sets[s.Name] {
-			return fmt.Errorf("%s.name %q: set listed twice", path(), s.Name)
-		}
-		sets[s.Name] = true
 		if !SetTypes[s.Type] {
 			return fmt.Errorf("%s.type %q: must be hash:ip, hash:net or hash:ip,port", path(), s.Type)
 		}
@@ -202,6 +247,23 @@ func (v *Validator) Validate(r *Ruleset) error {
 			v.sets[s.Name] = m
 		}
 		m.seen = true
+	}
+	for _, ms := range memos {
+		for _, m := range ms {
+			m.checked = true
+		}
+	}
+	if !sameNames {
+		v.names = make([][]string, len(r.Tables))
+		for i := range r.Tables {
+			for _, c := range r.Tables[i].Chains {
+				v.names[i] = append(v.names[i], c.Name)
+			}
+		}
+		v.sets0 = make([]string, len(r.Sets))
+		for i := range r.Sets {
+			v.sets0[i] = r.Sets[i].Name
+		}
 	}
 	return nil
 }

@@ -82,6 +82,15 @@ func TestValidatorRemembers(t *testing.T) {
 		{"valid again", func(*Ruleset) {}},
 		{"set renamed under a remembered rule", func(r *Ruleset) { r.Sets[0].Name = "PAL-s-2" }},
 		{"valid after the error", func(*Ruleset) {}},
+		{"same names, a rule now names an undeclared set", func(r *Ruleset) {
+			r.Tables[0].Chains[1].Rules[0] = "-m set --match-set PAL-s-9 src -j RETURN"
+		}},
+		{"same names, a rule now jumps to an undeclared chain", func(r *Ruleset) {
+			r.Tables[0].Chains[1].Rules[0] = "-j PAL-y"
+		}},
+		{"valid with the same names", func(*Ruleset) {}},
+		{"chain listed twice", func(r *Ruleset) { r.Tables[0].Chains[1].Name = EntryChain }},
+		{"set listed twice", func(r *Ruleset) { r.Sets = append(r.Sets, r.Sets[0]) }},
 		{"jump target removed", func(r *Ruleset) {
 			r.Tables[0].Chains = r.Tables[0].Chains[:1]
 		}},
