@@ -26,9 +26,11 @@ type ModelCache struct {
 	// generations (modelBuilder.sameGenerations).
 	last        *NodeModel
 	lastGens    []*compiled
+	lastIndex   map[*compiled]int
 	lastRecipes []setRecipe
-	// sameBuilds counts the builds that took the last model's policies (for tests).
-	sameBuilds int
+	// sameBuilds counts the builds that took the last model's policies, replBuilds those of
+	// them that converted new generations of some (for tests).
+	sameBuilds, replBuilds int
 }
 
 // cachedEndpoint is what a local pod's entry in the last model was derived from (the
@@ -242,28 +244,114 @@ func (c *ModelCache) remember(m *NodeModel, b *modelBuilder) {
 			recipes[r.id] = r
 		}
 	}
-	c.lastGens = c.lastGens[:0]
+	c.lastGens = make([]*compiled, 0, len(m.Policies))
+	c.lastIndex = make(map[*compiled]int, len(m.Policies))
 	for i := range m.Policies {
-		c.lastGens = append(c.lastGens, byID[m.Policies[i].ID])
+		g := byID[m.Policies[i].ID]
+		c.lastGens = append(c.lastGens, g)
+		c.lastIndex[g] = i
 	}
-	c.lastRecipes = c.lastRecipes[:0]
+	c.lastRecipes = make([]setRecipe, 0, len(m.Sets))
 	for i := range m.Sets {
 		c.lastRecipes = append(c.lastRecipes, recipes[m.Sets[i].ID])
 	}
 }
 
+func (b *modelBuilder) cacheEp(ref EndpointRef) *cachedEndpoint {
+	if b.cache == nil {
+		return nil
+	}
+	return b.cache.eps[ref]
+}
+
+// replacements compares the local pods' lists (lists, of the pods ref names) with the last
+// build's. When every pod was in it, every list holds the same policies in the same order, and
+// where a generation differs it is the new generation of the same policy and slot, used nowhere
+// else in its old generation, and its rules refer to the same sets as the old one's: it returns
+// the new generations by index in the last model's policies (converted, in b), else nil.
+func (b *modelBuilder) replacements(lists [][numDirections][]*compiled, ref func(int) EndpointRef) map[int]*compiled {
+	c := b.cache
+	repl := map[int]*compiled{}
+	kept := map[int]bool{}
+	for i := range lists {
+		ce := c.eps[ref(i)]
+		if ce == nil {
+			return nil
+		}
+		for d := range numDirections {
+			now, was := lists[i][d], ce.lists[d]
+			if len(now) != len(was) {
+				return nil
+			}
+			for k, g := range now {
+				old := was[k]
+				at, ok := c.lastIndex[old]
+				if !ok {
+					return nil
+				}
+				if g == old {
+					kept[at] = true
+					continue
+				}
+				if g.key != old.key || g.slot != old.slot || (repl[at] != nil && repl[at] != g) {
+					return nil
+				}
+				repl[at] = g
+			}
+		}
+	}
+	if len(repl) == 0 || 2*len(repl) > len(c.lastGens) {
+		return nil // nothing replaced (a pod's lists reordered), or too much to gain
+	}
+	for at, g := range repl {
+		if kept[at] {
+			return nil
+		}
+		b.policy(g)
+		if !slices.Equal(b.polSets[g], c.gens[c.lastGens[at]].sets) {
+			return nil
+		}
+	}
+	return repl
+}
+
 // sameGenerations completes a model whose endpoints hold exactly the generations of the last
-// build's: its policies, and its sets' IDs and users, are the last model's (shared); a set's
-// members are the last model's while no pod it ranges over changed (the epochs), else computed
-// again, and a service's are computed again (they have no epoch). Cost: one check per set,
-// nothing per policy.
-func (b *modelBuilder) sameGenerations(m *NodeModel) {
+// build's, but for repl (new generations of the same policies, by index in the last model's
+// policies, with the same sets): its policies are the last model's (shared when repl is empty),
+// and its sets' IDs and users are the last model's; a set's members are the last model's while
+// no pod it ranges over changed (the epochs), else computed again, and a service's are computed
+// again (they have no epoch). Cost: one check per set and per replaced generation, nothing per
+// policy.
+func (b *modelBuilder) sameGenerations(m *NodeModel, repl map[int]*compiled) {
 	c := b.cache
 	c.sameBuilds++
+	m.Policies = c.last.Policies
+	if len(repl) > 0 {
+		c.replBuilds++
+		m.Policies = slices.Clone(m.Policies)
+		c.lastGens = slices.Clone(c.lastGens)
+		setAt := make(map[string]int, len(c.lastRecipes))
+		for i := range c.last.Sets {
+			setAt[c.last.Sets[i].ID] = i
+		}
+		c.lastRecipes = slices.Clone(c.lastRecipes)
+		for at, g := range repl {
+			delete(c.lastIndex, c.lastGens[at])
+			c.lastGens[at] = g
+			c.lastIndex[g] = at
+			m.Policies[at] = *b.policies[g]
+			// The new generation's recipes name the peers it holds (the old one's may be
+			// released).
+			for _, r := range c.gens[g].recipes {
+				if i, ok := setAt[r.id]; ok {
+					c.lastRecipes[i] = r
+				}
+			}
+		}
+	}
 	for _, g := range c.lastGens {
 		c.gens[g].used = true
 	}
-	m.Policies = c.last.Policies
 	m.Sets = c.last.Sets
 	copied := false
 	for i, r := range c.lastRecipes {

@@ -139,6 +139,17 @@ func (e *Engine) nodeModel(node string, choose generationChooser, cache *ModelCa
 		ce := cache.eps[locals[i].ep.ref]
 		same = ce != nil && slices.Equal(ce.lists[Ingress], locals[i].lists[Ingress]) && slices.Equal(ce.lists[Egress], locals[i].lists[Egress])
 	}
+	// Or the same pods with the same policies, some in a new generation each (a policy
+	// updated): the last model with those generations converted again (replaced).
+	var repl map[int]*compiled
+	if !same && cache != nil && cache.last != nil && len(locals) == len(cache.last.Endpoints) {
+		lists := make([][numDirections][]*compiled, len(locals))
+		for i := range locals {
+			lists[i] = locals[i].lists
+		}
+		repl = b.replacements(lists, func(i int) EndpointRef { return locals[i].ep.ref })
+	}
+	same = same || repl != nil
 	for _, l := range locals {
 		ep := l.ep
 		me := ModelEndpoint{Ref: ep.ref}
@@ -147,7 +158,8 @@ func (e *Engine) nodeModel(node string, choose generationChooser, cache *ModelCa
 				me.IPs = append(me.IPs, ip)
 			}
 		}
-		if !same {
+		if ce := b.cacheEp(ep.ref); !same || ce == nil || !slices.Equal(ce.lists[Ingress], l.lists[Ingress]) || !slices.Equal(ce.lists[Egress], l.lists[Egress]) {
+			// The endpoint's IDs and sets are derived again from its generations' sets.
 			for _, dir := range []Direction{Ingress, Egress} {
 				for _, c := range l.lists[dir] {
 					b.policy(c)
@@ -162,7 +174,7 @@ func (e *Engine) nodeModel(node string, choose generationChooser, cache *ModelCa
 	}
 	if same {
 		slices.SortFunc(m.Endpoints, func(a, b ModelEndpoint) int { return compareRefs(a.Ref, b.Ref) })
-		b.sameGenerations(m)
+		b.sameGenerations(m, repl)
 		return m
 	}
 	slices.SortFunc(m.Endpoints, func(a, b ModelEndpoint) int { return compareRefs(a.Ref, b.Ref) })
