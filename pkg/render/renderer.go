@@ -52,6 +52,8 @@ type prevRender struct {
 	pos       [2][]int
 	out       [2]Ruleset
 	reuse     Reuse
+	// chainAt is where each chain is in each family's output.
+	chainAt [2]map[string]int
 }
 
 type polKey struct {
@@ -137,6 +139,10 @@ type Reuse struct {
 	// SetsOnly: the model had the last render's policies and endpoints, so every chain of the
 	// last render was taken as it was and only the sets whose members changed were made again.
 	SetsOnly bool
+	// InPlace counts the chains made again and put in place of the last render's, when the
+	// model had the last render's policies but for new generations of some (a policy's rules
+	// edited): every other chain was taken as it was.
+	InPlace int
 }
 
 // LastReuse returns what the last render reused.
@@ -166,6 +172,14 @@ func (r *Renderer) Render(m *engine.NodeModel) (v4, v6 Ruleset, err error) {
 			return out[IPv4], out[IPv6], nil
 		}
 		r.prev = nil // render in full, which reports the error
+	}
+	if m != nil && r.prev != nil {
+		if changed := r.changedPolicies(m); changed != nil {
+			if out, ok := r.renderChanged(m, changed); ok {
+				return out[IPv4], out[IPv6], nil
+			}
+			r.last = Reuse{}
+		}
 	}
 	r.prev = nil
 	progs, texts, err := build(m, r.opts, r)
@@ -201,6 +215,12 @@ func (r *Renderer) remember(m *engine.NodeModel, out [2]Ruleset) {
 			}
 		}
 		p.reuse.Sets += len(out[f].Sets)
+		p.chainAt[f] = map[string]int{}
+		for _, t := range out[f].Tables {
+			for i, c := range t.Chains {
+				p.chainAt[f][c.Name] = i
+			}
+		}
 	}
 	for i := range m.Sets {
 		p.srcs[i] = membersOf(&m.Sets[i])
@@ -221,6 +241,13 @@ func (r *Renderer) samePolicies(m *engine.NodeModel) bool {
 	if len(m.Policies) > 0 && &m.Policies[0] != &p.policies[0] {
 		return false
 	}
+	return r.sameEndpointsAndSets(m)
+}
+
+// sameEndpointsAndSets says whether m has the last render's endpoints (addresses, policy lists,
+// shadowed candidates) and sets (IDs and kinds, in order); the lengths are known equal.
+func (r *Renderer) sameEndpointsAndSets(m *engine.NodeModel) bool {
+	p := r.prev
 	for i := range m.Endpoints {
 		a, b := &m.Endpoints[i], &p.endpoints[i]
 		if a.Ref != b.Ref || !slices.Equal(a.IPs, b.IPs) || !slices.Equal(a.Ingress, b.Ingress) || !slices.Equal(a.Egress, b.Egress) ||
@@ -244,9 +271,21 @@ func (r *Renderer) samePolicies(m *engine.NodeModel) bool {
 // from the caches: the output uses what the last one used.
 func (r *Renderer) renderSets(m *engine.NodeModel) ([2]Ruleset, error) {
 	p := r.prev
-	out := p.out
 	r.last = p.reuse
 	r.last.SetsOnly = true
+	out, err := r.updateSets(m, p.out)
+	if err != nil {
+		return out, err
+	}
+	p.out, p.policies, p.endpoints = out, m.Policies, m.Endpoints
+	return out, nil
+}
+
+// updateSets makes again, in out (the last output, copied where it changes), the sets whose
+// members changed since the last render; m has the last render's sets (the same IDs, in the
+// same order).
+func (r *Renderer) updateSets(m *engine.NodeModel, out [2]Ruleset) ([2]Ruleset, error) {
+	p := r.prev
 	copied := [2]bool{}
 	for i := range m.Sets {
 		ms := &m.Sets[i]
@@ -278,12 +317,147 @@ func (r *Renderer) renderSets(m *engine.NodeModel) ([2]Ruleset, error) {
 			out[f].Sets[at] = e.text
 		}
 	}
-	p.out, p.sets, p.endpoints = out, m.Sets, m.Endpoints
+	p.sets = m.Sets
 	p.srcs = slices.Clone(p.srcs)
 	for i := range m.Sets {
 		p.srcs[i] = membersOf(&m.Sets[i])
 	}
 	return out, nil
+}
+
+// changedPolicies returns, when m has the last render's endpoints and sets and the same
+// policies in the same order but for a few in a new generation with the same tier, state and
+// directions (a policy's rules edited), their indexes in m.Policies; else nil.
+func (r *Renderer) changedPolicies(m *engine.NodeModel) []int {
+	p := r.prev
+	if len(m.Policies) != len(p.policies) || len(m.Endpoints) != len(p.endpoints) || len(m.Sets) != len(p.sets) {
+		return nil
+	}
+	if !r.sameEndpointsAndSets(m) {
+		return nil
+	}
+	var changed []int
+	for i := range m.Policies {
+		a, b := &m.Policies[i], &p.policies[i]
+		if a.ID != b.ID {
+			return nil
+		}
+		if samePolicy(a, b) {
+			continue
+		}
+		if a.Tier != b.Tier || a.TierDefaultPass != b.TierDefaultPass || a.Governs != b.Governs || a.FailClosed != b.FailClosed || a.Error != b.Error {
+			return nil
+		}
+		changed = append(changed, i)
+		if 2*len(changed) > len(m.Policies) {
+			return nil
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	return changed
+}
+
+// renderChanged renders a model whose policies at changed are new generations of the last
+// render's (changedPolicies): their chains and the chains of the endpoints that jump to them are
+// made again and put in place of the old ones; every other chain is the last render's, and the
+// sets are updated as renderSets does. It reports false when the change does not fit in place
+// (a chain appears or disappears, or uses other sets); the caller then renders in full.
+func (r *Renderer) renderChanged(m *engine.NodeModel, changed []int) ([2]Ruleset, bool) {
+	p := r.prev
+	r.last = p.reuse
+	out := p.out
+	pols := make(map[engine.PolicyID]*engine.ModelPolicy, len(m.Policies))
+	for i := range m.Policies {
+		pols[m.Policies[i].ID] = &m.Policies[i]
+	}
+	sets := make(map[string]*engine.ModelSet, len(m.Sets))
+	for i := range m.Sets {
+		sets[m.Sets[i].ID] = &m.Sets[i]
+	}
+	for f := range out {
+		fam := Family(f)
+		b := &builder{fam: fam, opts: r.opts, model: m, pols: pols, modelSets: sets,
+			sets: map[string]*SetDef{}, polChains: map[string]*Chain{}, cache: r, texts: map[string][]string{}}
+		var chains []ChainText
+		replace := func(name string, text []string) bool {
+			at, ok := p.chainAt[f][name]
+			if !ok {
+				return false
+			}
+			if chains == nil {
+				chains = slices.Clone(out[f].Tables[0].Chains)
+			}
+			chains[at] = ChainText{Name: name, Rules: text}
+			r.last.InPlace++
+			return true
+		}
+		isFam := func(ep *engine.ModelEndpoint) bool {
+			return slices.ContainsFunc(ep.IPs, func(a netip.Addr) bool { return a.Is6() == (fam == IPv6) })
+		}
+		for _, i := range changed {
+			pol := &m.Policies[i]
+			for _, dir := range []engine.Direction{engine.Ingress, engine.Egress} {
+				used := false
+				for j := range m.Endpoints {
+					ep := &m.Endpoints[j]
+					if isFam(ep) && slices.Contains(ep.Policies(dir), pol.ID) {
+						used = true
+						break
+					}
+				}
+				if !used || pol.FailClosed {
+					continue // not in the program, then or now
+				}
+				k := polKey{id: pol.ID, dir: dir, fam: fam}
+				old := r.pols[k]
+				if old == nil {
+					return out, false
+				}
+				name, ok, err := b.policyChain(pol, dir)
+				if err != nil {
+					return out, false
+				}
+				_, was := p.chainAt[f][name]
+				if ok != was || !slices.Equal(r.pols[k].sets, old.sets) {
+					return out, false
+				}
+				r.last.PolicyChains--
+				if ok && !replace(name, r.pols[k].text) {
+					return out, false
+				}
+			}
+		}
+		for j := range m.Endpoints {
+			ep := &m.Endpoints[j]
+			if !isFam(ep) {
+				continue
+			}
+			for _, dir := range []engine.Direction{engine.Egress, engine.Ingress} {
+				if !slices.ContainsFunc(changed, func(i int) bool { return slices.Contains(ep.Policies(dir), m.Policies[i].ID) }) {
+					continue
+				}
+				c, err := b.endpointChain(ep, dir)
+				if err != nil {
+					return out, false
+				}
+				r.last.EndpointChains--
+				if !replace(c.Name, b.texts[c.Name]) {
+					return out, false
+				}
+			}
+		}
+		if chains != nil {
+			out[f].Tables = []Table{{Name: out[f].Tables[0].Name, Chains: chains}}
+		}
+	}
+	out, err := r.updateSets(m, out)
+	if err != nil {
+		return out, false
+	}
+	p.out, p.policies, p.endpoints = out, m.Policies, m.Endpoints
+	return out, true
 }
 
 // sweep drops the entries the last render did not use (when drop) and clears the marks.
