@@ -82,6 +82,11 @@ type Validator struct {
 	// they are the same, a remembered chain's references still hold and are not checked again.
 	names [][]string
 	sets0 []string
+	// byPos are the memos of the last valid Ruleset's chains by table and position, and
+	// chainSet and setSet its names, for a Ruleset with the same names.
+	byPos    [][]*chainMemo
+	chainSet []map[string]bool
+	setSet   map[string]bool
 }
 
 type chainKey struct {
@@ -166,7 +171,12 @@ func (v *Validator) Validate(r *Ruleset) error {
 				chains[c.Name] = true
 			}
 			ck := chainKey{t.Family, t.Name, c.Name}
-			m := v.chains[ck]
+			var m *chainMemo
+			if sameNames && v.byPos != nil {
+				m = v.byPos[i][j] // the chain of that name, as the names are the same
+			} else {
+				m = v.chains[ck]
+			}
 			if m == nil || !slices.Equal(m.rules, c.Rules) {
 				m = &chainMemo{rules: slices.Clone(c.Rules)}
 				for k, rule := range c.Rules {
@@ -189,6 +199,9 @@ func (v *Validator) Validate(r *Ruleset) error {
 			if sameNames && m.checked {
 				continue
 			}
+			if chains == nil && sameNames && v.chainSet != nil {
+				chains, sets = v.chainSet[i], v.setSet
+			}
 			if chains == nil {
 				if sets == nil {
 					sets = make(map[string]bool, len(r.Sets))
@@ -208,16 +221,16 @@ func (v *Validator) Validate(r *Ruleset) error {
 							m.checked = false
 						}
 					}
-					v.names, v.sets0 = nil, nil
+					v.names, v.sets0, v.byPos, v.chainSet, v.setSet = nil, nil, nil, nil, nil
 					return fmt.Errorf("tables[%d].chains[%d].rules[%d]: %w", i, j, ref.rule, err)
 				}
 			}
 		}
 	}
-	if sets == nil && !sameNames {
-		sets = make(map[string]bool, len(r.Sets))
+	var seenSets map[string]bool
+	if !sameNames {
+		seenSets = make(map[string]bool, len(r.Sets))
 	}
-	clear(sets)
 	for i := range r.Sets {
 		s := &r.Sets[i]
 		path := func() string { return fmt.Sprintf("sets[%d]", i) }
@@ -225,10 +238,10 @@ func (v *Validator) Validate(r *Ruleset) error {
 			if err := checkName(s.Name, MaxSetName); err != nil {
 				return fmt.Errorf("%s.name: %w", path(), err)
 			}
-			if sets[s.Name] {
+			if seenSets[s.Name] {
 				return fmt.Errorf("%s.name %q: set listed twice", path(), s.Name)
 			}
-			sets[s.Name] = true
+			seenSets[s.Name] = true
 		}
 		if !SetTypes[s.Type] {
 			return fmt.Errorf("%s.type %q: must be hash:ip, hash:net or hash:ip,port", path(), s.Type)
@@ -253,7 +266,19 @@ func (v *Validator) Validate(r *Ruleset) error {
 			m.checked = true
 		}
 	}
+	v.byPos = memos
 	if !sameNames {
+		v.chainSet = make([]map[string]bool, len(r.Tables))
+		for i := range r.Tables {
+			v.chainSet[i] = make(map[string]bool, len(r.Tables[i].Chains))
+			for _, c := range r.Tables[i].Chains {
+				v.chainSet[i][c.Name] = true
+			}
+		}
+		v.setSet = make(map[string]bool, len(r.Sets))
+		for i := range r.Sets {
+			v.setSet[r.Sets[i].Name] = false
+		}
 		v.names = make([][]string, len(r.Tables))
 		for i := range r.Tables {
 			for _, c := range r.Tables[i].Chains {

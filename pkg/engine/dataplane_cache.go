@@ -2,6 +2,7 @@ package engine
 
 import (
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -329,21 +330,15 @@ func (b *modelBuilder) sameGenerations(m *NodeModel, repl map[int]*compiled) {
 	if len(repl) > 0 {
 		c.replBuilds++
 		m.Policies = slices.Clone(m.Policies)
-		c.lastGens = slices.Clone(c.lastGens)
-		setAt := make(map[string]int, len(c.lastRecipes))
-		for i := range c.last.Sets {
-			setAt[c.last.Sets[i].ID] = i
-		}
-		c.lastRecipes = slices.Clone(c.lastRecipes)
 		for at, g := range repl {
 			delete(c.lastIndex, c.lastGens[at])
 			c.lastGens[at] = g
 			c.lastIndex[g] = at
 			m.Policies[at] = *b.policies[g]
 			// The new generation's recipes name the peers it holds (the old one's may be
-			// released).
+			// released). Its sets are the old one's, so each is in the last model's (sorted).
 			for _, r := range c.gens[g].recipes {
-				if i, ok := setAt[r.id]; ok {
+				if i, ok := slices.BinarySearchFunc(c.last.Sets, r.id, func(s ModelSet, id string) int { return strings.Compare(s.ID, id) }); ok {
 					c.lastRecipes[i] = r
 				}
 			}
