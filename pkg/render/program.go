@@ -350,6 +350,12 @@ func (b *builder) useSetNamed(id, name string) error {
 		return nil
 	}
 	ms := b.modelSets[id]
+	if ms == nil && b.modelSets == nil {
+		// No index: the model's sets are sorted by ID.
+		if at, ok := slices.BinarySearchFunc(b.model.Sets, id, func(s engine.ModelSet, id string) int { return strings.Compare(s.ID, id) }); ok {
+			ms = &b.model.Sets[at]
+		}
+	}
 	if ms == nil {
 		return fmt.Errorf("set %s is not in the model", id)
 	}

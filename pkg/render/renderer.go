@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -316,12 +317,9 @@ func (r *Renderer) updateSets(m *engine.NodeModel, out [2]Ruleset) ([2]Ruleset, 
 			}
 			out[f].Sets[at] = e.text
 		}
+		p.srcs[i] = src // the caller forgets p on an error
 	}
 	p.sets = m.Sets
-	p.srcs = slices.Clone(p.srcs)
-	for i := range m.Sets {
-		p.srcs[i] = membersOf(&m.Sets[i])
-	}
 	return out, nil
 }
 
@@ -368,17 +366,31 @@ func (r *Renderer) renderChanged(m *engine.NodeModel, changed []int) ([2]Ruleset
 	p := r.prev
 	r.last = p.reuse
 	out := p.out
-	pols := make(map[engine.PolicyID]*engine.ModelPolicy, len(m.Policies))
-	for i := range m.Policies {
-		pols[m.Policies[i].ID] = &m.Policies[i]
-	}
-	sets := make(map[string]*engine.ModelSet, len(m.Sets))
-	for i := range m.Sets {
-		sets[m.Sets[i].ID] = &m.Sets[i]
+	// The policies of the endpoints whose chains are made again (every chain made here is of
+	// one of them); the sets are looked up in the model (sorted by ID).
+	pols := map[engine.PolicyID]*engine.ModelPolicy{}
+	for j := range m.Endpoints {
+		ep := &m.Endpoints[j]
+		for _, dir := range []engine.Direction{engine.Ingress, engine.Egress} {
+			ids := ep.Policies(dir)
+			if !slices.ContainsFunc(changed, func(i int) bool { return slices.Contains(ids, m.Policies[i].ID) }) {
+				continue
+			}
+			for _, id := range ids {
+				if _, ok := pols[id]; ok {
+					continue
+				}
+				at, ok := slices.BinarySearchFunc(m.Policies, id, func(p engine.ModelPolicy, id engine.PolicyID) int { return comparePolicyIDs(p.ID, id) })
+				if !ok {
+					return out, false
+				}
+				pols[id] = &m.Policies[at]
+			}
+		}
 	}
 	for f := range out {
 		fam := Family(f)
-		b := &builder{fam: fam, opts: r.opts, model: m, pols: pols, modelSets: sets,
+		b := &builder{fam: fam, opts: r.opts, model: m, pols: pols,
 			sets: map[string]*SetDef{}, polChains: map[string]*Chain{}, cache: r, texts: map[string][]string{}}
 		var chains []ChainText
 		replace := func(name string, text []string) bool {
@@ -658,4 +670,14 @@ func (b *builder) cachedEndpointChain(ep *engine.ModelEndpoint, dir engine.Direc
 	e.used = true
 	b.texts[e.chain.Name] = e.text
 	return e.chain, nil
+}
+
+// comparePolicyIDs orders policy IDs as the engine sorts a model's policies.
+func comparePolicyIDs(a, b engine.PolicyID) int {
+	return cmp.Or(
+		cmp.Compare(a.Key.Kind, b.Key.Kind),
+		cmp.Compare(a.Key.Namespace, b.Key.Namespace),
+		cmp.Compare(a.Key.Name, b.Key.Name),
+		cmp.Compare(a.Slot, b.Slot),
+	)
 }
