@@ -12,13 +12,13 @@ import (
 	"github.com/palisade-dev/palisade/enforcer/iptables"
 )
 
-// BenchmarkChangeNoKernel is BenchmarkChange's policy and label changes with the tools replaced
+// BenchmarkGoShareOfChange is BenchmarkChange's policy and label changes with the tools replaced
 // by a fake that accepts every restore and reads an empty kernel: the Go share of a change (the
 // engine, the model, the renderer, FromRender, validation and the appliers' diffs), without root
 // and without the noise of the kernel and of process starts, for profiling.
 //
-//	go test -run '^$' -bench BenchmarkChangeNoKernel ./enforcer/syncer/
-func BenchmarkChangeNoKernel(b *testing.B) {
+//	go test -run '^$' -bench BenchmarkGoShareOfChange ./enforcer/syncer/
+func BenchmarkGoShareOfChange(b *testing.B) {
 	fake := command.Func(func(context.Context, []byte, string, ...string) ([]byte, error) { return nil, nil })
 	tools := iptables.ToolsFor(iptables.NFT, desired.IPv4)
 	for _, policies := range []int{100, 1000} {
