@@ -2,6 +2,7 @@ package desired
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -62,93 +63,250 @@ var SetTypes = map[string]bool{"hash:ip": true, "hash:net": true, "hash:ip,port"
 
 // Validate reports the first problem that would make the Ruleset unsafe or impossible to program:
 // a name without the Palisade prefix, too long, duplicated, or a rule or member that would break
-// out of its line in the restore text.
-func (r *Ruleset) Validate() error {
+// out of its line in the restore text, or a rule naming a Palisade chain or set the Ruleset does
+// not declare.
+func (r *Ruleset) Validate() error { return new(Validator).Validate(r) }
+
+// Validator is Validate remembering what it checked: per chain, its rules and the Palisade chains
+// and sets they name; per set, its members. A chain or set equal to the one last validated under
+// its name (compared, not trusted: an unchanged chain handed over again as the same strings costs
+// a pointer comparison per rule) is not scanned again, only its references are checked against
+// the names of the Ruleset at hand. The syncer validates the whole desired state at every sync;
+// after one change, this makes that cost what the change touched plus a pass over the names. The
+// result is always what Validate would return. The zero value is ready; not safe for concurrent
+// use. Entries of chains and sets the last call did not see are dropped.
+type Validator struct {
+	chains map[chainKey]*chainMemo
+	sets   map[string]*setMemo
+	// names are the chain names of each table and the set names of the last valid Ruleset: while
+	// they are the same, a remembered chain's references still hold and are not checked again.
+	names [][]string
+	sets0 []string
+	// byPos are the memos of the last valid Ruleset's chains by table and position, and
+	// chainSet and setSet its names, for a Ruleset with the same names.
+	byPos    [][]*chainMemo
+	chainSet []map[string]bool
+	setSet   map[string]bool
+}
+
+type chainKey struct {
+	family      Family
+	table, name string
+}
+
+// chainMemo is a chain whose rules are each one non-empty line; refs are the Palisade names they
+// reference, in the order Validate meets them.
+type chainMemo struct {
+	rules []string
+	refs  []ruleRef
+	seen  bool
+	// checked: the references were found declared in the last valid Ruleset.
+	checked bool
+}
+
+type ruleRef struct {
+	rule   int
+	target string
+	isSet  bool
+}
+
+// setMemo is a set whose members are each one word.
+type setMemo struct {
+	members []string
+	seen    bool
+}
+
+// Validate is Ruleset.Validate.
+func (v *Validator) Validate(r *Ruleset) error {
+	if v.chains == nil {
+		v.chains = map[chainKey]*chainMemo{}
+		v.sets = map[string]*setMemo{}
+	}
+	defer v.sweep()
+	// The names of the chains and sets, as in the last valid Ruleset? Then they are known to
+	// be well-formed and distinct, and only the chains scanned now need their references
+	// checked.
+	sameNames := len(v.names) == len(r.Tables) && len(v.sets0) == len(r.Sets)
+	for i := 0; sameNames && i < len(r.Tables); i++ {
+		cs := r.Tables[i].Chains
+		sameNames = len(v.names[i]) == len(cs)
+		for j := 0; sameNames && j < len(cs); j++ {
+			sameNames = v.names[i][j] == cs[j].Name
+		}
+	}
+	for i := 0; sameNames && i < len(r.Sets); i++ {
+		sameNames = v.sets0[i] == r.Sets[i].Name
+	}
 	tables := map[string]bool{}
+	memos := make([][]*chainMemo, len(r.Tables))
 	for i := range r.Tables {
 		t := &r.Tables[i]
-		path := fmt.Sprintf("tables[%d]", i)
+		path := func() string { return fmt.Sprintf("tables[%d]", i) }
 		if t.Family != IPv4 && t.Family != IPv6 {
-			return fmt.Errorf("%s.family %q: must be %q or %q", path, t.Family, IPv4, IPv6)
+			return fmt.Errorf("%s.family %q: must be %q or %q", path(), t.Family, IPv4, IPv6)
 		}
 		if t.Name == "" || strings.ContainsAny(t.Name, " \t\n\r") {
-			return fmt.Errorf("%s.name %q: must be a table name", path, t.Name)
+			return fmt.Errorf("%s.name %q: must be a table name", path(), t.Name)
 		}
 		key := string(t.Family) + "/" + t.Name
 		if tables[key] {
-			return fmt.Errorf("%s: table %s listed twice", path, key)
+			return fmt.Errorf("%s: table %s listed twice", path(), key)
 		}
 		tables[key] = true
-		chains := map[string]bool{}
+		var chains map[string]bool
+		if !sameNames {
+			chains = make(map[string]bool, len(t.Chains))
+		}
+		memos[i] = make([]*chainMemo, len(t.Chains))
 		for j := range t.Chains {
 			c := &t.Chains[j]
-			cpath := fmt.Sprintf("%s.chains[%d]", path, j)
-			if err := checkName(c.Name, MaxChainName); err != nil {
-				return fmt.Errorf("%s.name: %w", cpath, err)
+			cpath := func() string { return fmt.Sprintf("%s.chains[%d]", path(), j) }
+			if !sameNames {
+				if err := checkName(c.Name, MaxChainName); err != nil {
+					return fmt.Errorf("%s.name: %w", cpath(), err)
+				}
+				if chains[c.Name] {
+					return fmt.Errorf("%s.name %q: chain listed twice", cpath(), c.Name)
+				}
+				chains[c.Name] = true
 			}
-			if chains[c.Name] {
-				return fmt.Errorf("%s.name %q: chain listed twice", cpath, c.Name)
+			ck := chainKey{t.Family, t.Name, c.Name}
+			var m *chainMemo
+			if sameNames && v.byPos != nil {
+				m = v.byPos[i][j] // the chain of that name, as the names are the same
+			} else {
+				m = v.chains[ck]
 			}
-			chains[c.Name] = true
-			for k, rule := range c.Rules {
-				if strings.TrimSpace(rule) == "" || strings.ContainsAny(rule, "\n\r") {
-					return fmt.Errorf("%s.rules[%d] %q: must be one non-empty line", cpath, k, rule)
+			if m == nil || !slices.Equal(m.rules, c.Rules) {
+				m = &chainMemo{rules: slices.Clone(c.Rules)}
+				for k, rule := range c.Rules {
+					if strings.TrimSpace(rule) == "" || strings.ContainsAny(rule, "\n\r") {
+						return fmt.Errorf("%s.rules[%d] %q: must be one non-empty line", cpath(), k, rule)
+					}
+					m.refs = appendRuleReferences(m.refs, k, rule)
+				}
+				v.chains[ck] = m
+			}
+			m.seen = true
+			memos[i][j] = m
+		}
+	}
+	var sets map[string]bool
+	for i := range r.Tables {
+		t := &r.Tables[i]
+		var chains map[string]bool
+		for j, m := range memos[i] {
+			if sameNames && m.checked {
+				continue
+			}
+			if chains == nil && sameNames && v.chainSet != nil {
+				chains, sets = v.chainSet[i], v.setSet
+			}
+			if chains == nil {
+				if sets == nil {
+					sets = make(map[string]bool, len(r.Sets))
+					for i := range r.Sets {
+						sets[r.Sets[i].Name] = false
+					}
+				}
+				chains = make(map[string]bool, len(t.Chains))
+				for j := range t.Chains {
+					chains[t.Chains[j].Name] = true
+				}
+			}
+			for _, ref := range m.refs {
+				if err := checkReference(ref, chains, sets); err != nil {
+					for _, ms := range memos {
+						for _, m := range ms {
+							m.checked = false
+						}
+					}
+					v.names, v.sets0, v.byPos, v.chainSet, v.setSet = nil, nil, nil, nil, nil
+					return fmt.Errorf("tables[%d].chains[%d].rules[%d]: %w", i, j, ref.rule, err)
 				}
 			}
 		}
 	}
-	sets := map[string]bool{}
-	for i := range r.Sets {
-		sets[r.Sets[i].Name] = false
+	var seenSets map[string]bool
+	if !sameNames {
+		seenSets = make(map[string]bool, len(r.Sets))
 	}
-	if err := r.checkReferences(sets); err != nil {
-		return err
-	}
-	clear(sets)
 	for i := range r.Sets {
 		s := &r.Sets[i]
-		path := fmt.Sprintf("sets[%d]", i)
-		if err := checkName(s.Name, MaxSetName); err != nil {
-			return fmt.Errorf("%s.name: %w", path, err)
+		path := func() string { return fmt.Sprintf("sets[%d]", i) }
+		if !sameNames {
+			if err := checkName(s.Name, MaxSetName); err != nil {
+				return fmt.Errorf("%s.name: %w", path(), err)
+			}
+			if seenSets[s.Name] {
+				return fmt.Errorf("%s.name %q: set listed twice", path(), s.Name)
+			}
+			seenSets[s.Name] = true
 		}
-		if sets[s.Name] {
-			return fmt.Errorf("%s.name %q: set listed twice", path, s.Name)
-		}
-		sets[s.Name] = true
 		if !SetTypes[s.Type] {
-			return fmt.Errorf("%s.type %q: must be hash:ip, hash:net or hash:ip,port", path, s.Type)
+			return fmt.Errorf("%s.type %q: must be hash:ip, hash:net or hash:ip,port", path(), s.Type)
 		}
 		if s.Family != "inet" && s.Family != "inet6" {
-			return fmt.Errorf("%s.family %q: must be inet or inet6", path, s.Family)
+			return fmt.Errorf("%s.family %q: must be inet or inet6", path(), s.Family)
 		}
-		for k, m := range s.Members {
-			if m == "" || strings.ContainsAny(m, " \t\n\r") {
-				return fmt.Errorf("%s.members[%d] %q: must be one word", path, k, m)
+		m := v.sets[s.Name]
+		if m == nil || !slices.Equal(m.members, s.Members) {
+			for k, mem := range s.Members {
+				if mem == "" || strings.ContainsAny(mem, " \t\n\r") {
+					return fmt.Errorf("%s.members[%d] %q: must be one word", path(), k, mem)
+				}
 			}
+			m = &setMemo{members: slices.Clone(s.Members)}
+			v.sets[s.Name] = m
+		}
+		m.seen = true
+	}
+	for _, ms := range memos {
+		for _, m := range ms {
+			m.checked = true
+		}
+	}
+	v.byPos = memos
+	if !sameNames {
+		v.chainSet = make([]map[string]bool, len(r.Tables))
+		for i := range r.Tables {
+			v.chainSet[i] = make(map[string]bool, len(r.Tables[i].Chains))
+			for _, c := range r.Tables[i].Chains {
+				v.chainSet[i][c.Name] = true
+			}
+		}
+		v.setSet = make(map[string]bool, len(r.Sets))
+		for i := range r.Sets {
+			v.setSet[r.Sets[i].Name] = false
+		}
+		v.names = make([][]string, len(r.Tables))
+		for i := range r.Tables {
+			for _, c := range r.Tables[i].Chains {
+				v.names[i] = append(v.names[i], c.Name)
+			}
+		}
+		v.sets0 = make([]string, len(r.Sets))
+		for i := range r.Sets {
+			v.sets0[i] = r.Sets[i].Name
 		}
 	}
 	return nil
 }
 
-// checkReferences makes sure every Palisade chain a rule jumps or goes to is declared in the same
-// table, and every Palisade set a rule matches is declared: otherwise the restore would fail as a
-// whole, or (for a set) the kernel would refuse the rule, and the error would be found late.
-func (r *Ruleset) checkReferences(sets map[string]bool) error {
-	for i := range r.Tables {
-		t := &r.Tables[i]
-		chains := map[string]bool{}
-		for j := range t.Chains {
-			chains[t.Chains[j].Name] = true
+// sweep drops the entries the last call did not see, and clears the marks.
+func (v *Validator) sweep() {
+	for k, m := range v.chains {
+		if !m.seen {
+			delete(v.chains, k)
 		}
-		for j := range t.Chains {
-			for k, rule := range t.Chains[j].Rules {
-				if err := checkRuleReferences(rule, chains, sets); err != nil {
-					return fmt.Errorf("tables[%d].chains[%d].rules[%d]: %w", i, j, k, err)
-				}
-			}
-		}
+		m.seen = false
 	}
-	return nil
+	for k, m := range v.sets {
+		if !m.seen {
+			delete(v.sets, k)
+		}
+		m.seen = false
+	}
 }
 
 // referenceFlags are the options whose argument names a chain (jumps) or a set (--match-set).
@@ -157,9 +315,9 @@ var referenceFlags = []struct {
 	isSet bool
 }{{"-j ", false}, {"--jump ", false}, {"-g ", false}, {"--goto ", false}, {"--match-set ", true}}
 
-// checkRuleReferences scans one rule for the chains and sets it names. It looks for the flags as
-// substrings rather than splitting the rule into words: this runs on every rule at every sync.
-func checkRuleReferences(rule string, chains map[string]bool, sets map[string]bool) error {
+// appendRuleReferences scans one rule for the Palisade chains and sets it names. It looks for the
+// flags as substrings rather than splitting the rule into words.
+func appendRuleReferences(refs []ruleRef, k int, rule string) []ruleRef {
 	for _, rf := range referenceFlags {
 		for rest := rule; ; {
 			i := strings.Index(rest, rf.flag)
@@ -172,17 +330,24 @@ func checkRuleReferences(rule string, chains map[string]bool, sets map[string]bo
 			}
 			rest = rest[i+len(rf.flag):]
 			target, _, _ := strings.Cut(rest, " ")
-			if !Owned(target) {
-				continue
-			}
-			if rf.isSet {
-				if _, ok := sets[target]; !ok {
-					return fmt.Errorf("matches set %s, which the ruleset does not declare", target)
-				}
-			} else if !chains[target] {
-				return fmt.Errorf("jumps to %s, which the table does not declare", target)
+			if Owned(target) {
+				refs = append(refs, ruleRef{rule: k, target: target, isSet: rf.isSet})
 			}
 		}
+	}
+	return refs
+}
+
+// checkReference makes sure a Palisade chain a rule jumps or goes to is declared in the same
+// table, and a Palisade set a rule matches is declared: otherwise the restore would fail as a
+// whole, or (for a set) the kernel would refuse the rule, and the error would be found late.
+func checkReference(ref ruleRef, chains map[string]bool, sets map[string]bool) error {
+	if ref.isSet {
+		if _, ok := sets[ref.target]; !ok {
+			return fmt.Errorf("matches set %s, which the ruleset does not declare", ref.target)
+		}
+	} else if !chains[ref.target] {
+		return fmt.Errorf("jumps to %s, which the table does not declare", ref.target)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -66,4 +67,58 @@ func FuzzValidate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestValidatorRemembers: a Validator used over a sequence of rulesets returns, at every step,
+// what a fresh Validate returns, including for chains and sets it remembers whose references or
+// names no longer hold.
+func TestValidatorRemembers(t *testing.T) {
+	var v Validator
+	steps := []struct {
+		name  string
+		tweak func(r *Ruleset)
+	}{
+		{"valid", func(*Ruleset) {}},
+		{"valid again", func(*Ruleset) {}},
+		{"set renamed under a remembered rule", func(r *Ruleset) { r.Sets[0].Name = "PAL-s-2" }},
+		{"valid after the error", func(*Ruleset) {}},
+		{"same names, a rule now names an undeclared set", func(r *Ruleset) {
+			r.Tables[0].Chains[1].Rules[0] = "-m set --match-set PAL-s-9 src -j RETURN"
+		}},
+		{"same names, a rule now jumps to an undeclared chain", func(r *Ruleset) {
+			r.Tables[0].Chains[1].Rules[0] = "-j PAL-y"
+		}},
+		{"valid with the same names", func(*Ruleset) {}},
+		{"chain listed twice", func(r *Ruleset) { r.Tables[0].Chains[1].Name = EntryChain }},
+		{"set listed twice", func(r *Ruleset) { r.Sets = append(r.Sets, r.Sets[0]) }},
+		{"jump target removed", func(r *Ruleset) {
+			r.Tables[0].Chains = r.Tables[0].Chains[:1]
+		}},
+		{"rule broken in place", func(r *Ruleset) { r.Tables[0].Chains[0].Rules[1] = "-j ACCEPT\n-A FORWARD -j DROP" }},
+		{"member broken in place", func(r *Ruleset) { r.Sets[0].Members[0] = "1.2.3.4 timeout 5" }},
+		{"valid at the end", func(*Ruleset) {}},
+	}
+	for _, s := range steps {
+		r := Ruleset{
+			Tables: []Table{{Name: "filter", Family: IPv4, Chains: []Chain{
+				{Name: EntryChain, Rules: []string{"-m set --match-set PAL-s-1 src -j PAL-x", "-j ACCEPT"}},
+				{Name: "PAL-x", Rules: []string{"-j RETURN"}},
+			}}},
+			Sets: []Set{{Name: "PAL-s-1", Type: "hash:ip", Family: "inet", Members: []string{"198.18.0.1"}}},
+		}
+		s.tweak(&r)
+		want, got := r.Validate(), v.Validate(&r)
+		if fmt.Sprint(want) != fmt.Sprint(got) {
+			t.Fatalf("%s: Validator.Validate() = %v, Validate() = %v", s.name, got, want)
+		}
+		if strings.HasPrefix(s.name, "valid") && got != nil {
+			t.Fatalf("%s: %v", s.name, got)
+		}
+		if !strings.HasPrefix(s.name, "valid") && got == nil {
+			t.Fatalf("%s: accepted", s.name)
+		}
+	}
+	if len(v.chains) != 2 || len(v.sets) != 1 {
+		t.Fatalf("the validator remembers %d chains and %d sets, want 2 and 1", len(v.chains), len(v.sets))
+	}
 }

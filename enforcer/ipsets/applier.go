@@ -58,13 +58,20 @@ func (a *Applier) Update(ctx context.Context, sets []desired.Set, resync bool) (
 		}
 	}
 	var b script
+	// next holds the sets this call writes, inKnown counts the desired sets the kernel holds
+	// (the names are distinct, as desired.Ruleset.Validate checks): known is updated in place,
+	// so a sync that changes a few sets costs no copy of the others.
 	next := map[string]*setState{}
+	inKnown := 0
 	for i := range sets {
 		s := &sets[i]
 		res.Sets++
 		res.Members += len(s.Members)
-		if have := a.known[s.Name]; !fresh && have != nil && have.typ == s.Type && have.family == s.Family && slices.Equal(a.applied[s.Name], s.Members) {
-			next[s.Name] = have
+		have := a.known[s.Name]
+		if have != nil {
+			inKnown++
+		}
+		if !fresh && have != nil && have.typ == s.Type && have.family == s.Family && slices.Equal(a.applied[s.Name], s.Members) {
 			continue
 		}
 		want := make(map[string]struct{}, len(s.Members))
@@ -78,7 +85,6 @@ func (a *Applier) Update(ctx context.Context, sets []desired.Set, resync bool) (
 		}
 		maxelem := max(minMaxElem, 2*len(want))
 		next[s.Name] = &setState{typ: s.Type, family: s.Family, maxelem: maxelem, members: want}
-		have := a.known[s.Name]
 		switch {
 		case have == nil:
 			res.Created++
@@ -123,26 +129,21 @@ func (a *Applier) Update(ctx context.Context, sets []desired.Set, resync bool) (
 			}
 		}
 	}
-	for name := range a.known {
-		if _, ok := next[name]; !ok {
-			res.Stale++
-			next[name] = a.known[name]
-		}
-	}
+	res.Stale = len(a.known) - inKnown
 	if err := a.restore(ctx, &b); err != nil {
 		a.applied = nil
 		return res, err
 	}
-	a.known = next
-	applied := make(map[string][]string, len(sets))
+	if a.applied == nil || fresh {
+		a.applied = make(map[string][]string, len(sets))
+	}
 	for i := range sets {
-		if prev, ok := a.applied[sets[i].Name]; ok && slices.Equal(prev, sets[i].Members) {
-			applied[sets[i].Name] = prev
-		} else {
-			applied[sets[i].Name] = slices.Clone(sets[i].Members)
+		s := &sets[i]
+		if st, ok := next[s.Name]; ok {
+			a.known[s.Name] = st
+			a.applied[s.Name] = slices.Clone(s.Members)
 		}
 	}
-	a.applied = applied
 	return res, nil
 }
 
@@ -152,6 +153,18 @@ func (a *Applier) DestroyStale(ctx context.Context, sets []desired.Set) (int, er
 	if a.known == nil {
 		if err := a.read(ctx); err != nil {
 			return 0, err
+		}
+	}
+	if len(a.known) <= len(sets) {
+		// Nothing stale when every set known is desired (the names are distinct).
+		held := 0
+		for i := range sets {
+			if _, ok := a.known[sets[i].Name]; ok {
+				held++
+			}
+		}
+		if held == len(a.known) {
+			return 0, nil
 		}
 	}
 	wanted := map[string]bool{}
@@ -174,6 +187,7 @@ func (a *Applier) DestroyStale(ctx context.Context, sets []desired.Set) (int, er
 	}
 	for _, name := range stale {
 		delete(a.known, name)
+		delete(a.applied, name)
 	}
 	return len(stale), nil
 }

@@ -89,6 +89,7 @@ type Result struct {
 // every new or changed chain, appends its rules with their hash comments, and deletes stale chains
 // when opts.Prune is set. Chains and rules without the PAL prefix are never named. The entry chain
 // always exists afterwards, empty if the desired state has none, so the FORWARD hook has a target.
+// The chain names of a table must be distinct, as desired.Ruleset.Validate checks.
 func (a *Applier) Apply(ctx context.Context, tables []desired.Table, opts Options) (Result, error) {
 	var res Result
 	if a.known == nil || opts.Resync {
@@ -143,13 +144,18 @@ func (a *Applier) applyTable(ctx context.Context, table string, chains []desired
 	known := a.known[table]
 	var decl, rules, dels []lineOrigin
 	written := map[string][]string{}
-	wanted := map[string]bool{}
+	// inKnown counts the desired chains the kernel holds: when it is all the kernel holds, no
+	// chain is stale (the desired names are distinct) and no set of names is needed to tell.
+	inKnown := 0
 	for _, c := range chains {
-		wanted[c.Name] = true
 		res.Chains++
 		res.Rules += len(c.Rules)
 		hashes := a.hashesOf(table, c.Name, c.Rules)
-		if have, ok := known[c.Name]; ok && slices.Equal(have, hashes) {
+		have, ok := known[c.Name]
+		if ok {
+			inKnown++
+		}
+		if ok && slices.Equal(have, hashes) {
 			continue
 		}
 		written[c.Name] = hashes
@@ -160,9 +166,15 @@ func (a *Applier) applyTable(ctx context.Context, table string, chains []desired
 		}
 	}
 	var stale []string
-	for name := range known {
-		if !wanted[name] {
-			stale = append(stale, name)
+	if inKnown != len(known) {
+		wanted := make(map[string]bool, len(chains))
+		for _, c := range chains {
+			wanted[c.Name] = true
+		}
+		for name := range known {
+			if !wanted[name] {
+				stale = append(stale, name)
+			}
 		}
 	}
 	sort.Strings(stale)

@@ -178,28 +178,35 @@ func setMembers(rs *desired.Ruleset) int {
 }
 
 // cost is one timed run: wall time, and the CPU time of this process and of the children it
-// waited for (iptables-restore, ipset), which other jobs on a shared machine disturb far less.
+// waited for (iptables-restore, ipset), which other jobs on a shared machine disturb far less;
+// tools is the children's share of cpu.
 type cost struct {
-	wall, cpu time.Duration
+	wall, cpu, tools time.Duration
 }
 
-func cpuNow(tb testing.TB) time.Duration {
-	var self, children syscall.Rusage
+// cpuNow returns the CPU time of this process and of its waited-for children so far, and the
+// children's alone.
+func cpuNow(tb testing.TB) (all, children time.Duration) {
+	var self, kids syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &self); err != nil {
 		tb.Fatalf("getrusage: %v", err)
 	}
-	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children); err != nil {
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids); err != nil {
 		tb.Fatalf("getrusage: %v", err)
 	}
-	return time.Duration(self.Utime.Nano() + self.Stime.Nano() + children.Utime.Nano() + children.Stime.Nano())
+	children = time.Duration(kids.Utime.Nano() + kids.Stime.Nano())
+	return time.Duration(self.Utime.Nano()+self.Stime.Nano()) + children, children
 }
 
 // measure times fn, after setup and before teardown (both untimed).
 func measure(tb testing.TB, fn func()) cost {
 	tb.Helper()
-	c0, w0 := cpuNow(tb), time.Now()
+	c0, k0 := cpuNow(tb)
+	w0 := time.Now()
 	fn()
-	return cost{wall: time.Since(w0), cpu: cpuNow(tb) - c0}
+	wall := time.Since(w0)
+	c1, k1 := cpuNow(tb)
+	return cost{wall: wall, cpu: c1 - c0, tools: k1 - k0}
 }
 
 // rounds runs every case once per round, in turn (interleaved, so that a change in the machine's
@@ -235,8 +242,9 @@ func median(cs []cost, f func(cost) time.Duration) time.Duration {
 	return (ds[len(ds)/2-1] + ds[len(ds)/2]) / 2
 }
 
-func wallOf(c cost) time.Duration { return c.wall }
-func cpuOf(c cost) time.Duration  { return c.cpu }
+func wallOf(c cost) time.Duration  { return c.wall }
+func cpuOf(c cost) time.Duration   { return c.cpu }
+func toolsOf(c cost) time.Duration { return c.tools }
 
 // report logs each case's median wall and CPU time and reports them as metrics
 // (<case>-ms, <case>-cpu-ms), with the ratio of each case to base (<case>/<base>).

@@ -61,6 +61,9 @@ type Syncer struct {
 	// between resyncs: checking it costs a listing of FORWARD, which with the nft backend means
 	// loading the whole table, more than a one-chain change's restore.
 	hooked bool
+	// validator checks the desired state at every sync, scanning only the chains and sets that
+	// changed since the last one.
+	validator desired.Validator
 }
 
 // Synced reports whether a complete sync has succeeded (the enforcer is ready). It is safe to call
@@ -75,7 +78,7 @@ func (s *Syncer) Sync(ctx context.Context, resync bool) (Stats, error) {
 	if err != nil {
 		return st, &StepError{StepDesired, err}
 	}
-	if err := rs.Validate(); err != nil {
+	if err := s.validator.Validate(&rs); err != nil {
 		return st, &StepError{StepDesired, fmt.Errorf("validating the desired state: %w", err)}
 	}
 	if err := s.apply(ctx, &rs, resync, s.synced.Load(), &st); err != nil {

@@ -1,6 +1,10 @@
 package engine
 
-import "sync"
+import (
+	"slices"
+	"strings"
+	"sync"
+)
 
 // ModelCache keeps, from one node model build to the next, the conversion of every policy
 // generation into its ModelPolicy and the recipes of the sets its rules refer to, so that a
@@ -17,6 +21,35 @@ type ModelCache struct {
 	mu   sync.Mutex
 	gens map[*compiled]*cachedGen
 	sets map[setKey]*cachedSet
+	eps  map[EndpointRef]*cachedEndpoint
+	// last is the model of the last build, lastGens the generations of its policies (in order)
+	// and lastRecipes a recipe of each of its sets (in order), for a build over the same
+	// generations (modelBuilder.sameGenerations).
+	last        *NodeModel
+	lastGens    []*compiled
+	lastIndex   map[*compiled]int
+	lastRecipes []setRecipe
+	// sameBuilds counts the builds that took the last model's policies, replBuilds those of
+	// them that converted new generations of some (for tests).
+	sameBuilds, replBuilds int
+}
+
+// cachedEndpoint is what a local pod's entry in the last model was derived from (the
+// generations of its lists, copied) and its derived fields: the policy IDs and the sets its
+// policies refer to. A generation is immutable and its sets depend on it alone, so the same
+// generations give the same fields.
+type cachedEndpoint struct {
+	lists [numDirections][]*compiled
+	ids   [numDirections][]PolicyID
+	sets  []string
+	used  bool
+}
+
+func (c *ModelCache) keepEndpoint(ref EndpointRef, ce *cachedEndpoint) {
+	if c.eps == nil {
+		c.eps = map[EndpointRef]*cachedEndpoint{}
+	}
+	c.eps[ref] = ce
 }
 
 // setKey names a selector or named-port set by its ID and the interned peer selector it was
@@ -161,6 +194,13 @@ func (c *ModelCache) sweep() {
 		}
 		cg.used = false
 	}
+	for ref, ce := range c.eps {
+		if !ce.used {
+			delete(c.eps, ref)
+			continue
+		}
+		ce.used = false
+	}
 }
 
 // cachedPolicy adds a cached generation to the model being built, rebuilding its sets from
@@ -174,27 +214,170 @@ func (b *modelBuilder) cachedPolicy(g *compiled) bool {
 	cg.used = true
 	p := cg.policy
 	for _, r := range cg.recipes {
+		if _, ok := b.sets[r.id]; ok {
+			continue // another generation of this build made it
+		}
 		switch r.kind {
 		case SetSelector:
-			b.selectorSet(r.peer)
+			b.selectorSetID(r.id, r.peer)
 		case SetNamedPort:
-			b.namedPortSet(r.peer, r.proto, r.name)
+			b.namedPortSetID(r.id, r.peer, r.proto, r.name)
 		case SetService, SetServiceNoPort:
 			b.serviceSet(r.svc)
 		case SetNets:
-			if _, ok := b.sets[r.id]; !ok {
-				cp := *r.nets
-				b.sets[r.id] = &cp
-			}
+			cp := *r.nets
+			b.sets[r.id] = &cp
 		}
-		u := b.users[r.id]
-		if u == nil {
-			u = map[PolicyID]struct{}{}
-			b.users[r.id] = u
-		}
-		u[p.ID] = struct{}{}
 	}
 	b.policies[g] = &p
 	b.polSets[g] = cg.sets
 	return true
+}
+
+// remember keeps a model just built (not through sameGenerations) for the next build.
+func (c *ModelCache) remember(m *NodeModel, b *modelBuilder) {
+	c.last = m
+	byID := make(map[PolicyID]*compiled, len(b.policies))
+	recipes := make(map[string]setRecipe, len(m.Sets))
+	for g, p := range b.policies {
+		byID[p.ID] = g
+		for _, r := range c.gens[g].recipes {
+			recipes[r.id] = r
+		}
+	}
+	c.lastGens = make([]*compiled, 0, len(m.Policies))
+	c.lastIndex = make(map[*compiled]int, len(m.Policies))
+	for i := range m.Policies {
+		g := byID[m.Policies[i].ID]
+		c.lastGens = append(c.lastGens, g)
+		c.lastIndex[g] = i
+	}
+	c.lastRecipes = make([]setRecipe, 0, len(m.Sets))
+	for i := range m.Sets {
+		c.lastRecipes = append(c.lastRecipes, recipes[m.Sets[i].ID])
+	}
+}
+
+func (b *modelBuilder) cacheEp(ref EndpointRef) *cachedEndpoint {
+	if b.cache == nil {
+		return nil
+	}
+	return b.cache.eps[ref]
+}
+
+// replacements compares the local pods' lists (lists, of the pods ref names) with the last
+// build's. When every pod was in it, every list holds the same policies in the same order, and
+// where a generation differs it is the new generation of the same policy and slot, used nowhere
+// else in its old generation, and its rules refer to the same sets as the old one's: it returns
+// the new generations by index in the last model's policies (converted, in b), else nil.
+func (b *modelBuilder) replacements(lists [][numDirections][]*compiled, ref func(int) EndpointRef) map[int]*compiled {
+	c := b.cache
+	repl := map[int]*compiled{}
+	kept := map[int]bool{}
+	for i := range lists {
+		ce := c.eps[ref(i)]
+		if ce == nil {
+			return nil
+		}
+		for d := range numDirections {
+			now, was := lists[i][d], ce.lists[d]
+			if len(now) != len(was) {
+				return nil
+			}
+			for k, g := range now {
+				old := was[k]
+				at, ok := c.lastIndex[old]
+				if !ok {
+					return nil
+				}
+				if g == old {
+					kept[at] = true
+					continue
+				}
+				if g.key != old.key || g.slot != old.slot || (repl[at] != nil && repl[at] != g) {
+					return nil
+				}
+				repl[at] = g
+			}
+		}
+	}
+	if len(repl) == 0 || 2*len(repl) > len(c.lastGens) {
+		return nil // nothing replaced (a pod's lists reordered), or too much to gain
+	}
+	for at, g := range repl {
+		if kept[at] {
+			return nil
+		}
+		b.policy(g)
+		if !slices.Equal(b.polSets[g], c.gens[c.lastGens[at]].sets) {
+			return nil
+		}
+	}
+	return repl
+}
+
+// sameGenerations completes a model whose endpoints hold exactly the generations of the last
+// build's, but for repl (new generations of the same policies, by index in the last model's
+// policies, with the same sets): its policies are the last model's (shared when repl is empty),
+// and its sets' IDs and users are the last model's; a set's members are the last model's while
+// no pod it ranges over changed (the epochs), else computed again, and a service's are computed
+// again (they have no epoch). Cost: one check per set and per replaced generation, nothing per
+// policy.
+func (b *modelBuilder) sameGenerations(m *NodeModel, repl map[int]*compiled) {
+	c := b.cache
+	c.sameBuilds++
+	m.Policies = c.last.Policies
+	if len(repl) > 0 {
+		c.replBuilds++
+		m.Policies = slices.Clone(m.Policies)
+		for at, g := range repl {
+			delete(c.lastIndex, c.lastGens[at])
+			c.lastGens[at] = g
+			c.lastIndex[g] = at
+			m.Policies[at] = *b.policies[g]
+			// The new generation's recipes name the peers it holds (the old one's may be
+			// released). Its sets are the old one's, so each is in the last model's (sorted).
+			for _, r := range c.gens[g].recipes {
+				if i, ok := slices.BinarySearchFunc(c.last.Sets, r.id, func(s ModelSet, id string) int { return strings.Compare(s.ID, id) }); ok {
+					c.lastRecipes[i] = r
+				}
+			}
+		}
+	}
+	for _, g := range c.lastGens {
+		c.gens[g].used = true
+	}
+	m.Sets = c.last.Sets
+	copied := false
+	for i, r := range c.lastRecipes {
+		last := &c.last.Sets[i]
+		var fresh *ModelSet
+		switch r.kind {
+		case SetSelector, SetNamedPort:
+			if b.reuseSet(r.id, r.peer) != nil {
+				continue
+			}
+			if r.kind == SetSelector {
+				b.selectorSetID(r.id, r.peer)
+			} else {
+				b.namedPortSetID(r.id, r.peer, r.proto, r.name)
+			}
+			fresh = b.sets[r.id]
+		case SetService, SetServiceNoPort:
+			b.serviceSet(r.svc)
+			fresh = b.sets[r.id]
+			if slices.Equal(fresh.IPs, last.IPs) && slices.Equal(fresh.IPPorts, last.IPPorts) {
+				continue
+			}
+		default:
+			continue // nets: the ID says the members
+		}
+		if !copied {
+			m.Sets = slices.Clone(m.Sets)
+			copied = true
+		}
+		fresh.Users = last.Users
+		m.Sets[i] = *fresh
+	}
+	c.last = m
 }

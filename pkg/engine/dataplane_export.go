@@ -24,7 +24,7 @@ func enforcedLists(ep *endpoint, dir Direction) []*compiled { return ep.lists[En
 // snapshot is consistent (taken under the read lock) and owned by the caller.
 func (e *Engine) NodeModel(node string) *NodeModel {
 	defer e.runlock(e.rlock())
-	return e.nodeModel(node, enforcedLists, nil)
+	return e.nodeModel(node, enforcedLists, nil, nil)
 }
 
 // NodeModelWith returns the dataplane model of the pods on node with, per (pod, policy), the
@@ -43,19 +43,11 @@ func (e *Engine) NodeModelCached(node string, ch Chooser, c *ModelCache) (*NodeM
 		return nil, fmt.Errorf("node model of %q: %w", node, err)
 	}
 	defer e.runlock(e.rlock())
-	m := e.nodeModel(node, func(ep *endpoint, dir Direction) []*compiled { return listFor(ep, ch, dir) }, c)
-	byRef := map[EndpointRef]*endpoint{}
-	for _, ep := range e.pods {
-		if ep.spec.Node == node {
-			byRef[ep.ref] = ep
-		}
-	}
-	for i := range m.Endpoints {
-		me := &m.Endpoints[i]
-		ep := byRef[me.Ref]
-		me.ShadowIngress = shadowed(ep, ch, Ingress)
-		me.ShadowEgress = shadowed(ep, ch, Egress)
-	}
+	m := e.nodeModel(node, func(ep *endpoint, dir Direction) []*compiled { return listFor(ep, ch, dir) }, c,
+		func(ep *endpoint, me *ModelEndpoint) {
+			me.ShadowIngress = shadowed(ep, ch, Ingress)
+			me.ShadowEgress = shadowed(ep, ch, Egress)
+		})
 	return m, nil
 }
 
@@ -99,23 +91,23 @@ func (e *Engine) NodeNames() []string {
 type modelBuilder struct {
 	e        *Engine
 	policies map[*compiled]*ModelPolicy
-	// polSets are the set IDs each generation's rules refer to.
+	// polSets are the set IDs each generation's rules refer to, sorted.
 	polSets map[*compiled][]string
 	sets    map[string]*ModelSet
-	users   map[string]map[PolicyID]struct{}
 	// cache, when not nil, holds the conversions of earlier builds; recipes collects the sets
 	// of the generation being converted, for the cache.
 	cache   *ModelCache
 	recipes *[]setRecipe
 }
 
-func (e *Engine) nodeModel(node string, choose generationChooser, cache *ModelCache) *NodeModel {
+// nodeModel builds the model of node's pods with the generations choose lists; each endpoint is
+// handed to each (when not nil) with its model entry, to complete it.
+func (e *Engine) nodeModel(node string, choose generationChooser, cache *ModelCache, each func(*endpoint, *ModelEndpoint)) *NodeModel {
 	b := &modelBuilder{
 		e:        e,
 		policies: map[*compiled]*ModelPolicy{},
 		polSets:  map[*compiled][]string{},
 		sets:     map[string]*ModelSet{},
-		users:    map[string]map[PolicyID]struct{}{},
 		cache:    cache,
 	}
 	if cache != nil {
@@ -124,49 +116,131 @@ func (e *Engine) nodeModel(node string, choose generationChooser, cache *ModelCa
 		defer cache.sweep()
 	}
 	m := &NodeModel{Node: node}
+	type local struct {
+		ep    *endpoint
+		lists [numDirections][]*compiled
+	}
+	var locals []local
 	for _, ep := range e.pods {
 		if ep.spec.Node != node {
 			continue
 		}
+		l := local{ep: ep}
+		for _, dir := range []Direction{Ingress, Egress} {
+			l.lists[dir] = choose(ep, dir)
+		}
+		locals = append(locals, l)
+	}
+	// The same local pods with the same generations as the last build through the cache: the
+	// policies, their sets and the sets' users are the last model's; only the sets' members
+	// may have changed (sameGenerations).
+	same := cache != nil && cache.last != nil && len(locals) == len(cache.last.Endpoints)
+	for i := 0; same && i < len(locals); i++ {
+		ce := cache.eps[locals[i].ep.ref]
+		same = ce != nil && slices.Equal(ce.lists[Ingress], locals[i].lists[Ingress]) && slices.Equal(ce.lists[Egress], locals[i].lists[Egress])
+	}
+	// Or the same pods with the same policies, some in a new generation each (a policy
+	// updated): the last model with those generations converted again (replaced).
+	var repl map[int]*compiled
+	if !same && cache != nil && cache.last != nil && len(locals) == len(cache.last.Endpoints) {
+		lists := make([][numDirections][]*compiled, len(locals))
+		for i := range locals {
+			lists[i] = locals[i].lists
+		}
+		repl = b.replacements(lists, func(i int) EndpointRef { return locals[i].ep.ref })
+	}
+	same = same || repl != nil
+	for _, l := range locals {
+		ep := l.ep
 		me := ModelEndpoint{Ref: ep.ref}
 		for _, ip := range ep.spec.IPs {
 			if list := e.byIP[ip]; len(list) > 0 && list[0] == ep {
 				me.IPs = append(me.IPs, ip)
 			}
 		}
-		var sets []string
-		for _, dir := range []Direction{Ingress, Egress} {
-			list := choose(ep, dir)
-			ids := make([]PolicyID, 0, len(list))
-			for _, c := range list {
-				b.policy(c)
-				ids = append(ids, PolicyID{Key: c.key, Slot: c.slot})
-				sets = append(sets, b.polSets[c]...)
-			}
-			if dir == Egress {
-				me.Egress = ids
-			} else {
-				me.Ingress = ids
+		if ce := b.cacheEp(ep.ref); !same || ce == nil || !slices.Equal(ce.lists[Ingress], l.lists[Ingress]) || !slices.Equal(ce.lists[Egress], l.lists[Egress]) {
+			// The endpoint's IDs and sets are derived again from its generations' sets.
+			for _, dir := range []Direction{Ingress, Egress} {
+				for _, c := range l.lists[dir] {
+					b.policy(c)
+				}
 			}
 		}
-		slices.Sort(sets)
-		me.Sets = slices.Compact(sets)
+		me.Ingress, me.Egress, me.Sets = b.endpointLists(ep.ref, l.lists)
+		if each != nil {
+			each(ep, &me)
+		}
 		m.Endpoints = append(m.Endpoints, me)
 	}
-	slices.SortFunc(m.Endpoints, func(a, b ModelEndpoint) int { return compareRefs(a.Ref, b.Ref) })
-	for _, p := range b.policies {
-		m.Policies = append(m.Policies, *p)
+	if same {
+		slices.SortFunc(m.Endpoints, func(a, b ModelEndpoint) int { return compareRefs(a.Ref, b.Ref) })
+		b.sameGenerations(m, repl)
+		return m
 	}
-	slices.SortFunc(m.Policies, func(a, b ModelPolicy) int { return comparePolicyIDs(a.ID, b.ID) })
-	for id, s := range b.sets {
-		for u := range b.users[id] {
-			s.Users = append(s.Users, u)
+	slices.SortFunc(m.Endpoints, func(a, b ModelEndpoint) int { return compareRefs(a.Ref, b.Ref) })
+	type genPolicy struct {
+		g *compiled
+		p *ModelPolicy
+	}
+	gens := make([]genPolicy, 0, len(b.policies))
+	for g, p := range b.policies {
+		gens = append(gens, genPolicy{g, p})
+	}
+	slices.SortFunc(gens, func(a, b genPolicy) int { return comparePolicyIDs(a.p.ID, b.p.ID) })
+	if len(gens) > 0 {
+		m.Policies = make([]ModelPolicy, 0, len(gens))
+	}
+	// The users of each set, in the policies' order: sorted and distinct (a generation's sets
+	// are distinct) without a sort per set.
+	users := make(map[string][]PolicyID, len(b.sets))
+	for _, gp := range gens {
+		m.Policies = append(m.Policies, *gp.p)
+		for _, id := range b.polSets[gp.g] {
+			users[id] = append(users[id], gp.p.ID)
 		}
-		slices.SortFunc(s.Users, comparePolicyIDs)
+	}
+	if len(b.sets) > 0 {
+		m.Sets = make([]ModelSet, 0, len(b.sets))
+	}
+	for id, s := range b.sets {
+		s.Users = users[id]
 		m.Sets = append(m.Sets, *s)
 	}
 	slices.SortFunc(m.Sets, func(a, b ModelSet) int { return strings.Compare(a.ID, b.ID) })
+	if cache != nil {
+		cache.remember(m, b)
+	}
 	return m
+}
+
+// endpointLists returns an endpoint's policy IDs per direction and the sets its policies refer
+// to, reusing through the cache those of the last build when its lists hold the same generations.
+func (b *modelBuilder) endpointLists(ref EndpointRef, lists [numDirections][]*compiled) (in, eg []PolicyID, sets []string) {
+	var ce *cachedEndpoint
+	if b.cache != nil {
+		ce = b.cache.eps[ref]
+		if ce != nil && slices.Equal(ce.lists[Ingress], lists[Ingress]) && slices.Equal(ce.lists[Egress], lists[Egress]) {
+			ce.used = true
+			return ce.ids[Ingress], ce.ids[Egress], ce.sets
+		}
+	}
+	var ids [numDirections][]PolicyID
+	for d, list := range lists {
+		ids[d] = make([]PolicyID, 0, len(list))
+		for _, c := range list {
+			ids[d] = append(ids[d], PolicyID{Key: c.key, Slot: c.slot})
+			sets = append(sets, b.polSets[c]...)
+		}
+	}
+	slices.Sort(sets)
+	sets = slices.Compact(sets)
+	if b.cache != nil {
+		b.cache.keepEndpoint(ref, &cachedEndpoint{
+			lists: [numDirections][]*compiled{slices.Clone(lists[Ingress]), slices.Clone(lists[Egress])},
+			ids:   ids, sets: sets, used: true,
+		})
+	}
+	return ids[Ingress], ids[Egress], sets
 }
 
 func comparePolicyIDs(a, b PolicyID) int {
@@ -208,12 +282,6 @@ func (b *modelBuilder) policy(c *compiled) {
 			return ""
 		}
 		sets = append(sets, setID)
-		u := b.users[setID]
-		if u == nil {
-			u = map[PolicyID]struct{}{}
-			b.users[setID] = u
-		}
-		u[id] = struct{}{}
 		return setID
 	}
 	for _, dir := range []Direction{Ingress, Egress} {
@@ -322,6 +390,11 @@ func (b *modelBuilder) selectorSet(p *peerSel) string {
 	}
 	id := peerSetID(p)
 	b.record(setRecipe{id: id, kind: SetSelector, peer: p})
+	return b.selectorSetID(id, p)
+}
+
+// selectorSetID adds the selector set id of p to the model (once).
+func (b *modelBuilder) selectorSetID(id string, p *peerSel) string {
 	if _, ok := b.sets[id]; ok {
 		return id
 	}
@@ -347,6 +420,11 @@ func (b *modelBuilder) namedPortSet(p *peerSel, proto uint8, name string) string
 	}
 	id := namedPortSetID(selID, proto, name)
 	b.record(setRecipe{id: id, kind: SetNamedPort, peer: p, proto: proto, name: name})
+	return b.namedPortSetID(id, p, proto, name)
+}
+
+// namedPortSetID adds the named-port set id to the model (once).
+func (b *modelBuilder) namedPortSetID(id string, p *peerSel, proto uint8, name string) string {
 	if _, ok := b.sets[id]; ok {
 		return id
 	}

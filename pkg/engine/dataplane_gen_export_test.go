@@ -68,3 +68,11 @@ func VariantForTest(seed uint64, o any) any {
 	}
 	return genPolicyLike(c, o)
 }
+
+// SameBuildsForTest is how many builds through c took the last model's policies (ModelCache,
+// sameGenerations), and how many of them with new generations of some.
+func SameBuildsForTest(c *ModelCache) (same, replaced int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sameBuilds, c.replBuilds
+}

@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/palisade-dev/palisade/api/v1alpha1"
 	"github.com/palisade-dev/palisade/pkg/engine"
 	"github.com/palisade-dev/palisade/pkg/render"
 )
@@ -98,6 +100,9 @@ func (v *incrementalView) check(t *testing.T, e *engine.Engine, opts render.Opti
 func TestRendererMatchesFreshRender(t *testing.T) {
 	opts := render.DefaultOptions()
 	reused := render.Reuse{}
+	// setsOnly and sameBuilds count the incremental renders and model builds that took the
+	// shortest paths (the last model's policies, only sets made again), which must be exercised.
+	setsOnly, sameBuilds, replBuilds := 0, 0, 0
 	for seed := range uint64(10) {
 		objs, _ := engine.GenWorldForTest(seed)
 		more, _ := engine.GenWorldForTest(seed + 1000)
@@ -158,7 +163,9 @@ func TestRendererMatchesFreshRender(t *testing.T) {
 				_ = engine.StoreForTest(e, o)
 			}
 			for _, v := range viewsOf() {
-				v.check(t, e, opts, "seed "+itoa(seed)+" step "+itoa(uint64(step)))
+				if v.check(t, e, opts, "seed "+itoa(seed)+" step "+itoa(uint64(step))).SetsOnly {
+					setsOnly++
+				}
 			}
 		}
 		// No change: everything the second render needs is reused.
@@ -176,6 +183,11 @@ func TestRendererMatchesFreshRender(t *testing.T) {
 			reused.PolicyChains += got.PolicyChains
 			reused.EndpointChains += got.EndpointChains
 		}
+		for _, v := range views {
+			same, repl := engine.SameBuildsForTest(v.cache)
+			sameBuilds += same
+			replBuilds += repl
+		}
 		for _, o := range pool {
 			engine.RemoveForTest(e, o)
 		}
@@ -190,6 +202,11 @@ func TestRendererMatchesFreshRender(t *testing.T) {
 	if reused.PolicyChains == 0 || reused.EndpointChains == 0 {
 		t.Fatalf("unchanged renders reused %+v: the caches never hit", reused)
 	}
+	if setsOnly == 0 || sameBuilds == 0 || replBuilds == 0 {
+		t.Fatalf("after changes, %d renders took only the sets again, %d model builds the last policies, %d of them with new generations: the shortest paths were never all taken",
+			setsOnly, sameBuilds, replBuilds)
+	}
+	t.Logf("after changes: %d renders made only sets again; %d model builds took the last policies, %d with new generations", setsOnly, sameBuilds, replBuilds)
 }
 
 func itoa(n uint64) string {
@@ -201,4 +218,113 @@ func itoa(n uint64) string {
 		b = append([]byte{byte('0' + n%10)}, b...)
 	}
 	return string(b)
+}
+
+// TestRendererMatchesFreshRenderOnEdits: the edits an enforcer sees most (a policy's port or a
+// rule's action changed, so the node keeps its policies and sets and only generations change;
+// a pod relabelled; a candidate stored; a policy removed and stored again), at random over a
+// world of several policies per namespace, give through the caches exactly the model and text
+// of a fresh render, and take the shortest paths (new generations converted alone, only the
+// changed sets rendered again).
+func TestRendererMatchesFreshRenderOnEdits(t *testing.T) {
+	opts := render.DefaultOptions()
+	tcp := v1alpha1.ProtocolFromString("TCP")
+	policy := func(ns string, k int, port int32, action v1alpha1.Action) *v1alpha1.NetworkPolicy {
+		p := &v1alpha1.NetworkPolicy{}
+		p.Namespace, p.Name = ns, "p"+itoa(uint64(k))
+		order := float64(k)
+		p.Spec.Order = &order
+		p.Spec.Selector = "has(app)"
+		p.Spec.Types = []v1alpha1.PolicyType{v1alpha1.PolicyTypeIngress, v1alpha1.PolicyTypeEgress}
+		p.Spec.Ingress = []v1alpha1.Rule{{
+			Action: action, Protocol: &tcp,
+			Source:      v1alpha1.EntityRule{Selector: "app == 'a" + itoa(uint64(k%3)) + "'"},
+			Destination: v1alpha1.EntityRule{Ports: []v1alpha1.Port{v1alpha1.Port(intstr.FromInt32(port)), v1alpha1.PortFromString("http")}},
+		}}
+		p.Spec.Egress = []v1alpha1.Rule{{Action: v1alpha1.Allow, Destination: v1alpha1.EntityRule{Nets: []string{"10.0.0.0/8"}}}}
+		return p
+	}
+	pod := func(ns, i int, app string) engine.Endpoint {
+		return engine.Endpoint{
+			Namespace: "ns" + itoa(uint64(ns)), Name: "pod" + itoa(uint64(i)), Node: []string{"n1", "n2"}[i%2],
+			Labels: map[string]string{"app": app},
+			IPs:    []netip.Addr{netip.AddrFrom4([4]byte{198, 18, byte(ns), byte(i + 1)})},
+			Ports:  []engine.NamedPort{{Name: "http", Protocol: engine.ProtoTCP, Port: 8080}},
+		}
+	}
+	const namespaces, pods, perNS = 3, 6, 6
+	rng := rand.New(rand.NewPCG(14, 14))
+	e := engine.New()
+	for ns := range namespaces {
+		if err := e.UpsertNamespace(engine.Namespace{Name: "ns" + itoa(uint64(ns))}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range pods {
+			if err := e.UpsertPod(pod(ns, i, "a"+itoa(uint64(i%3)))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for k := range perNS {
+			if err := e.UpsertNetworkPolicy(policy("ns"+itoa(uint64(ns)), k, 80, v1alpha1.Allow), engine.SlotEnforced); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var views []*incrementalView
+	for _, n := range []string{"n1", "n2"} {
+		for _, ch := range []engine.Chooser{engine.EnforcedOnly, halfCanary} {
+			r, err := render.NewRenderer(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			views = append(views, &incrementalView{node: n, ch: ch, cache: engine.NewModelCache(), r: r})
+		}
+	}
+	setsOnly, inPlace := 0, 0
+	for step := range 100 {
+		ns, k := rng.IntN(namespaces), rng.IntN(perNS)
+		nsName := "ns" + itoa(uint64(ns))
+		var err error
+		switch rng.IntN(6) {
+		case 0, 1: // a port changed
+			err = e.UpsertNetworkPolicy(policy(nsName, k, int32(80+rng.IntN(3)), v1alpha1.Allow), engine.SlotEnforced)
+		case 2: // an action flipped
+			err = e.UpsertNetworkPolicy(policy(nsName, k, 80, []v1alpha1.Action{v1alpha1.Allow, v1alpha1.Deny}[rng.IntN(2)]), engine.SlotEnforced)
+		case 3: // a candidate stored or removed
+			if rng.IntN(2) == 0 {
+				err = e.UpsertNetworkPolicy(policy(nsName, k, 90, v1alpha1.Deny), engine.SlotCandidate)
+			} else {
+				e.DeletePolicy(engine.PolicyKey{Kind: engine.KindNetworkPolicy, Namespace: nsName, Name: "p" + itoa(uint64(k))}, engine.SlotCandidate)
+			}
+		case 4: // a pod relabelled
+			err = e.UpsertPod(pod(ns, rng.IntN(pods), "a"+itoa(uint64(rng.IntN(4)))))
+		default: // a policy removed, then stored again a step later
+			key := engine.PolicyKey{Kind: engine.KindNetworkPolicy, Namespace: nsName, Name: "p" + itoa(uint64(k))}
+			if e.PolicyState(key, engine.SlotEnforced).Stored {
+				e.DeletePolicy(key, engine.SlotEnforced)
+			} else {
+				err = e.UpsertNetworkPolicy(policy(nsName, k, 80, v1alpha1.Allow), engine.SlotEnforced)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range views {
+			got := v.check(t, e, opts, "step "+itoa(uint64(step)))
+			if got.SetsOnly {
+				setsOnly++
+			}
+			inPlace += got.InPlace
+		}
+	}
+	same, repl := 0, 0
+	for _, v := range views {
+		s, r := engine.SameBuildsForTest(v.cache)
+		same, repl = same+s, repl+r
+	}
+	if setsOnly == 0 || inPlace == 0 || same == 0 || repl == 0 {
+		t.Fatalf("%d renders made only sets again, %d chains were made again in place, %d model builds took the last policies, %d with new generations: a shortest path was never taken",
+			setsOnly, inPlace, same, repl)
+	}
+	t.Logf("%d renders made only sets again, %d chains made again in place; %d model builds took the last policies, %d with new generations", setsOnly, inPlace, same, repl)
 }

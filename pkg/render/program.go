@@ -173,11 +173,11 @@ func build(m *engine.NodeModel, opts Options, cache *Renderer) (progs [2]*Progra
 	for _, f := range []Family{IPv4, IPv6} {
 		b := &builder{
 			fam: f, opts: opts, model: m, pols: pols, modelSets: sets,
-			sets: map[string]*SetDef{}, polChains: map[string]*Chain{},
+			sets: make(map[string]*SetDef, len(m.Sets)), polChains: make(map[string]*Chain, 2*len(m.Policies)),
 			cache: cache,
 		}
 		if cache != nil {
-			b.texts = map[string][]string{}
+			b.texts = make(map[string][]string, 2*len(m.Policies)+2*len(m.Endpoints))
 		}
 		p, err := b.build()
 		if err != nil {
@@ -338,18 +338,45 @@ func (b *builder) buildEndpointChain(ep *engine.ModelEndpoint, dir engine.Direct
 // useSet returns the kernel name of a model set in this family, registering it.
 func (b *builder) useSet(id string) (string, error) {
 	name := setName(b.fam, id)
+	return name, b.useSetNamed(id, name)
+}
+
+// useSetNamed is useSet with the set's kernel name in this family.
+func (b *builder) useSetNamed(id, name string) error {
 	if b.usedSets != nil {
 		*b.usedSets = append(*b.usedSets, id)
 	}
 	if _, ok := b.sets[name]; ok {
-		return name, nil
+		return nil
 	}
 	ms := b.modelSets[id]
-	if ms == nil {
-		return "", fmt.Errorf("set %s is not in the model", id)
+	if ms == nil && b.modelSets == nil {
+		// No index: the model's sets are sorted by ID.
+		if at, ok := slices.BinarySearchFunc(b.model.Sets, id, func(s engine.ModelSet, id string) int { return strings.Compare(s.ID, id) }); ok {
+			ms = &b.model.Sets[at]
+		}
 	}
-	s := &SetDef{Name: name, Family: b.fam, ModelID: id}
-	isFam := func(a netip.Addr) bool { return a.Is6() == (b.fam == IPv6) }
+	if ms == nil {
+		return fmt.Errorf("set %s is not in the model", id)
+	}
+	if b.cache != nil {
+		if def := b.cache.cachedSetDef(name, id, ms); def != nil && def.Family == b.fam {
+			b.sets[name] = def
+			return nil
+		}
+	}
+	s, err := setDefFor(b.fam, name, id, ms)
+	if err != nil {
+		return err
+	}
+	b.sets[name] = s
+	return nil
+}
+
+// setDefFor makes the def of a model set in one family.
+func setDefFor(fam Family, name, id string, ms *engine.ModelSet) (*SetDef, error) {
+	s := &SetDef{Name: name, Family: fam, ModelID: id}
+	isFam := func(a netip.Addr) bool { return a.Is6() == (fam == IPv6) }
 	switch ms.Kind {
 	case engine.SetSelector, engine.SetServiceNoPort:
 		s.Type = HashIP
@@ -368,7 +395,7 @@ func (b *builder) useSet(id string) (string, error) {
 				// hash:net cannot hold a /0: two halves cover the same addresses.
 				half := netip.PrefixFrom(p.Addr(), 1)
 				other := netip.MustParseAddr("128.0.0.0")
-				if b.fam == IPv6 {
+				if fam == IPv6 {
 					other = netip.MustParseAddr("8000::")
 				}
 				s.Nets = append(s.Nets, half, netip.PrefixFrom(other, 1))
@@ -391,8 +418,7 @@ func (b *builder) useSet(id string) (string, error) {
 			}
 		}
 	default:
-		return "", fmt.Errorf("set %s: unknown kind %q", id, ms.Kind)
+		return nil, fmt.Errorf("set %s: unknown kind %q", id, ms.Kind)
 	}
-	b.sets[name] = s
-	return name, nil
+	return s, nil
 }
