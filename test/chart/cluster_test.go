@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/palisade-dev/palisade/test/assets"
+	"github.com/palisade-dev/palisade/test/output"
 )
 
 // apiServer is an envtest API server of one test: the install test and the dry-run test each get
@@ -33,7 +34,7 @@ type apiServer struct {
 	kubeconfig string
 	// log is the API server's own output (klog on stderr), kept so that a test that waited in vain
 	// (a CRD deletion that never finished) can show what the server said about it.
-	log *lockedBuffer
+	log *output.Buffer
 }
 
 // newAPIServer starts an envtest API server for t, with the stand-in CRDs of testdata installed and
@@ -55,7 +56,7 @@ func newAPIServer(t *testing.T) *apiServer {
 		ErrorIfCRDPathMissing:    true,
 		ControlPlaneStartTimeout: 2 * time.Minute,
 	}
-	log := &lockedBuffer{}
+	log := &output.Buffer{}
 	env.ControlPlane.GetAPIServer().Err = log
 	cfg, err := env.Start()
 	if err != nil {

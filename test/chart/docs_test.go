@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/palisade-dev/palisade/test/assets"
+	"github.com/palisade-dev/palisade/test/output"
 )
 
 // docBlock is one ```sh block of docs/install.md: the section it is under and its commands, with
@@ -95,7 +96,7 @@ var notRunHere = []string{"kubectl -n palisade-system rollout status "}
 // (built from this module's helm.sh/helm/v4, a tool of go.mod) and the envtest kubectl against the API server.
 type docRunner struct {
 	root, bin, home, kubeconfig string
-	apiLog                      *lockedBuffer
+	apiLog                      *output.Buffer
 }
 
 func newDocRunner(t *testing.T, server *apiServer, withHelm bool) *docRunner {
@@ -170,7 +171,7 @@ func (r *docRunner) diagnose(t *testing.T) {
 	out, err := sh.CombinedOutput()
 	t.Logf("CRDs after the failure (%v):\n%s", err, out)
 	t.Logf("the API server's last lines on custom resources and finalizers:\n%s",
-		strings.Join(r.apiLog.linesWith(60, "customresourcedefinition", "finalizer", "nodereports", "crd", "apiextensions"), "\n"))
+		strings.Join(linesWith(r.apiLog, 60, "customresourcedefinition", "finalizer", "nodereports", "crd", "apiextensions"), "\n"))
 }
 
 // docChecks are the assertions on the cluster between documented commands.
