@@ -27,6 +27,8 @@ var (
 		"the lab's demo spec (make test-e2e) runs the demo's steps (what make demo runs: palisade-lab demo, its flags included) and checks each claim"}
 	byCLISpec = runner{"test/integration/controllers/cli_test.go", `Describe("kubectl palisade against a cluster"`,
 		"the CLI spec of the controllers' envtest suite runs status, promote (--wait), pause, resume, rollback (gnp/NAME too) and watch against a real API server with the operator running"}
+	byReadmeCopy = runner{"test/consistency/readme_install_test.go", "func TestReadmeInstallIsInstallDoc(",
+		"the README's Helm block is docs/install.md's \"With Helm\" block byte for byte (TestReadmeInstallIsInstallDoc), which test/chart's TestInstallDocHelmCommands runs"}
 	byThisPackage = runner{"test/consistency/doccommands_cluster_test.go", "func TestDocClusterCommands(",
 		"TestDocClusterCommands runs it as written with kubectl against an envtest API server"}
 )
@@ -44,6 +46,11 @@ var allowedCommands = []allowedCommand{
 	{"docs/rollout.md", "kubectl palisade rollback gnp/default-deny", byCLISpec},
 	{"README.md", "make test", byCI("test")},
 	{"README.md", `sudo -E env PATH="$PATH" make test-e2e`, runner{".ci/run", `sudo -n -E env "PATH=$PATH" make test-e2e`, "CI (bash .ci/run) runs make test-e2e as root, with sudo when it is not root"}},
+
+	{"README.md", "kubectl create namespace palisade-system", byReadmeCopy},
+	{"README.md", "kubectl label namespace palisade-system pod-security.kubernetes.io/enforce=privileged --overwrite", byReadmeCopy},
+	{"README.md", "kubectl apply --server-side -f charts/palisade/crds/", byReadmeCopy},
+	{"README.md", "helm install palisade charts/palisade -n palisade-system --set controller.image.repository=registry.example.com/palisade/palisade-controller --set enforcer.image.repository=registry.example.com/palisade/palisade-enforcer", byReadmeCopy},
 
 	{"docs/images.md", "make images", byImageTest},
 	{"docs/images.md", "make images IMAGE_VERSION=0.1.0", byImageTest},
@@ -71,6 +78,10 @@ var notRun = []struct{ file, command, reason string }{
 		"needs a kubelet to make the Pods ready; envtest has none (docs/install.md says so)"},
 	{"docs/install.md", "kubectl -n palisade-system rollout status daemonset/palisade-enforcer",
 		"needs a kubelet to make the Pods ready; envtest has none (docs/install.md says so)"},
+	{"README.md", "kubectl -n palisade-system rollout status deployment/palisade-controller",
+		"needs a kubelet to make the Pods ready; envtest has none (the block is docs/install.md's)"},
+	{"README.md", "kubectl -n palisade-system rollout status daemonset/palisade-enforcer",
+		"needs a kubelet to make the Pods ready; envtest has none (the block is docs/install.md's)"},
 	{"docs/images.md", "skopeo copy oci:bin/images/palisade-controller.oci:palisade-controller:0.1.0 docker://registry.example.com/palisade/palisade-controller:0.1.0",
 		"pushes to a registry, which no test has"},
 	{"docs/images.md", "crane push bin/images/palisade-enforcer.oci registry.example.com/palisade/palisade-enforcer:0.1.0",
