@@ -590,7 +590,9 @@ func (b *builder) cachedPolicyChain(p *engine.ModelPolicy, dir engine.Direction,
 			e.names[i] = setName(b.fam, id)
 		}
 		b.cache.pols[k] = e
-		b.registerPolicyChain(e, false)
+		if err := b.registerPolicyChain(e, false); err != nil {
+			return "", false, fmt.Errorf("policy %s %s: %w", p.ID, dir, err)
+		}
 		return name, len(e.chain.Rules) > 0, nil
 	}
 	if err := b.registerPolicyChain(e, true); err != nil {

@@ -314,7 +314,7 @@ func (p *Pod) waitOK(ctx context.Context, url string, timeout time.Duration) err
 	last := ""
 	for {
 		if !p.Running() {
-			return fmt.Errorf("%s exited before it was ready (%v); its log %s ends with:\n%s", p.Name, p.waitErr, p.LogPath, lastLines(p.Log(), 40))
+			return fmt.Errorf("%s exited before it was ready (%w); its log %s ends with:\n%s", p.Name, p.waitErr, p.LogPath, lastLines(p.Log(), 40))
 		}
 		code, _, err := p.Get(ctx, url)
 		switch {
