@@ -4,13 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"regexp"
+	"strings"
 )
 
 // hashLen is how many hex digits of a rule's hash its comment carries: 64 bits, enough that two
 // different rule sequences of one chain never share a hash in practice.
 const hashLen = 16
 
-// hashComment is the marker every Palisade rule carries first: "PAL:" and its hash.
+// hashCommentPrefix starts the marker every Palisade rule carries: "PAL:" and its hash.
 const hashCommentPrefix = "PAL:"
 
 // hashRE finds the marker in a rule as iptables-save prints it (the nft backend moves the comment
@@ -41,4 +42,25 @@ func ruleHash(line string) string {
 		return ""
 	}
 	return m[1]
+}
+
+// ownComment is how the renderer writes a rule's own comment (pkg/render: after every criterion,
+// before the target).
+const ownComment = "-m comment --comment "
+
+// withHash returns the rule text as the Applier writes it: the hash marker just before the rule's
+// own comment, so after every criterion; at the start for a rule without a comment.
+//
+// The position matters for speed, not for meaning (a comment always matches): iptables-nft turns
+// -m comment into an xtables match that nft_compat calls for every packet reaching it, so a
+// marker placed before the criteria would cost a call for every packet walking past the rule,
+// most of them in a policy chain, where after the criteria it costs one only for the packets the
+// rule takes.
+func withHash(rule, hash string) string {
+	marker := ownComment + `"` + hashCommentPrefix + hash + `"`
+	i := strings.Index(rule, ownComment)
+	if i < 0 || (i > 0 && rule[i-1] != ' ') {
+		return marker + " " + rule
+	}
+	return rule[:i] + marker + " " + rule[i:]
 }
