@@ -42,8 +42,8 @@ func TestCountingOfferedCountsTheRenderersCounterRules(t *testing.T) {
 func TestUnsampledCounterFollowsCountersAcrossRewrites(t *testing.T) {
 	save := func(offered, sampled int, hash string) []byte {
 		return []byte("*filter\n:PAL-TW-a - [0:0]\n" +
-			"[" + itoa(offered) + ":0] -A PAL-TW-a -m comment --comment \"PAL:" + hash + "\" -m comment --comment \"Palisade offered: web/p0\" -m conntrack --ctstate NEW\n" +
-			"[" + itoa(sampled) + ":0] -A PAL-TW-a -m comment --comment \"PAL:" + hash + "x\" -m comment --comment \"Palisade observe: web/p0\" -m conntrack --ctstate NEW -m limit --limit 5/sec --limit-burst 10 -j NFLOG --nflog-prefix \"SI|web/p0\" --nflog-group 2\n" +
+			"[" + itoa(offered) + ":0] -A PAL-TW-a -m conntrack --ctstate NEW -m comment --comment \"PAL:" + hash + " Palisade offered: web/p0\"\n" +
+			"[" + itoa(sampled) + ":0] -A PAL-TW-a -m conntrack --ctstate NEW -m limit --limit 5/sec --limit-burst 10 -m comment --comment \"PAL:" + hash + "x Palisade observe: web/p0\" -j NFLOG --nflog-prefix \"SI|web/p0\" --nflog-group 2\n" +
 			"[99:0] -A PAL-TW-a -j DROP\nCOMMIT\n")
 	}
 	var outs [][]byte

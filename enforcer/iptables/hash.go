@@ -44,23 +44,35 @@ func ruleHash(line string) string {
 	return m[1]
 }
 
-// ownComment is how the renderer writes a rule's own comment (pkg/render: after every criterion,
-// before the target).
-const ownComment = "-m comment --comment "
+// ownComment is how the renderer writes a rule's own comment (pkg/render: quoted, without
+// quotes inside, after every criterion, before the target).
+const ownComment = "-m comment --comment \""
 
-// withHash returns the rule text as the Applier writes it: the hash marker just before the rule's
-// own comment, so after every criterion; at the start for a rule without a comment.
+// maxComment is the xt_comment limit (256 bytes with the terminating NUL).
+const maxComment = 255
+
+// withHash returns the rule text as the Applier writes it: the hash marker at the start of the
+// rule's own comment ("PAL:<hash> <comment>"), so after every criterion; a rule without a
+// comment gets the marker as its own comment, first.
 //
-// The position matters for speed, not for meaning (a comment always matches): iptables-nft turns
-// -m comment into an xtables match that nft_compat calls for every packet reaching it, so a
-// marker placed before the criteria would cost a call for every packet walking past the rule,
-// most of them in a policy chain, where after the criteria it costs one only for the packets the
-// rule takes.
+// One comment, placed last, matters for speed, not for meaning (a comment always matches):
+// iptables-nft turns each -m comment into an xtables match that nft_compat calls for every packet
+// reaching it, so a marker of its own before the criteria cost a call for every packet walking
+// past the rule (most of them, in a policy chain) and one more for every packet it took.
 func withHash(rule, hash string) string {
-	marker := ownComment + `"` + hashCommentPrefix + hash + `"`
+	marker := hashCommentPrefix + hash
 	i := strings.Index(rule, ownComment)
 	if i < 0 || (i > 0 && rule[i-1] != ' ') {
-		return marker + " " + rule
+		return ownComment + marker + `" ` + rule
 	}
-	return rule[:i] + marker + " " + rule[i:]
+	start := i + len(ownComment)
+	end := strings.IndexByte(rule[start:], '"')
+	if end < 0 {
+		return ownComment + marker + `" ` + rule
+	}
+	text := marker + " " + rule[start:start+end]
+	if len(text) > maxComment {
+		text = text[:maxComment]
+	}
+	return rule[:start] + text + rule[start+end:]
 }
