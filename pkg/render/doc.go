@@ -70,9 +70,11 @@
 // (built-in criteria -s/-d/-p, the other modules, the comment, the target), so that the text the
 // enforcer applied can be compared with what the kernel holds. The order is also the kernel's
 // order of evaluation, which stops at the first criterion that fails: iptables-nft makes -s,
-// -d, -p and -m mark native nft expressions but calls -m multiport, -m set, -m conntrack and
-// -m comment through nft_compat, so port lists come before set lookups and the comment (always
-// true, but a call) comes last, where only the packets a rule takes pay for it.
+// -d, -p, -m mark and -m tcp/-m udp --dport/--sport native nft expressions but calls
+// -m multiport, -m set, -m conntrack and -m comment through nft_compat, so a rule's single TCP
+// or UDP port (range) is written with the tcp or udp match, port lists come before set lookups,
+// and the comment (always true, but a call) comes last, where only the packets a rule takes pay
+// for it.
 //
 // # Incremental rendering
 //

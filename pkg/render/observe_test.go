@@ -76,7 +76,7 @@ func TestObservationRules(t *testing.T) {
 -A PAL-FW-XXXX -m comment --comment "ns/pod egress: start" -j MARK --set-xmark 0x0/0x30000
 -A PAL-FW-XXXX -m comment --comment "ns/pod egress: no policy decided, the kns profile allows" -j MARK --set-xmark 0x10000/0x10000
 `
-	const wantPI = `-A PAL-PI-XXXX -p tcp -m multiport --dports 80 -m comment --comment "np/ns/p ingress rule 0 Allow" -j MARK --set-xmark 0x10000/0x10000
+	const wantPI = `-A PAL-PI-XXXX -p tcp -m tcp --dport 80 -m comment --comment "np/ns/p ingress rule 0 Allow" -j MARK --set-xmark 0x10000/0x10000
 -A PAL-PI-XXXX -m mark --mark 0x10000/0x10000 -m comment --comment "np/ns/p ingress rule 0 Allow" -j RETURN
 -A PAL-PI-XXXX -p udp -m comment --comment "Palisade offered: np/ns/p ingress rule 1 Deny"
 -A PAL-PI-XXXX -p udp -m limit --limit 20/sec -m comment --comment "Palisade observe: np/ns/p ingress rule 1 Deny" -j NFLOG --nflog-prefix "DI1|np/ns/p" --nflog-group 7

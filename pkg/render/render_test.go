@@ -183,8 +183,24 @@ func TestPolicyRuleRendering(t *testing.T) {
 				engine.ModelSet{ID: "s:a", Kind: engine.SetSelector, IPs: []netip.Addr{peerIP4}},
 				engine.ModelSet{ID: "n:http", Kind: engine.SetNamedPort, IPPorts: []engine.IPPort{{Addr: podIP4, Proto: 6, Port: 8080}}},
 			),
-			want4: `-p tcp -m multiport --dports 80 -m set --match-set PAL4s:a src ` + c + `Allow" -j MARK --set-xmark 0x10000/0x10000
+			want4: `-p tcp -m tcp --dport 80 -m set --match-set PAL4s:a src ` + c + `Allow" -j MARK --set-xmark 0x10000/0x10000
 -p tcp -m set --match-set PAL4s:a src -m set --match-set PAL4n:http dst,dst ` + c + `Allow" -j MARK --set-xmark 0x10000/0x10000
+-m mark --mark 0x10000/0x10000 ` + c + `Allow" -j RETURN
+`,
+		},
+		{
+			// A single port or range, the rule's only port criterion, on TCP or UDP: the tcp or udp
+			// match, native in nft, instead of multiport (an nft_compat call).
+			name:  "one port range on UDP is the udp match",
+			model: oneRuleModel(engine.ModelRule{Action: v1alpha1.Allow, Families: [2]bool{true, false}, Protocol: 17, Source: engine.ModelSide{NotPorts: ports([2]uint16{1000, 2000})}}),
+			want4: `-p udp -m udp ! --sport 1000:2000 ` + c + `Allow" -j MARK --set-xmark 0x10000/0x10000
+-m mark --mark 0x10000/0x10000 ` + c + `Allow" -j RETURN
+`,
+		},
+		{
+			name:  "one port on SCTP stays multiport",
+			model: oneRuleModel(engine.ModelRule{Action: v1alpha1.Allow, Families: [2]bool{true, false}, Protocol: 132, Destination: engine.ModelSide{Ports: ports([2]uint16{80, 80})}}),
+			want4: `-p sctp -m multiport --dports 80 ` + c + `Allow" -j MARK --set-xmark 0x10000/0x10000
 -m mark --mark 0x10000/0x10000 ` + c + `Allow" -j RETURN
 `,
 		},
@@ -198,7 +214,7 @@ func TestPolicyRuleRendering(t *testing.T) {
 				engine.ModelSet{ID: "n:http", Kind: engine.SetNamedPort, IPPorts: []engine.IPPort{{Addr: podIP4, Proto: 6, Port: 8080}}},
 			),
 			want4: c + `Deny: start" -j MARK --set-xmark 0x0/0xc0000
--p tcp -m multiport --dports 80 ` + c + `Deny" -j MARK --set-xmark 0x40000/0x40000
+-p tcp -m tcp --dport 80 ` + c + `Deny" -j MARK --set-xmark 0x40000/0x40000
 -p tcp -m set --match-set PAL4n:http dst,dst ` + c + `Deny" -j MARK --set-xmark 0x40000/0x40000
 -m mark --mark 0x40000/0x40000 ` + c + `Deny" -j DROP
 `,

@@ -228,12 +228,20 @@ func (m Match) renderModules() string {
 	// cheap ones come first: port lists and ICMP types (a few comparisons) before the ipset
 	// lookups (a hash lookup each, through nft_compat on the nft backend), so that a packet to
 	// another port never pays for the lookup.
-	for _, p := range m.ports {
-		opt := "--dports "
+	if p, ok := m.nativePort(); ok {
+		opt := "--dport "
 		if p.source {
-			opt = "--sports "
+			opt = "--sport "
 		}
-		parts = append(parts, "-m multiport "+neg(p.negate)+opt+portsText(p.ranges))
+		parts = append(parts, "-m "+protoText(m.proto.num)+" "+neg(p.negate)+opt+portsText(p.ranges))
+	} else {
+		for _, p := range m.ports {
+			opt := "--dports "
+			if p.source {
+				opt = "--sports "
+			}
+			parts = append(parts, "-m multiport "+neg(p.negate)+opt+portsText(p.ranges))
+		}
 	}
 	if c := m.icmp; c != nil {
 		tc := strconv.Itoa(int(c.typ))
@@ -253,6 +261,19 @@ func (m Match) renderModules() string {
 		parts = append(parts, m.limit.render())
 	}
 	return strings.Join(parts, " ")
+}
+
+// nativePort returns the rule's port criterion when it can be written with the tcp or udp match
+// (-m tcp --dport 80, ! --sport 1000:2000), which iptables-nft turns into native nft
+// expressions where -m multiport is an nft_compat call: a single port or range, the only port
+// criterion of the rule (iptables-nft 1.8.9 folds two tcp matches of one rule into one, wrongly),
+// on TCP or UDP.
+func (m Match) nativePort() (portMatch, bool) {
+	if len(m.ports) != 1 || len(m.ports[0].ranges) != 1 || m.proto == nil || m.proto.negate ||
+		(m.proto.num != 6 && m.proto.num != 17) {
+		return portMatch{}, false
+	}
+	return m.ports[0], true
 }
 
 func joinNonEmpty(parts ...string) string {
