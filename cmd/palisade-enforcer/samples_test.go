@@ -11,9 +11,9 @@ import (
 )
 
 const (
-	shadowSample = `-m comment --comment "Palisade observe: web/p0 ingress new connections, 1 candidate(s) shadowed" -m conntrack --ctstate NEW -m limit --limit 5/sec --limit-burst 10 -j NFLOG --nflog-prefix "SI|web/p0" --nflog-group 2`
-	shadowOffer  = `-m comment --comment "Palisade offered: web/p0 ingress new connections, 1 candidate(s) shadowed" -m conntrack --ctstate NEW`
-	dropSample   = `-m comment --comment "Palisade observe: end of tier" -m limit --limit 200/sec --limit-burst 400 -j NFLOG --nflog-prefix "DI|np/web/deny" --nflog-group 2`
+	shadowSample = `-m conntrack --ctstate NEW -m limit --limit 5/sec --limit-burst 10 -m comment --comment "Palisade observe: web/p0 ingress new connections, 1 candidate(s) shadowed" -j NFLOG --nflog-prefix "SI|web/p0" --nflog-group 2`
+	shadowOffer  = `-m conntrack --ctstate NEW -m comment --comment "Palisade offered: web/p0 ingress new connections, 1 candidate(s) shadowed"`
+	dropSample   = `-m limit --limit 200/sec --limit-burst 400 -m comment --comment "Palisade observe: end of tier" -j NFLOG --nflog-prefix "DI|np/web/deny" --nflog-group 2`
 	dropOffer    = `-m comment --comment "Palisade offered: end of tier"`
 )
 
