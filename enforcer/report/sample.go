@@ -47,11 +47,13 @@ type Prefix struct {
 	Policy string
 }
 
-// ParsePrefix parses "SI|<ns>/<pod>", "SE|<ns>/<pod>", "DI|<policy>" or "DE|<policy>". Any other
+// ParsePrefix parses "SI|<ns>/<pod>", "SE|<ns>/<pod>", "DI|<policy>", "DE|<policy>", and the drop
+// prefixes of a Deny rule, which carry its index: "DI3|<policy>" (render.DropPrefix). Any other
 // prefix (a Log rule's "LI0|...", garbage) is an error naming what is wrong.
 func ParsePrefix(s string) (Prefix, error) {
 	var p Prefix
-	if len(s) < 4 || s[2] != '|' {
+	bar := strings.IndexByte(s, '|')
+	if len(s) < 4 || bar < 2 || bar == len(s)-1 {
 		return p, fmt.Errorf("%w: %q: want <S|D><I|E>|<subject>", ErrPrefix, s)
 	}
 	switch s[0] {
@@ -70,7 +72,14 @@ func ParsePrefix(s string) (Prefix, error) {
 	default:
 		return p, fmt.Errorf("%w: %q: direction %q, want I or E", ErrPrefix, s, s[1])
 	}
-	subject := s[3:]
+	// Between the direction and the bar: nothing, or a Deny rule's index (drops only). The index
+	// says which rule dropped; the count is the policy's, so it is checked and not kept.
+	if idx := s[2:bar]; idx != "" {
+		if p.Kind != KindDrop || !allDigits(idx) {
+			return p, fmt.Errorf("%w: %q: %q before the bar, want a Deny rule's index (drops only) or nothing", ErrPrefix, s, idx)
+		}
+	}
+	subject := s[bar+1:]
 	if p.Kind == KindDrop {
 		p.Policy = subject
 		return p, nil
@@ -81,6 +90,16 @@ func ParsePrefix(s string) (Prefix, error) {
 	}
 	p.Pod = engine.EndpointRef{Namespace: ns, Name: name}
 	return p, nil
+}
+
+// allDigits reports whether s is made of ASCII digits only.
+func allDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Sample is one decoded observation record.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/palisade-dev/palisade/pkg/engine"
+	"github.com/palisade-dev/palisade/pkg/render"
 )
 
 func TestParsePrefix(t *testing.T) {
@@ -17,6 +18,12 @@ func TestParsePrefix(t *testing.T) {
 		{in: "SE|prod/web", want: Prefix{Kind: KindShadow, Direction: engine.Egress, Pod: engine.EndpointRef{Namespace: "prod", Name: "web"}}},
 		{in: "DI|np/prod/guard@candidate", want: Prefix{Kind: KindDrop, Direction: engine.Ingress, Policy: "np/prod/guard@candidate"}},
 		{in: "DE|gnp/deny-all", want: Prefix{Kind: KindDrop, Direction: engine.Egress, Policy: "gnp/deny-all"}},
+		// A Deny rule's drops carry its index (render.DropPrefix); the count is the policy's.
+		{in: "DI3|np/prod/guard", want: Prefix{Kind: KindDrop, Direction: engine.Ingress, Policy: "np/prod/guard"}},
+		{in: "DE12|gnp/deny-all@candidate", want: Prefix{Kind: KindDrop, Direction: engine.Egress, Policy: "gnp/deny-all@candidate"}},
+		{in: "SI3|prod/web", err: true}, // shadow samples have no rule index
+		{in: "DIx|np/prod/guard", err: true},
+		{in: "DI3|", err: true},
 		{in: "LI0|np/prod/guard", err: true}, // a Log rule's prefix
 		{in: "SX|prod/web", err: true},
 		{in: "XI|prod/web", err: true},
@@ -42,8 +49,34 @@ func TestParsePrefix(t *testing.T) {
 	}
 }
 
+// Every prefix the renderer writes on an observation sample parses back to its kind, direction
+// and subject: the renderer and the pipeline agree on the format (a Deny rule's index included,
+// which the pipeline once refused, so that those drops were never counted).
+func TestParsePrefixReadsRenderedPrefixes(t *testing.T) {
+	ids := []engine.PolicyID{
+		{Key: engine.PolicyKey{Kind: engine.KindNetworkPolicy, Namespace: "prod", Name: "guard"}},
+		{Key: engine.PolicyKey{Kind: engine.KindGlobalNetworkPolicy, Name: "deny-all"}, Slot: engine.SlotCandidate},
+	}
+	for _, dir := range []engine.Direction{engine.Ingress, engine.Egress} {
+		for _, id := range ids {
+			for _, rule := range []int{-1, 0, 7, 123} {
+				s := render.DropPrefix(dir, id, rule)
+				p, err := ParsePrefix(s)
+				if err != nil || p.Kind != KindDrop || p.Direction != dir || p.Policy != id.String() {
+					t.Errorf("DropPrefix(%v, %v, %d) = %q parses as %+v, %v", dir, id, rule, s, p, err)
+				}
+			}
+		}
+		ref := engine.EndpointRef{Namespace: "prod", Name: "web"}
+		s := render.ShadowPrefix(dir, ref)
+		if p, err := ParsePrefix(s); err != nil || p.Kind != KindShadow || p.Direction != dir || p.Pod != ref {
+			t.Errorf("ShadowPrefix(%v, %v) = %q parses as %+v, %v", dir, ref, s, p, err)
+		}
+	}
+}
+
 func FuzzParsePrefix(f *testing.F) {
-	for _, s := range []string{"SI|prod/web", "DE|gnp/x", "LI0|np/a/b", "", "S", "SI|", "SI|a/"} {
+	for _, s := range []string{"SI|prod/web", "DE|gnp/x", "DI3|np/a/b", "LI0|np/a/b", "", "S", "SI|", "SI|a/"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
