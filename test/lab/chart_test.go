@@ -6,7 +6,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -41,11 +40,8 @@ var _ = Describe("the Helm chart installed into a lab", Ordered, func() {
 			Fail("this spec creates network namespaces and must run as root: sudo make test-e2e")
 		}
 		bin = GinkgoT().TempDir()
-		out, err := exec.Command("go", "build", "-o", bin+"/", "../../cmd/palisade-controller", "../../cmd/palisade-enforcer").CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "building the binaries: %s", out)
-		// The helm CLI of test/chart's go.mod (helm.sh/helm/v4), kept out of the root module.
-		out, err = exec.Command("go", "build", "-C", "../chart", "-o", filepath.Join(bin, "helm"), "helm.sh/helm/v4/cmd/helm").CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "building helm from test/chart's go.mod: %s", out)
+		buildCommands(bin, "palisade-controller", "palisade-enforcer")
+		buildHelm(bin)
 	})
 
 	It("runs both controller replicas with one leader and the enforcers as the chart says, issues and rotates its own certificate, enforces, survives the leader's death, and keeps enforcing across helm upgrade", func() {

@@ -36,12 +36,8 @@ var _ = Describe("palisade-lab demo", Ordered, func() {
 			Fail("this spec creates network namespaces and must run as root: sudo make test-e2e")
 		}
 		bin = GinkgoT().TempDir()
-		out, err := exec.Command("go", "build", "-o", bin+"/", "../../cmd/palisade-controller", "../../cmd/palisade-enforcer",
-			"../../cmd/kubectl-palisade", "../../cmd/palisade-lab").CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "building the binaries: %s", out)
-		// What `make helm` builds: the helm CLI of test/chart's go.mod.
-		out, err = exec.Command("go", "build", "-C", "../chart", "-o", filepath.Join(bin, "helm"), "helm.sh/helm/v4/cmd/helm").CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "building helm from test/chart's go.mod: %s", out)
+		buildCommands(bin, "palisade-controller", "palisade-enforcer", "kubectl-palisade", "palisade-lab")
+		buildHelm(bin)
 	})
 
 	It("leaves nothing behind once demo-down has run after the demo was killed with SIGKILL", func() {
