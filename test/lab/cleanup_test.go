@@ -47,7 +47,13 @@ var _ = Describe("cleanup after a crashed run", func() {
 		}
 		dir := lab.WorkDir(prefix)
 		Expect(os.MkdirAll(filepath.Join(dir, "etcd"), 0o700)).To(Succeed())
-		cp := exec.Command("sh", "-c", "sleep 60", "--data-dir="+filepath.Join(dir, "etcd"))
+		// The stand-in must not fork: a shell running `sleep` as a child shows the child with the
+		// shell's command line between fork and exec, and Cleanup rightly counts it (CI saw a third
+		// PID that way). `read` is a builtin, and blocks on a pipe nobody writes.
+		cp := exec.Command("sh", "-c", "read -r line", "--data-dir="+filepath.Join(dir, "etcd"))
+		stdin, err := cp.StdinPipe()
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _ = stdin.Close() }) // cp.Wait closes it first when the spec gets there
 		Expect(cp.Start()).To(Succeed())
 		spawned = append(spawned, cp)
 		Eventually(func() ([]int, error) { return netns.Processes(prefix + "-n0") }).WithTimeout(5 * time.Second).Should(HaveLen(1))
