@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -189,6 +190,8 @@ func connect(tb testing.TB, ns *labnetns.NS, addr string, n int) cost {
 // (cleanup for none) outside the timer.
 //
 //	go test -run '^$' -bench BenchmarkDatapath -benchtime 1x ./enforcer/syncer/   # as root
+var datapathSettle = flag.Duration("datapath-settle", 0, "BenchmarkDatapath: pause between programming a case and timing it")
+
 func BenchmarkDatapath(b *testing.B) {
 	const conns = 2000
 	shape := clusterShape{10000, 100, 1000}
@@ -230,6 +233,10 @@ func BenchmarkDatapath(b *testing.B) {
 	caseFor := func(e *engine.Engine) func(tb testing.TB) cost {
 		return func(tb testing.TB) cost {
 			program(tb, e)
+			// The kernel finishes a large change after the commit returns (the old rules and sets
+			// are freed in RCU callbacks, which run in softirq on whatever task is current, this
+			// one included): without a pause the case after a large change pays for it.
+			time.Sleep(*datapathSettle)
 			connect(tb, topo.client, addr, 50) // warm the neighbours and caches
 			return connect(tb, topo.client, addr, conns)
 		}
