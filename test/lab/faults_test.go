@@ -222,7 +222,8 @@ var _ = Describe("enforcers under faults", Ordered, func() {
 		for _, n := range nodes {
 			ns, _ := l.NodeNS(n)
 			save := nodeIptablesSave(ns.Name)
-			Expect(strings.Contains(save, "--dports 8999 ")).To(BeTrue(), "the change reached %s", n)
+			// One TCP port is "-m tcp --dport 8999", a native nft match (pkg/render).
+			Expect(strings.Contains(save, "-p tcp -m tcp --dport 8999 ")).To(BeTrue(), "the change reached %s", n)
 			Expect(strings.Contains(save, hook)).To(BeTrue(), "FORWARD in %s:\n%s", n, forwardRules(save))
 		}
 		expectForeignUntouched("after syncs and resyncs")
@@ -299,7 +300,8 @@ var _ = Describe("enforcers under faults", Ordered, func() {
 			runIn(ns.Name, "", enforcer, "cleanup")
 			Expect(palState(ns.Name)).To(BeEmpty())
 			Expect(l.RestartNodeProcess(ctx, n)).To(Succeed())
-			Expect(palState(ns.Name)).To(Equal(converged), "node %s: the state after the kills differs from a fresh enforcer's", n)
+			fresh := palState(ns.Name)
+			Expect(fresh).To(Equal(converged), "node %s: the state after the kills differs from a fresh enforcer's:\n%s", n, lineDiff(fresh, converged))
 		}
 		expectForeignUntouched("after SIGKILLs, restarts and cleanups")
 	})

@@ -325,8 +325,50 @@ func expectEngineMatrix(ctx context.Context, l *lab.Lab) []probe.Verdict {
 	want := engineMatrix(apiManifest(ctx, l), allPorts)
 	measured, err := l.Probe(ctx, ports, probe.Options{})
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	ExpectWithOffset(1, probe.Diff(measured, want)).To(BeEmpty(), "measured with packets against the engine's matrix for the API server's objects")
+	diff := probe.Diff(measured, want)
+	ExpectWithOffset(1, diff).To(BeEmpty(), "measured with packets against the engine's matrix for the API server's objects\n%s", mismatchContext(l, diff))
 	return want
+}
+
+// mismatchContext is what a failed matrix comparison needs to be explained: for each mismatched
+// cell, the conntrack entries every node namespace holds for the pair of addresses (a flow
+// answered against the policy through an entry created while it was allowed is not a rule's
+// fault), and the node's Palisade rules that name the destination.
+func mismatchContext(l *lab.Lab, diff []probe.Mismatch) string {
+	if len(diff) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, m := range diff {
+		if m.Missing != "" {
+			continue
+		}
+		from, to := podOf(l, m.From), podOf(l, m.To)
+		fmt.Fprintf(&b, "--- %s (%s, %s) -> %s (%s, %s) %v:\n", m.From, from.IP, from.Node, m.To, to.IP, to.Node, m.Port)
+		for _, n := range l.Plan.Nodes {
+			ns, _ := l.NodeNS(n.Name)
+			out, err := exec.Command("ip", "netns", "exec", ns.Name, "conntrack", "-L", "-s", from.IP.String(), "-d", to.IP.String()).CombinedOutput()
+			fmt.Fprintf(&b, "conntrack in %s (err %v):\n%s", n.Name, err, out)
+		}
+	}
+	return b.String()
+}
+
+// lineDiff lists the lines only one of two sorted states holds, for a failure message that a
+// truncated dump of both would hide.
+func lineDiff(got, want []string) string {
+	var b strings.Builder
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			fmt.Fprintf(&b, "only in the first:  %s\n", g)
+		}
+	}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			fmt.Fprintf(&b, "only in the second: %s\n", w)
+		}
+	}
+	return b.String()
 }
 
 // countersRE matches the packet and byte counters iptables-save prints for built-in chains.
