@@ -198,7 +198,7 @@ var _ = Describe("palisade-enforcer run", Ordered, func() {
 		Eventually(save).WithTimeout(10 * time.Second).Should(And(
 			ContainSubstring("-A FORWARD -m comment --comment palisade-hook -j PAL-FORWARD"),
 			MatchRegexp(`-A PAL-TO-EP -d 198\.18\.0\.10/32 .*-g PAL-TW-`),
-			MatchRegexp(`-A PAL-TW-\S+ .*-m conntrack --ctstate NEW -m limit --limit 200/sec --limit-burst 400 -j NFLOG --nflog-prefix "SI\|web/p0" --nflog-group 2`),
+			MatchRegexp(`-A PAL-TW-\S+ .*-m conntrack --ctstate NEW -m limit --limit 200/sec --limit-burst 400 -m comment --comment "PAL:[0-9a-f]{16} Palisade observe: web/p0 .*" -j NFLOG --nflog-prefix "SI\|web/p0" --nflog-group 2`),
 			MatchRegexp(`-A PAL-TW-\S+ .*-j NFLOG --nflog-prefix "SI\|web/p1" --nflog-group 2`),
 		))
 		Expect(save()).NotTo(ContainSubstring("end of tier"))

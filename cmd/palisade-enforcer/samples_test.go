@@ -11,9 +11,9 @@ import (
 )
 
 const (
-	shadowSample = `-m comment --comment "Palisade observe: web/p0 ingress new connections, 1 candidate(s) shadowed" -m conntrack --ctstate NEW -m limit --limit 5/sec --limit-burst 10 -j NFLOG --nflog-prefix "SI|web/p0" --nflog-group 2`
-	shadowOffer  = `-m comment --comment "Palisade offered: web/p0 ingress new connections, 1 candidate(s) shadowed" -m conntrack --ctstate NEW`
-	dropSample   = `-m comment --comment "Palisade observe: end of tier" -m limit --limit 200/sec --limit-burst 400 -j NFLOG --nflog-prefix "DI|np/web/deny" --nflog-group 2`
+	shadowSample = `-m conntrack --ctstate NEW -m limit --limit 5/sec --limit-burst 10 -m comment --comment "Palisade observe: web/p0 ingress new connections, 1 candidate(s) shadowed" -j NFLOG --nflog-prefix "SI|web/p0" --nflog-group 2`
+	shadowOffer  = `-m conntrack --ctstate NEW -m comment --comment "Palisade offered: web/p0 ingress new connections, 1 candidate(s) shadowed"`
+	dropSample   = `-m limit --limit 200/sec --limit-burst 400 -m comment --comment "Palisade observe: end of tier" -j NFLOG --nflog-prefix "DI|np/web/deny" --nflog-group 2`
 	dropOffer    = `-m comment --comment "Palisade offered: end of tier"`
 )
 
@@ -42,8 +42,8 @@ func TestCountingOfferedCountsTheRenderersCounterRules(t *testing.T) {
 func TestUnsampledCounterFollowsCountersAcrossRewrites(t *testing.T) {
 	save := func(offered, sampled int, hash string) []byte {
 		return []byte("*filter\n:PAL-TW-a - [0:0]\n" +
-			"[" + itoa(offered) + ":0] -A PAL-TW-a -m comment --comment \"PAL:" + hash + "\" -m comment --comment \"Palisade offered: web/p0\" -m conntrack --ctstate NEW\n" +
-			"[" + itoa(sampled) + ":0] -A PAL-TW-a -m comment --comment \"PAL:" + hash + "x\" -m comment --comment \"Palisade observe: web/p0\" -m conntrack --ctstate NEW -m limit --limit 5/sec --limit-burst 10 -j NFLOG --nflog-prefix \"SI|web/p0\" --nflog-group 2\n" +
+			"[" + itoa(offered) + ":0] -A PAL-TW-a -m conntrack --ctstate NEW -m comment --comment \"PAL:" + hash + " Palisade offered: web/p0\"\n" +
+			"[" + itoa(sampled) + ":0] -A PAL-TW-a -m conntrack --ctstate NEW -m limit --limit 5/sec --limit-burst 10 -m comment --comment \"PAL:" + hash + "x Palisade observe: web/p0\" -j NFLOG --nflog-prefix \"SI|web/p0\" --nflog-group 2\n" +
 			"[99:0] -A PAL-TW-a -j DROP\nCOMMIT\n")
 	}
 	var outs [][]byte

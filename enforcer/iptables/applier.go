@@ -162,7 +162,7 @@ func (a *Applier) applyTable(ctx context.Context, table string, chains []desired
 		decl = append(decl, lineOrigin{c.Name, -1, ":" + c.Name + " - [0:0]"})
 		for i, r := range c.Rules {
 			rules = append(rules, lineOrigin{c.Name, i,
-				"-A " + c.Name + " -m comment --comment \"" + hashCommentPrefix + hashes[i] + "\" " + r})
+				"-A " + c.Name + " " + withHash(r, hashes[i])})
 		}
 	}
 	var stale []string

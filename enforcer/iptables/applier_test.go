@@ -51,7 +51,7 @@ var (
 func commented(c desired.Chain) string {
 	var b strings.Builder
 	for i, h := range ruleHashes(c.Name, c.Rules) {
-		b.WriteString("-A " + c.Name + ` -m comment --comment "PAL:` + h + `" ` + c.Rules[i] + "\n")
+		b.WriteString("-A " + c.Name + " " + withHash(c.Rules[i], h) + "\n")
 	}
 	return b.String()
 }

@@ -16,7 +16,8 @@
 //
 // # Hashes
 //
-// Every rule Palisade writes starts with a comment "PAL:<hash>" where the hash covers the chain's
+// Every rule Palisade writes carries "PAL:<hash>" at the start of its comment (the rule's own,
+// after its criteria, where it costs nothing to the packets the rule does not take), where the hash covers the chain's
 // name, the rule and all rules before it (Felix's scheme). Reading `iptables-save` therefore tells,
 // chain by chain, whether the kernel holds exactly what is desired without parsing rules back (the
 // tools normalise rule text, so comparing text would fail). A chain whose list of hashes differs, for

@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,6 +178,9 @@ func connect(tb testing.TB, ns *labnetns.NS, addr string, n int) cost {
 // round:
 //
 //   - none: no Palisade rule at all (no hook, so no conntrack either): the baseline;
+//   - kube-proxy: no Palisade rule, but what kube-proxy's iptables mode keeps in FORWARD on every
+//     Kubernetes node (kubeProxyForward): connection tracking on, as on any real node, so the
+//     baseline a node would have without Palisade;
 //   - skeleton: the engine's cluster with no policy (the node's dispatch chains, conntrack,
 //     every flow allowed by the profile);
 //   - policies: the issue's full-sync cluster (10,000 pods, 100 on the node, 1,000 policies, 1,000
@@ -189,6 +194,29 @@ func connect(tb testing.TB, ns *labnetns.NS, addr string, n int) cost {
 // (cleanup for none) outside the timer.
 //
 //	go test -run '^$' -bench BenchmarkDatapath -benchtime 1x ./enforcer/syncer/   # as root
+var datapathSettle = flag.Duration("datapath-settle", 0, "BenchmarkDatapath: pause between programming a case and timing it")
+
+// kubeProxyForward is what kube-proxy (iptables mode, 1.29 and later) writes to the filter table's
+// FORWARD path on every node, whatever the Services: the KUBE-FORWARD chain that drops what
+// conntrack calls INVALID and accepts marked and established traffic. Its conntrack matches are
+// what turn connection tracking on in the node's namespace.
+const kubeProxyForward = `*filter
+:KUBE-FORWARD - [0:0]
+-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+`
+
+// kubeProxyRemove deletes kubeProxyForward's jump and chain.
+const kubeProxyRemove = `*filter
+-D FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+:KUBE-FORWARD - [0:0]
+-X KUBE-FORWARD
+COMMIT
+`
+
 func BenchmarkDatapath(b *testing.B) {
 	const conns = 2000
 	shape := clusterShape{10000, 100, 1000}
@@ -212,6 +240,21 @@ func BenchmarkDatapath(b *testing.B) {
 		return renderNode(current)
 	}, tools)
 	ctx := context.Background()
+	nodeExec := command.Exec{Netns: topo.node.Name}
+	kubeProxy := false
+	setKubeProxy := func(tb testing.TB, on bool) {
+		if on == kubeProxy {
+			return
+		}
+		text := kubeProxyRemove
+		if on {
+			text = kubeProxyForward
+		}
+		if _, err := nodeExec.Run(ctx, []byte(text), tools.Restore, "--noflush", "-w", "5"); err != nil {
+			tb.Fatalf("kube-proxy's rules (on: %v): %v", on, err)
+		}
+		kubeProxy = on
+	}
 	program := func(tb testing.TB, e *engine.Engine) {
 		if e == nil {
 			if _, err := Cleanup(ctx, s.Families, s.Sets); err != nil {
@@ -226,10 +269,17 @@ func BenchmarkDatapath(b *testing.B) {
 			tb.Fatal(err)
 		}
 	}
-	b.Cleanup(func() { program(b, nil) })
-	caseFor := func(e *engine.Engine) func(tb testing.TB) cost {
+	b.Cleanup(func() { program(b, nil); setKubeProxy(b, false) })
+	// caseFor programs the engine's rules (none when e is nil), with kube-proxy's beside them or
+	// not, then times the connections.
+	caseFor := func(e *engine.Engine, withKubeProxy bool) func(tb testing.TB) cost {
 		return func(tb testing.TB) cost {
 			program(tb, e)
+			setKubeProxy(tb, withKubeProxy)
+			// The kernel finishes a large change after the commit returns (the old rules and sets
+			// are freed in RCU callbacks, which run in softirq on whatever task is current, this
+			// one included): without a pause the case after a large change pays for it.
+			time.Sleep(*datapathSettle)
 			connect(tb, topo.client, addr, 50) // warm the neighbours and caches
 			return connect(tb, topo.client, addr, conns)
 		}
@@ -256,6 +306,16 @@ func BenchmarkDatapath(b *testing.B) {
 	if err := full.UpsertPod(client); err != nil {
 		b.Fatal(err)
 	}
+	// kube-proxy's rules turn connection tracking on: after one connection with them alone, the
+	// node's conntrack table holds its entry (the none case has no such rule, so no table).
+	program(b, nil)
+	setKubeProxy(b, true)
+	connect(b, topo.client, addr, 1)
+	out, err := nodeExec.Run(ctx, nil, "conntrack", "-L", "-p", "tcp", "--dport", "80")
+	if err != nil || !strings.Contains(string(out), "dport=80") {
+		b.Fatalf("no conntrack entry with kube-proxy's rules in FORWARD (%v): %s", err, out)
+	}
+	setKubeProxy(b, false)
 	// The same cluster with the client allowed by the server's first policy (app a1): one policy
 	// chain walked instead of ten, to tell the cost of the walk from that of the ruleset's size.
 	first := shape.build(b)
@@ -264,17 +324,25 @@ func BenchmarkDatapath(b *testing.B) {
 	if err := first.UpsertPod(early); err != nil {
 		b.Fatal(err)
 	}
-	names := []string{"none", "skeleton", "policies", "policies-first"}
+	names := []string{"none", "kube-proxy", "skeleton", "policies", "policies-first"}
 	for b.Loop() {
-		res := interleave(b, *benchRounds, []benchCase{{"none", caseFor(nil)}, {"skeleton", caseFor(bare)}, {"policies", caseFor(full)}, {"policies-first", caseFor(first)}})
+		res := interleave(b, *benchRounds, []benchCase{{"none", caseFor(nil, false)}, {"kube-proxy", caseFor(nil, true)},
+			{"skeleton", caseFor(bare, false)}, {"policies", caseFor(full, false)}, {"policies-first", caseFor(first, false)}})
 		report(b, res, names, "none")
 		for _, name := range names {
 			b.ReportMetric(float64(conns)/median(res[name], wallOf).Seconds(), name+"-conn/s")
 		}
-		rate := func(name string) float64 {
-			return float64(median(res["none"], wallOf)) / float64(median(res[name], wallOf))
+		// rate is the connections per second of a case over those of base (the inverse ratio of
+		// the median times), both measured in this run.
+		rate := func(name, base string) float64 {
+			return float64(median(res[base], wallOf)) / float64(median(res[name], wallOf))
 		}
-		b.Logf("connections per second against none: policies %.2f, policies-first %.2f, skeleton %.2f",
-			rate("policies"), rate("policies-first"), rate("skeleton"))
+		b.ReportMetric(rate("policies", "none"), "policies/none")
+		b.ReportMetric(rate("policies", "kube-proxy"), "policies/kube-proxy")
+		b.ReportMetric(rate("policies", "skeleton"), "policies/skeleton")
+		b.Logf("connections per second against none: policies %.2f, policies-first %.2f, skeleton %.2f, kube-proxy %.2f",
+			rate("policies", "none"), rate("policies-first", "none"), rate("skeleton", "none"), rate("kube-proxy", "none"))
+		b.Logf("policies against kube-proxy (conntrack on, no Palisade rule) %.2f, against skeleton %.2f",
+			rate("policies", "kube-proxy"), rate("policies", "skeleton"))
 	}
 }

@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -130,10 +131,14 @@ func testKernel(t *testing.T, b iptables.Backend) {
 	if !strings.Contains(after, "\n-A FORWARD -m comment --comment palisade-hook -j PAL-FORWARD\n-A FORWARD -j CNI-FORWARD\n") {
 		t.Fatalf("the hook is not first in FORWARD:\n%s", after)
 	}
-	for _, want := range []string{":PAL-FORWARD - [0:0]", ":PAL-fw-a - [0:0]", "--match-set PAL-s-p dst,dst", `--comment "policy ns/web rule 0"`} {
+	for _, want := range []string{":PAL-FORWARD - [0:0]", ":PAL-fw-a - [0:0]", "--match-set PAL-s-p dst,dst"} {
 		if !strings.Contains(after, want) {
 			t.Fatalf("iptables-save lacks %q:\n%s", want, after)
 		}
+	}
+	// The hash marker shares the rule's own comment, after the criteria: one comment per rule.
+	if !ownCommentRE.MatchString(after) {
+		t.Fatalf("iptables-save lacks a rule matching %s:\n%s", ownCommentRE, after)
 	}
 	wantSets := setsBefore + "create PAL-s-a hash:ip family inet"
 	if got := k.sets(); !strings.HasPrefix(got, setsBefore) || !strings.Contains(got, "add PAL-s-p 198.18.0.2,udp:53\n") || !strings.Contains(got, "add PAL-s-a 198.18.0.2\n") {
@@ -259,3 +264,5 @@ func TestKernelDualStack(t *testing.T) {
 		}
 	}
 }
+
+var ownCommentRE = regexp.MustCompile(`(?m)^-A PAL-fw-a -m set --match-set PAL-s-p dst,dst -m comment --comment "PAL:[0-9a-f]{16} policy ns/web rule 0" -j ACCEPT$`)

@@ -354,7 +354,19 @@ func (b *modelBuilder) sameGenerations(m *NodeModel, repl map[int]*compiled) {
 		var fresh *ModelSet
 		switch r.kind {
 		case SetSelector, SetNamedPort:
-			if b.reuseSet(r.id, r.peer) != nil {
+			// A set this build made already (a replaced generation's conversion, above) has the
+			// members as they are now: the last model's are kept only when they are the same
+			// slices. Checking the cache alone is not enough: that conversion stores what it
+			// computed as current, so a pod that left or joined the set since the last build
+			// would keep its old membership, and keep it while no other pod changed.
+			if made := b.sets[r.id]; made != nil {
+				if sameMembers(made, last) {
+					continue
+				}
+				fresh = made
+				break
+			}
+			if s := b.reuseSet(r.id, r.peer); s != nil && sameMembers(s, last) {
 				continue
 			}
 			if r.kind == SetSelector {
@@ -380,4 +392,14 @@ func (b *modelBuilder) sameGenerations(m *NodeModel, repl map[int]*compiled) {
 		m.Sets[i] = *fresh
 	}
 	c.last = m
+}
+
+// sameMembers says whether two sets hold the very same member slices (as a set taken from the
+// cache holds those of the model it was cached from): then they are equal without comparing.
+func sameMembers(a, b *ModelSet) bool {
+	return sameSlice(a.IPs, b.IPs) && sameSlice(a.Nets, b.Nets) && sameSlice(a.IPPorts, b.IPPorts)
+}
+
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }

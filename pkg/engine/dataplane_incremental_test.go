@@ -328,3 +328,79 @@ func TestRendererMatchesFreshRenderOnEdits(t *testing.T) {
 	}
 	t.Logf("%d renders made only sets again, %d chains made again in place; %d model builds took the last policies, %d with new generations", setsOnly, inPlace, same, repl)
 }
+
+// TestRendererMatchesFreshRenderOnRelabelAndEditTogether: a pod relabelled out of (or into) a
+// policy's source set and that policy's new generation in the changes between two builds (the
+// enforcer coalesces the changes of one sync interval) give through the caches exactly a fresh
+// model. The cached build converts the new generation first, which computes the set's members
+// again and caches them as current; the set was then taken as it was in the last model, with
+// the pod's old membership, and stayed so while no other pod changed (the lab's SIGKILL fault
+// spec saw the converged enforcer keep a relabelled pod in a churn policy's source set).
+func TestRendererMatchesFreshRenderOnRelabelAndEditTogether(t *testing.T) {
+	opts := render.DefaultOptions()
+	tcp := v1alpha1.ProtocolFromString("TCP")
+	policy := func(k int, port int32) *v1alpha1.NetworkPolicy {
+		p := &v1alpha1.NetworkPolicy{}
+		p.Namespace, p.Name = "gamma", "churn-"+itoa(uint64(k))
+		order := float64(k)
+		p.Spec.Order = &order
+		p.Spec.Selector = "all()"
+		p.Spec.Types = []v1alpha1.PolicyType{v1alpha1.PolicyTypeIngress}
+		p.Spec.Ingress = []v1alpha1.Rule{{
+			Action: v1alpha1.Allow, Protocol: &tcp,
+			Source:      v1alpha1.EntityRule{NamespaceSelector: "team == 'alpha'", Selector: "churn != '" + itoa(uint64(k)) + "'"},
+			Destination: v1alpha1.EntityRule{Ports: []v1alpha1.Port{v1alpha1.Port(intstr.FromInt32(port))}},
+		}, {Action: v1alpha1.Pass}}
+		return p
+	}
+	pod := func(ns string, i int, churn string) engine.Endpoint {
+		return engine.Endpoint{
+			Namespace: ns, Name: "pod" + itoa(uint64(i)), Node: "n1",
+			Labels: map[string]string{"churn": churn},
+			IPs:    []netip.Addr{netip.AddrFrom4([4]byte{198, 18, byte(len(ns)), byte(i + 1)})},
+		}
+	}
+	e := engine.New()
+	for _, ns := range []engine.Namespace{{Name: "alpha", Labels: map[string]string{"team": "alpha"}}, {Name: "gamma"}} {
+		if err := e.UpsertNamespace(ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		for _, err := range []error{e.UpsertPod(pod("alpha", i, "x")), e.UpsertPod(pod("gamma", i, "x"))} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for k := range 4 {
+		if err := e.UpsertNetworkPolicy(policy(k, int32(9000+k)), engine.SlotEnforced); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := render.NewRenderer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &incrementalView{node: "n1", ch: engine.EnforcedOnly, cache: engine.NewModelCache(), r: r}
+	v.check(t, e, opts, "start")
+	for step, k := range []int{1, 2, 1, 3} {
+		// alpha/pod0 leaves churn-k's source set (churn == k) and churn-k gets a new port, both
+		// before the next build; then the pod goes back, alone.
+		if err := e.UpsertPod(pod("alpha", 0, itoa(uint64(k)))); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.UpsertNetworkPolicy(policy(k, int32(9100+step)), engine.SlotEnforced); err != nil {
+			t.Fatal(err)
+		}
+		v.check(t, e, opts, "relabel and edit "+itoa(uint64(step)))
+		v.check(t, e, opts, "no change after "+itoa(uint64(step)))
+		if err := e.UpsertPod(pod("alpha", 0, "x")); err != nil {
+			t.Fatal(err)
+		}
+		v.check(t, e, opts, "back "+itoa(uint64(step)))
+	}
+	if _, repl := engine.SameBuildsForTest(v.cache); repl == 0 {
+		t.Fatal("no build took the last model's policies with a new generation: the path under test was not taken")
+	}
+}

@@ -49,7 +49,10 @@
 // numeric and named ports together, or notICMP without a protocol (not ICMP, or ICMP of another
 // type). These become a block: the scratch bits are cleared, each alternative sets a scratch
 // bit (a following group requires the previous group's bit and sets the other one), and the
-// action runs on the last bit, exactly Felix's match blocks. notPorts and notNets lists are
+// action runs on the last bit, exactly Felix's match blocks. An Allow or Pass whose only
+// disjunction is one such list needs no block: each alternative sets the verdict mark itself
+// and one RETURN follows (setting a mark twice is setting it once; Deny and Log keep the block,
+// which counts, logs or drops a packet once). notPorts and notNets lists are
 // conjunctions and stay in one rule (several multiport matches, negated set matches). Several
 // CIDRs become a hash:net set (a /0 is written as two /1 halves, which ipset can hold); one CIDR
 // stays inline. Selectors are hash:ip sets of every matching pod's addresses cluster-wide;
@@ -64,8 +67,14 @@
 // names fit iptables' 28 characters, set names ipset's 31 (PAL4/PAL6 + ID). Every rule has a
 // comment naming the policy and rule index (or the part of the skeleton it is), so that
 // iptables-save explains itself. Rule text is written in the order iptables-save prints it
-// (built-in criteria -s/-d/-p, the comment, the other modules, the target), so that the text the
-// enforcer applied can be compared with what the kernel holds.
+// (built-in criteria -s/-d/-p, the other modules, the comment, the target), so that the text the
+// enforcer applied can be compared with what the kernel holds. The order is also the kernel's
+// order of evaluation, which stops at the first criterion that fails: iptables-nft makes -s,
+// -d, -p, -m mark and -m tcp/-m udp --dport/--sport native nft expressions but calls
+// -m multiport, -m set, -m conntrack and -m comment through nft_compat, so a rule's single TCP
+// or UDP port (range) is written with the tcp or udp match, port lists come before set lookups,
+// and the comment (always true, but a call) comes last, where only the packets a rule takes pay
+// for it.
 //
 // # Incremental rendering
 //

@@ -58,28 +58,28 @@ func TestObservationRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const wantTW = `-A PAL-TW-XXXX -m comment --comment "Palisade offered: ns/pod ingress new connections, 1 candidate(s) shadowed" -m conntrack --ctstate NEW
--A PAL-TW-XXXX -m comment --comment "Palisade observe: ns/pod ingress new connections, 1 candidate(s) shadowed" -m conntrack --ctstate NEW -m limit --limit 50/sec --limit-burst 100 -j NFLOG --nflog-prefix "SI|ns/pod" --nflog-group 7
+	const wantTW = `-A PAL-TW-XXXX -m conntrack --ctstate NEW -m comment --comment "Palisade offered: ns/pod ingress new connections, 1 candidate(s) shadowed"
+-A PAL-TW-XXXX -m conntrack --ctstate NEW -m limit --limit 50/sec --limit-burst 100 -m comment --comment "Palisade observe: ns/pod ingress new connections, 1 candidate(s) shadowed" -j NFLOG --nflog-prefix "SI|ns/pod" --nflog-group 7
 -A PAL-TW-XXXX -m comment --comment "ns/pod ingress: start" -j MARK --set-xmark 0x0/0x30000
--A PAL-TW-XXXX -m comment --comment "np/ns/p ingress" -m mark --mark 0x0/0x20000 -j PAL-PI-XXXX
--A PAL-TW-XXXX -m comment --comment "np/ns/p allowed" -m mark --mark 0x10000/0x10000 -j RETURN
--A PAL-TW-XXXX -m comment --comment "Palisade offered: gnp/broken fails closed: bad selector" -m mark --mark 0x0/0x20000
--A PAL-TW-XXXX -m comment --comment "Palisade observe: gnp/broken fails closed: bad selector" -m mark --mark 0x0/0x20000 -m limit --limit 20/sec -j NFLOG --nflog-prefix "DI|gnp/broken" --nflog-group 7
--A PAL-TW-XXXX -m comment --comment "gnp/broken fails closed: bad selector" -m mark --mark 0x0/0x20000 -j DROP
--A PAL-TW-XXXX -m comment --comment "Palisade offered: tier default: end of tier, default action Deny" -m mark --mark 0x0/0x20000
--A PAL-TW-XXXX -m comment --comment "Palisade observe: tier default: end of tier, default action Deny" -m mark --mark 0x0/0x20000 -m limit --limit 20/sec -j NFLOG --nflog-prefix "DI|gnp/broken" --nflog-group 7
--A PAL-TW-XXXX -m comment --comment "tier default: end of tier, default action Deny" -m mark --mark 0x0/0x20000 -j DROP
+-A PAL-TW-XXXX -m mark --mark 0x0/0x20000 -m comment --comment "np/ns/p ingress" -j PAL-PI-XXXX
+-A PAL-TW-XXXX -m mark --mark 0x10000/0x10000 -m comment --comment "np/ns/p allowed" -j RETURN
+-A PAL-TW-XXXX -m mark --mark 0x0/0x20000 -m comment --comment "Palisade offered: gnp/broken fails closed: bad selector"
+-A PAL-TW-XXXX -m mark --mark 0x0/0x20000 -m limit --limit 20/sec -m comment --comment "Palisade observe: gnp/broken fails closed: bad selector" -j NFLOG --nflog-prefix "DI|gnp/broken" --nflog-group 7
+-A PAL-TW-XXXX -m mark --mark 0x0/0x20000 -m comment --comment "gnp/broken fails closed: bad selector" -j DROP
+-A PAL-TW-XXXX -m mark --mark 0x0/0x20000 -m comment --comment "Palisade offered: tier default: end of tier, default action Deny"
+-A PAL-TW-XXXX -m mark --mark 0x0/0x20000 -m limit --limit 20/sec -m comment --comment "Palisade observe: tier default: end of tier, default action Deny" -j NFLOG --nflog-prefix "DI|gnp/broken" --nflog-group 7
+-A PAL-TW-XXXX -m mark --mark 0x0/0x20000 -m comment --comment "tier default: end of tier, default action Deny" -j DROP
 -A PAL-TW-XXXX -m comment --comment "ns/pod ingress: no policy decided, the kns profile allows" -j MARK --set-xmark 0x10000/0x10000
 `
-	const wantFW = `-A PAL-FW-XXXX -m comment --comment "Palisade offered: ns/pod egress new connections, 1 candidate(s) shadowed" -m conntrack --ctstate NEW
--A PAL-FW-XXXX -m comment --comment "Palisade observe: ns/pod egress new connections, 1 candidate(s) shadowed" -m conntrack --ctstate NEW -m limit --limit 50/sec --limit-burst 100 -j NFLOG --nflog-prefix "SE|ns/pod" --nflog-group 7
+	const wantFW = `-A PAL-FW-XXXX -m conntrack --ctstate NEW -m comment --comment "Palisade offered: ns/pod egress new connections, 1 candidate(s) shadowed"
+-A PAL-FW-XXXX -m conntrack --ctstate NEW -m limit --limit 50/sec --limit-burst 100 -m comment --comment "Palisade observe: ns/pod egress new connections, 1 candidate(s) shadowed" -j NFLOG --nflog-prefix "SE|ns/pod" --nflog-group 7
 -A PAL-FW-XXXX -m comment --comment "ns/pod egress: start" -j MARK --set-xmark 0x0/0x30000
 -A PAL-FW-XXXX -m comment --comment "ns/pod egress: no policy decided, the kns profile allows" -j MARK --set-xmark 0x10000/0x10000
 `
-	const wantPI = `-A PAL-PI-XXXX -p tcp -m comment --comment "np/ns/p ingress rule 0 Allow" -m multiport --dports 80 -j MARK --set-xmark 0x10000/0x10000
--A PAL-PI-XXXX -m comment --comment "np/ns/p ingress rule 0 Allow" -m mark --mark 0x10000/0x10000 -j RETURN
+	const wantPI = `-A PAL-PI-XXXX -p tcp -m tcp --dport 80 -m comment --comment "np/ns/p ingress rule 0 Allow" -j MARK --set-xmark 0x10000/0x10000
+-A PAL-PI-XXXX -m mark --mark 0x10000/0x10000 -m comment --comment "np/ns/p ingress rule 0 Allow" -j RETURN
 -A PAL-PI-XXXX -p udp -m comment --comment "Palisade offered: np/ns/p ingress rule 1 Deny"
--A PAL-PI-XXXX -p udp -m comment --comment "Palisade observe: np/ns/p ingress rule 1 Deny" -m limit --limit 20/sec -j NFLOG --nflog-prefix "DI1|np/ns/p" --nflog-group 7
+-A PAL-PI-XXXX -p udp -m limit --limit 20/sec -m comment --comment "Palisade observe: np/ns/p ingress rule 1 Deny" -j NFLOG --nflog-prefix "DI1|np/ns/p" --nflog-group 7
 -A PAL-PI-XXXX -p udp -m comment --comment "np/ns/p ingress rule 1 Deny" -j DROP
 `
 	// Chain names are hashes; the comparison is about the rules.

@@ -64,6 +64,18 @@ func (b *builder) rule(p *engine.ModelPolicy, dir engine.Direction, r *engine.Mo
 		return nil, err
 	}
 	o := b.opts
+	if alts, ok := b.markAlternatives(r.Action, base, groups); ok {
+		// Allow or Pass with one OR group: one rule per alternative, each setting the verdict
+		// mark directly, then one return. Setting the mark twice is the same as once, and the
+		// verdict marks are clear when a policy rule starts (a rule that sets one returns at
+		// once), so this decides as the scratch-mark block does, in two rules fewer and
+		// without its unconditional first rule.
+		var out []Rule
+		for _, m := range alts.matches {
+			out = append(out, Rule{Match: m, Action: SetMark{Value: alts.mark, Mask: alts.mark}, Comment: comment})
+		}
+		return append(out, Rule{Match: M().MarkSet(alts.mark), Action: Return{}, Comment: comment}), nil
+	}
 	var out []Rule
 	final := base
 	if len(groups) > 0 {
@@ -115,6 +127,35 @@ func (b *builder) rule(p *engine.ModelPolicy, dir engine.Direction, r *engine.Mo
 		return nil, fmt.Errorf("unknown action %q", r.Action)
 	}
 	return out, nil
+}
+
+// markAlts are the alternatives of a rule rendered one rule each, all setting mark.
+type markAlts struct {
+	matches []Match
+	mark    uint32
+}
+
+// markAlternatives returns the alternatives of an Allow or Pass rule whose criteria are one
+// conjunction and a single OR group that merges with it; ok is false for any other rule, which
+// keeps the scratch-mark block (Deny and Log must not count, log or drop a packet twice).
+func (b *builder) markAlternatives(action v1alpha1.Action, base Match, groups [][]Match) (markAlts, bool) {
+	var mark uint32
+	switch action {
+	case v1alpha1.Allow:
+		mark = b.opts.MarkAccept
+	case v1alpha1.Pass:
+		mark = b.opts.MarkPass
+	default:
+		return markAlts{}, false
+	}
+	if len(groups) != 1 {
+		return markAlts{}, false
+	}
+	merged, ok := mergeAll(base, groups[0])
+	if !ok {
+		return markAlts{}, false
+	}
+	return markAlts{matches: merged, mark: mark}, true
 }
 
 // LogPrefix is the NFLOG prefix of a Log rule: "L", I or E, the rule's index, "|", the policy

@@ -224,15 +224,24 @@ func (m Match) renderModules() string {
 	if m.mark != nil {
 		parts = append(parts, fmt.Sprintf("-m mark --mark %#x/%#x", m.mark.value, m.mark.mask))
 	}
-	for _, s := range m.sets {
-		parts = append(parts, "-m set "+neg(s.negate)+"--match-set "+s.name+" "+s.flags)
-	}
-	for _, p := range m.ports {
-		opt := "--dports "
+	// The kernel evaluates the matches in this order and stops at the first that fails, so the
+	// cheap ones come first: port lists and ICMP types (a few comparisons) before the ipset
+	// lookups (a hash lookup each, through nft_compat on the nft backend), so that a packet to
+	// another port never pays for the lookup.
+	if p, ok := m.nativePort(); ok {
+		opt := "--dport "
 		if p.source {
-			opt = "--sports "
+			opt = "--sport "
 		}
-		parts = append(parts, "-m multiport "+neg(p.negate)+opt+portsText(p.ranges))
+		parts = append(parts, "-m "+protoText(m.proto.num)+" "+neg(p.negate)+opt+portsText(p.ranges))
+	} else {
+		for _, p := range m.ports {
+			opt := "--dports "
+			if p.source {
+				opt = "--sports "
+			}
+			parts = append(parts, "-m multiport "+neg(p.negate)+opt+portsText(p.ranges))
+		}
 	}
 	if c := m.icmp; c != nil {
 		tc := strconv.Itoa(int(c.typ))
@@ -245,10 +254,26 @@ func (m Match) renderModules() string {
 			parts = append(parts, "-m icmp "+neg(c.negate)+"--icmp-type "+tc)
 		}
 	}
+	for _, s := range m.sets {
+		parts = append(parts, "-m set "+neg(s.negate)+"--match-set "+s.name+" "+s.flags)
+	}
 	if m.limit != nil {
 		parts = append(parts, m.limit.render())
 	}
 	return strings.Join(parts, " ")
+}
+
+// nativePort returns the rule's port criterion when it can be written with the tcp or udp match
+// (-m tcp --dport 80, ! --sport 1000:2000), which iptables-nft turns into native nft
+// expressions where -m multiport is an nft_compat call: a single port or range, the only port
+// criterion of the rule (iptables-nft 1.8.9 folds two tcp matches of one rule into one, wrongly),
+// on TCP or UDP.
+func (m Match) nativePort() (portMatch, bool) {
+	if len(m.ports) != 1 || len(m.ports[0].ranges) != 1 || m.proto == nil || m.proto.negate ||
+		(m.proto.num != 6 && m.proto.num != 17) {
+		return portMatch{}, false
+	}
+	return m.ports[0], true
 }
 
 func joinNonEmpty(parts ...string) string {
@@ -358,14 +383,20 @@ func (a NFLog) Render() string {
 }
 
 // Render writes the rule as the text after "-A <chain> " in iptables-restore syntax, in the
-// order iptables-save prints it back (built-in criteria, the comment, the other modules, the
+// order iptables-save prints it back (built-in criteria, the other modules, the comment, the
 // target), so that the text can be compared with what the kernel holds.
+//
+// The comment comes after every criterion because it is not free: iptables-nft (1.8.9) turns
+// -m comment into an xtables match that nft_compat calls for every packet reaching it, like
+// -m set, -m multiport and -m conntrack (-s, -d, -p, -m mark and -m tcp --dport become native nft
+// expressions). After the criteria it runs only for the packets the rule takes, not for every
+// packet that walks past the rule, which is most of them in a policy chain.
 func (r Rule) Render() string {
 	comment := ""
 	if r.Comment != "" {
 		comment = "-m comment --comment " + quote(r.Comment)
 	}
-	return joinNonEmpty(r.Match.renderBuiltin(), comment, r.Match.renderModules(), r.Action.Render())
+	return joinNonEmpty(r.Match.renderBuiltin(), r.Match.renderModules(), comment, r.Action.Render())
 }
 
 // maxCommentLen is the xt_comment limit (256 bytes with the terminating NUL).

@@ -146,7 +146,7 @@ var _ = Describe("rollout phases with packets", Ordered, func() {
 		return iptablesSave(ns.Name)
 	}
 	shadowRule := func(ref string) *regexp.Regexp {
-		return regexp.MustCompile(`-m conntrack --ctstate NEW -m limit --limit 200/sec --limit-burst 400 -j NFLOG --nflog-prefix "SI\|` + regexp.QuoteMeta(ref) + `" --nflog-group 2`)
+		return regexp.MustCompile(`-m conntrack --ctstate NEW -m limit --limit 200/sec --limit-burst 400 -m comment --comment "PAL:[0-9a-f]{16} Palisade observe: [^"]*" -j NFLOG --nflog-prefix "SI\|` + regexp.QuoteMeta(ref) + `" --nflog-group 2`)
 	}
 	writeStatus := func(st v1alpha1.PolicyStatus) {
 		var np v1alpha1.NetworkPolicy
