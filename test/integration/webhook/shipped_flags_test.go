@@ -22,6 +22,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -188,11 +189,18 @@ var _ = Describe("The palisade-controller binary with the Deployment's flags", O
 		}).ShouldNot(BeEmpty(), "output:\n%s", &out)
 		Expect(*l.Spec.HolderIdentity).NotTo(Equal("another-replica"))
 
-		// Another replica takes the lease (as after a network partition).
-		l.Spec.HolderIdentity = ptr.To("another-replica")
-		l.Spec.LeaseDurationSeconds = ptr.To[int32](3600)
-		l.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
-		Expect(env.client.Update(ctx, l)).To(Succeed())
+		// Another replica takes the lease (as after a network partition). The holder renews it
+		// every few seconds, so the write can race a renewal: read again and retry on a conflict,
+		// as a replica's leader election does.
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := env.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: lease}, l); err != nil {
+				return err
+			}
+			l.Spec.HolderIdentity = ptr.To("another-replica")
+			l.Spec.LeaseDurationSeconds = ptr.To[int32](3600)
+			l.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
+			return env.client.Update(ctx, l)
+		})).To(Succeed())
 		eventually(func() string { return out.String() }).WithTimeout(30 * time.Second).Should(ContainSubstring("lost the lease"))
 
 		Consistently(exited).WithTimeout(3*time.Second).ShouldNot(Receive(), "output:\n%s", &out)
