@@ -20,6 +20,7 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -151,13 +152,18 @@ var _ = Describe("rollout in the lab", Ordered, func() {
 		ExpectWithOffset(1, st.Phase).To(Equal(phase), "kubectl palisade status's phase")
 		ExpectWithOffset(1, st.EnforcedGeneration).To(Equal(enforced), "kubectl palisade status's enforced generation")
 	}
+	// apply edits the spec from a fresh read, again on a conflict: the operator writes the
+	// policy's status meanwhile, and each status write moves the resourceVersion.
 	apply := func(name string, from string, mutate func(*v1alpha1.NetworkPolicy)) {
-		np := guard()
-		np.Spec.Ingress[0].Source.Selector = from
-		if mutate != nil {
-			mutate(np)
-		}
-		ExpectWithOffset(1, l.Client.Update(ctx, np)).To(Succeed())
+		var np *v1alpha1.NetworkPolicy
+		ExpectWithOffset(1, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			np = guard()
+			np.Spec.Ingress[0].Source.Selector = from
+			if mutate != nil {
+				mutate(np)
+			}
+			return l.Client.Update(ctx, np)
+		})).To(Succeed())
 		gens[name] = np.Generation
 	}
 	pass := func(from, to string) bool {

@@ -7,6 +7,8 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/palisade-dev/palisade/api/v1alpha1"
 )
@@ -56,7 +58,13 @@ var _ = Describe("suggested rules in status evidence", func() {
 		Expect(flows[2].SuggestionNote).To(Equal("source: pod " + ns + "/gone no longer exists"))
 
 		By("pasting the suggestions: the flows are allowed, and the next window is quiet")
-		p.Spec.Ingress = append(p.Spec.Ingress, flows[0].SuggestedRules[0].Rule, flows[1].SuggestedRules[0].Rule)
-		Expect(env.client.Update(ctx, p)).To(Succeed(), "the API server admits the pasted rules")
+		// From a fresh read, again on a conflict: the operator keeps writing the status.
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if err := env.client.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
+				return err
+			}
+			p.Spec.Ingress = append(p.Spec.Ingress, flows[0].SuggestedRules[0].Rule, flows[1].SuggestedRules[0].Rule)
+			return env.client.Update(ctx, p)
+		})).To(Succeed(), "the API server admits the pasted rules")
 	})
 })
