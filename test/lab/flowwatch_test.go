@@ -354,7 +354,7 @@ func forgetFlows(l *lab.Lab) {
 // mismatchContext is what a failed matrix comparison needs to be explained: for each mismatched
 // cell, the conntrack entries every node namespace holds for the pair of addresses (a flow
 // answered against the policy through an entry created while it was allowed is not a rule's
-// fault), and the node's Palisade rules that name the destination.
+// fault). The rules themselves are in the specs' own failure output (palState, lineDiff).
 func mismatchContext(l *lab.Lab, diff []probe.Mismatch) string {
 	if len(diff) == 0 {
 		return ""
@@ -375,20 +375,24 @@ func mismatchContext(l *lab.Lab, diff []probe.Mismatch) string {
 	return b.String()
 }
 
-// lineDiff lists the lines only one of two sorted states holds, for a failure message that a
-// truncated dump of both would hide.
+// lineDiff lists the lines only one of two states holds, for a failure message that a
+// truncated dump of both would hide. A state is tens of thousands of lines under the fault specs'
+// policy set, so each side is looked up in a set of the other, not scanned.
 func lineDiff(got, want []string) string {
 	var b strings.Builder
-	for _, g := range got {
-		if !slices.Contains(want, g) {
-			fmt.Fprintf(&b, "only in the first:  %s\n", g)
+	only := func(label string, a, other []string) {
+		in := make(map[string]bool, len(other))
+		for _, l := range other {
+			in[l] = true
+		}
+		for _, l := range a {
+			if !in[l] {
+				fmt.Fprintf(&b, "%s %s\n", label, l)
+			}
 		}
 	}
-	for _, w := range want {
-		if !slices.Contains(got, w) {
-			fmt.Fprintf(&b, "only in the second: %s\n", w)
-		}
-	}
+	only("only in the first: ", got, want)
+	only("only in the second:", want, got)
 	return b.String()
 }
 
