@@ -190,11 +190,14 @@ func connect(tb testing.TB, ns *labnetns.NS, addr string, n int) cost {
 //   - policies-first: the same cluster with the client allowed by the server's first policy.
 //
 // The client is a pod of another node of the same namespace, so only the server's ingress side
-// is evaluated on this node, as for traffic between nodes. Each case is programmed by the syncer
-// (cleanup for none) outside the timer.
+// is evaluated on this node, as for traffic between nodes. Each case has its own topology (the
+// same recipe), programmed by the syncer once before any round is timed.
 //
 //	go test -run '^$' -bench BenchmarkDatapath -benchtime 1x ./enforcer/syncer/   # as root
-var datapathSettle = flag.Duration("datapath-settle", 0, "BenchmarkDatapath: pause between programming a case and timing it")
+var (
+	datapathSettle = flag.Duration("datapath-settle", time.Second, "BenchmarkDatapath: pause between programming the cases and timing them")
+	datapathConns  = flag.Int("datapath-conns", 2000, "BenchmarkDatapath: connections timed per case and round")
+)
 
 // kubeProxyForward is what kube-proxy (iptables mode, 1.29 and later) writes to the filter table's
 // FORWARD path on every node, whatever the Services: the KUBE-FORWARD chain that drops what
@@ -209,16 +212,8 @@ const kubeProxyForward = `*filter
 COMMIT
 `
 
-// kubeProxyRemove deletes kubeProxyForward's jump and chain.
-const kubeProxyRemove = `*filter
--D FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
-:KUBE-FORWARD - [0:0]
--X KUBE-FORWARD
-COMMIT
-`
-
 func BenchmarkDatapath(b *testing.B) {
-	const conns = 2000
+	conns := *datapathConns
 	shape := clusterShape{10000, 100, 1000}
 	full := shape.build(b)
 	bare := clusterShape{10000, 100, 0}.build(b)
@@ -227,72 +222,80 @@ func BenchmarkDatapath(b *testing.B) {
 	if server.Node != benchNode || client.Node == benchNode {
 		b.Fatalf("server on %s, client on %s", server.Node, client.Node)
 	}
-	topo := newDatapathTopology(b, server.IPs[0], client.IPs[0])
+	// The same cluster with the client allowed by the server's first policy (app a1): one policy
+	// chain walked instead of ten, to tell the cost of the walk from that of the ruleset's size.
+	first := shape.build(b)
+	early := client
+	early.Labels = map[string]string{"app": podApp(1)}
+	if err := first.UpsertPod(early); err != nil {
+		b.Fatal(err)
+	}
 	addr := netip.AddrPortFrom(server.IPs[0], 80).String()
-	serve(b, topo.server, addr)
-
 	tools := iptables.ToolsFor(iptables.NFT, desired.IPv4)
-	var current *engine.Engine
-	s := newBenchSyncer(b, topo.node.Name, command.Exec{Netns: topo.node.Name}, func(context.Context) (desired.Ruleset, error) {
-		if current == nil {
-			return desired.Ruleset{}, errors.New("no engine")
-		}
-		return renderNode(current)
-	}, tools)
 	ctx := context.Background()
-	nodeExec := command.Exec{Netns: topo.node.Name}
-	kubeProxy := false
-	setKubeProxy := func(tb testing.TB, on bool) {
-		if on == kubeProxy {
-			return
-		}
-		text := kubeProxyRemove
-		if on {
-			text = kubeProxyForward
-		}
-		if _, err := nodeExec.Run(ctx, []byte(text), tools.Restore, "--noflush", "-w", "5"); err != nil {
-			tb.Fatalf("kube-proxy's rules (on: %v): %v", on, err)
-		}
-		kubeProxy = on
+
+	// Every case has a topology of its own, built and programmed once before any timing: the
+	// rounds then alternate between topologies that differ only in their rules. Programming a
+	// case between rounds (as this benchmark did before) timed the kernel's work after a large
+	// change along with the connections: the old rules and sets are freed in RCU callbacks that
+	// run in softirq on whatever task is current, so the case after a big swap paid for it.
+	type datapathCase struct {
+		name      string
+		rules     *engine.Engine // nil: no Palisade rule
+		kubeProxy bool
+		topo      *datapathTopology
 	}
-	program := func(tb testing.TB, e *engine.Engine) {
-		if e == nil {
-			if _, err := Cleanup(ctx, s.Families, s.Sets); err != nil {
-				tb.Fatal(err)
+	cases := []*datapathCase{{name: "none"}, {name: "kube-proxy", kubeProxy: true},
+		{name: "skeleton", rules: bare}, {name: "policies", rules: full}, {name: "policies-first", rules: first}}
+	for _, c := range cases {
+		c.topo = newDatapathTopology(b, server.IPs[0], client.IPs[0])
+		serve(b, c.topo.server, addr)
+		nodeExec := command.Exec{Netns: c.topo.node.Name}
+		if c.kubeProxy {
+			if _, err := nodeExec.Run(ctx, []byte(kubeProxyForward), tools.Restore, "--noflush", "-w", "5"); err != nil {
+				b.Fatalf("kube-proxy's rules: %v", err)
 			}
-			s.synced.Store(false)
-			s.hooked = false
-			return
 		}
-		current = e
+		if c.rules == nil {
+			continue
+		}
+		e := c.rules
+		s := newBenchSyncer(b, c.topo.node.Name, nodeExec, func(context.Context) (desired.Ruleset, error) {
+			return renderNode(e)
+		}, tools)
 		if _, err := s.Sync(ctx, true); err != nil {
-			tb.Fatal(err)
+			b.Fatalf("programming %s: %v", c.name, err)
 		}
+		b.Cleanup(func() {
+			if _, err := Cleanup(ctx, s.Families, s.Sets); err != nil {
+				b.Errorf("cleaning %s up: %v", c.name, err)
+			}
+		})
 	}
-	b.Cleanup(func() { program(b, nil); setKubeProxy(b, false) })
-	// caseFor programs the engine's rules (none when e is nil), with kube-proxy's beside them or
-	// not, then times the connections.
-	caseFor := func(e *engine.Engine, withKubeProxy bool) func(tb testing.TB) cost {
-		return func(tb testing.TB) cost {
-			program(tb, e)
-			setKubeProxy(tb, withKubeProxy)
-			// The kernel finishes a large change after the commit returns (the old rules and sets
-			// are freed in RCU callbacks, which run in softirq on whatever task is current, this
-			// one included): without a pause the case after a large change pays for it.
-			time.Sleep(*datapathSettle)
-			connect(tb, topo.client, addr, 50) // warm the neighbours and caches
-			return connect(tb, topo.client, addr, conns)
-		}
+	byName := map[string]*datapathCase{}
+	for _, c := range cases {
+		byName[c.name] = c
 	}
-	// A denied flow proves the rules are in the path: the client's app a0 is allowed (by ns0's
-	// last policy), an app no policy names is not.
+
+	// A denied flow proves the rules are in the path: the client's app a10 is allowed (by ns0's
+	// last policy), an app no policy names is not. The policies case's node is programmed
+	// again for it, then back.
 	denied := client
 	denied.Labels = map[string]string{"app": "none"}
+	pol := byName["policies"]
+	reprogram := func(e *engine.Engine) {
+		s := newBenchSyncer(b, pol.topo.node.Name, command.Exec{Netns: pol.topo.node.Name}, func(context.Context) (desired.Ruleset, error) {
+			return renderNode(e)
+		}, tools)
+		if _, err := s.Sync(ctx, true); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if err := full.UpsertPod(denied); err != nil {
 		b.Fatal(err)
 	}
-	program(b, full)
-	err := topo.client.Do(func() error {
+	reprogram(full)
+	err := pol.topo.client.Do(func() error {
 		c, err := (&net.Dialer{Timeout: 300 * time.Millisecond}).Dial("tcp4", addr)
 		if err == nil {
 			_ = c.Close()
@@ -306,28 +309,30 @@ func BenchmarkDatapath(b *testing.B) {
 	if err := full.UpsertPod(client); err != nil {
 		b.Fatal(err)
 	}
-	// kube-proxy's rules turn connection tracking on: after one connection with them alone, the
-	// node's conntrack table holds its entry (the none case has no such rule, so no table).
-	program(b, nil)
-	setKubeProxy(b, true)
-	connect(b, topo.client, addr, 1)
-	out, err := nodeExec.Run(ctx, nil, "conntrack", "-L", "-p", "tcp", "--dport", "80")
-	if err != nil || !strings.Contains(string(out), "dport=80") {
-		b.Fatalf("no conntrack entry with kube-proxy's rules in FORWARD (%v): %s", err, out)
+	reprogram(full)
+	// kube-proxy's rules turn connection tracking on: after one connection, that case's node
+	// holds a conntrack entry; the none case's node (no rule at all) keeps no table.
+	for _, c := range []*datapathCase{byName["kube-proxy"], byName["none"]} {
+		connect(b, c.topo.client, addr, 1)
+		out, err := command.Exec{Netns: c.topo.node.Name}.Run(ctx, nil, "conntrack", "-L", "-p", "tcp", "--dport", "80")
+		tracked := err == nil && strings.Contains(string(out), "dport=80")
+		if tracked != c.kubeProxy {
+			b.Fatalf("%s: conntrack entry for the connection %v, want %v (%v): %s", c.name, tracked, c.kubeProxy, err, out)
+		}
 	}
-	setKubeProxy(b, false)
-	// The same cluster with the client allowed by the server's first policy (app a1): one policy
-	// chain walked instead of ten, to tell the cost of the walk from that of the ruleset's size.
-	first := shape.build(b)
-	early := client
-	early.Labels = map[string]string{"app": podApp(1)}
-	if err := first.UpsertPod(early); err != nil {
-		b.Fatal(err)
+	time.Sleep(*datapathSettle)
+
+	names := make([]string, len(cases))
+	bcs := make([]benchCase, len(cases))
+	for i, c := range cases {
+		names[i] = c.name
+		bcs[i] = benchCase{c.name, func(tb testing.TB) cost {
+			connect(tb, c.topo.client, addr, 50) // warm the neighbours and caches
+			return connect(tb, c.topo.client, addr, conns)
+		}}
 	}
-	names := []string{"none", "kube-proxy", "skeleton", "policies", "policies-first"}
 	for b.Loop() {
-		res := interleave(b, *benchRounds, []benchCase{{"none", caseFor(nil, false)}, {"kube-proxy", caseFor(nil, true)},
-			{"skeleton", caseFor(bare, false)}, {"policies", caseFor(full, false)}, {"policies-first", caseFor(first, false)}})
+		res := interleave(b, *benchRounds, bcs)
 		report(b, res, names, "none")
 		for _, name := range names {
 			b.ReportMetric(float64(conns)/median(res[name], wallOf).Seconds(), name+"-conn/s")
