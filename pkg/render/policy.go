@@ -28,43 +28,55 @@ func (b *builder) policyChain(p *engine.ModelPolicy, dir engine.Direction) (name
 	if b.cache != nil {
 		return b.cachedPolicyChain(p, dir, name)
 	}
-	c, err := b.buildPolicyChain(p, dir, name)
+	c, subs, err := b.buildPolicyChain(p, dir, name)
 	if err != nil {
 		return "", false, err
 	}
 	b.polChains[name] = c
+	for i := range subs {
+		b.polChains[subs[i].Name] = &subs[i]
+	}
 	return name, len(c.Rules) > 0, nil
 }
 
-// buildPolicyChain renders one policy generation's chain for a direction in this family.
-func (b *builder) buildPolicyChain(p *engine.ModelPolicy, dir engine.Direction, name string) (*Chain, error) {
+// buildPolicyChain renders one policy generation's chain for a direction in this family, and
+// the alternatives chains its rules jump to (sharedAlternatives).
+func (b *builder) buildPolicyChain(p *engine.ModelPolicy, dir engine.Direction, name string) (*Chain, []Chain, error) {
 	c := &Chain{Name: name}
+	var subs []Chain
 	for i, r := range p.Rules(dir) {
-		rules, err := b.rule(p, dir, &r)
+		rules, sub, err := b.rule(p, dir, i, &r)
 		if err != nil {
-			return nil, fmt.Errorf("policy %s %s rule %d: %w", p.ID, dir, i, err)
+			return nil, nil, fmt.Errorf("policy %s %s rule %d: %w", p.ID, dir, i, err)
 		}
 		c.Rules = append(c.Rules, rules...)
+		if sub != nil {
+			subs = append(subs, *sub)
+		}
 	}
-	return c, nil
+	return c, subs, nil
 }
 
 // rule renders one model rule: a single iptables rule when iptables can express the criteria
 // as one conjunction, else a block of rules that carries the partial result in the scratch
 // marks (Felix's match blocks): OR-ed alternatives (a port list longer than multiport takes, or
 // mixing numeric and named ports; notICMP without a protocol) each set a scratch bit, and the
-// action runs on that bit.
-func (b *builder) rule(p *engine.ModelPolicy, dir engine.Direction, r *engine.ModelRule) ([]Rule, error) {
+// action runs on that bit. index is the rule's place in the policy's rules for dir; sub, when
+// not nil, is a chain the rules jump to, which the policy's chain brings into the program.
+func (b *builder) rule(p *engine.ModelPolicy, dir engine.Direction, index int, r *engine.ModelRule) (rules []Rule, sub *Chain, err error) {
 	if !r.Families[b.fam] {
-		return nil, nil
+		return nil, nil, nil
 	}
 	comment := fmt.Sprintf("%s %s rule %d %s", p.ID, strings.ToLower(dir.String()), r.Origin, r.Action)
 	base, groups, ok, err := b.criteria(r)
 	if err != nil || !ok {
-		return nil, err
+		return nil, nil, err
 	}
 	o := b.opts
 	if alts, ok := b.markAlternatives(r.Action, base, groups); ok {
+		if len(alts.matches) > 1 && len(base.sets) > 0 {
+			return sharedAlternatives(alternativesChain(dir, p.ID, index), base, groups[0], alts.mark, comment)
+		}
 		// Allow or Pass with one OR group: one rule per alternative, each setting the verdict
 		// mark directly, then one return. Setting the mark twice is the same as once, and the
 		// verdict marks are clear when a policy rule starts (a rule that sets one returns at
@@ -74,7 +86,7 @@ func (b *builder) rule(p *engine.ModelPolicy, dir engine.Direction, r *engine.Mo
 		for _, m := range alts.matches {
 			out = append(out, Rule{Match: m, Action: SetMark{Value: alts.mark, Mask: alts.mark}, Comment: comment})
 		}
-		return append(out, Rule{Match: M().MarkSet(alts.mark), Action: Return{}, Comment: comment}), nil
+		return append(out, Rule{Match: M().MarkSet(alts.mark), Action: Return{}, Comment: comment}), nil, nil
 	}
 	var out []Rule
 	final := base
@@ -124,9 +136,33 @@ func (b *builder) rule(p *engine.ModelPolicy, dir engine.Direction, r *engine.Mo
 		out = append(out, Rule{Match: final, Action: NFLog{Group: o.NFLogGroup, Prefix: LogPrefix(p.ID, dir, r.Origin)}, Comment: comment})
 	default:
 		// The engine fails closed on unknown actions, so a valid model never has one.
-		return nil, fmt.Errorf("unknown action %q", r.Action)
+		return nil, nil, fmt.Errorf("unknown action %q", r.Action)
 	}
-	return out, nil
+	return out, nil, nil
+}
+
+// sharedAlternatives renders an Allow or Pass whose alternatives share set matches as one rule
+// that tests the shared criteria and jumps to a chain of its own, where each alternative sets
+// the verdict mark, then the policy chain's return on that mark. A packet outside the shared
+// sets (the common case on a pod that many policies select: each policy names other peers)
+// then pays one set lookup per rule instead of one per alternative. The alternatives keep the
+// protocol, which their port and ICMP modules need; they are evaluated only after the shared
+// criteria held, so the decision is the one-rule-per-alternative form's.
+func sharedAlternatives(name string, base Match, alts []Match, mark uint32, comment string) ([]Rule, *Chain, error) {
+	var proto Match
+	proto.proto = base.proto
+	sub := &Chain{Name: name}
+	for _, alt := range alts {
+		m, ok := proto.merge(alt)
+		if !ok {
+			return nil, nil, fmt.Errorf("alternative %s does not merge with the protocol", alt.Render())
+		}
+		sub.Rules = append(sub.Rules, Rule{Match: m, Action: SetMark{Value: mark, Mask: mark}, Comment: comment})
+	}
+	return []Rule{
+		{Match: base, Action: Jump{Target: name}, Comment: comment},
+		{Match: M().MarkSet(mark), Action: Return{}, Comment: comment},
+	}, sub, nil
 }
 
 // markAlts are the alternatives of a rule rendered one rule each, all setting mark.

@@ -67,6 +67,9 @@ type polEntry struct {
 	src   engine.ModelPolicy
 	chain Chain
 	text  []string
+	// subs are the alternatives chains the chain jumps to, and subTexts their texts.
+	subs     []Chain
+	subTexts [][]string
 	// sets are the model set IDs the chain refers to (sorted, distinct) and names their kernel
 	// names in the chain's family.
 	sets, names []string
@@ -432,12 +435,18 @@ func (r *Renderer) renderChanged(m *engine.NodeModel, changed []int) ([2]Ruleset
 					return out, false
 				}
 				_, was := p.chainAt[f][name]
-				if ok != was || !slices.Equal(r.pols[k].sets, old.sets) {
+				cur := r.pols[k]
+				if ok != was || !slices.Equal(cur.sets, old.sets) || !sameChainNames(cur.subs, old.subs) {
 					return out, false
 				}
 				r.last.PolicyChains--
-				if ok && !replace(name, r.pols[k].text) {
+				if ok && !replace(name, cur.text) {
 					return out, false
+				}
+				for si, sc := range cur.subs {
+					if !replace(sc.Name, cur.subTexts[si]) {
+						return out, false
+					}
 				}
 			}
 		}
@@ -470,6 +479,11 @@ func (r *Renderer) renderChanged(m *engine.NodeModel, changed []int) ([2]Ruleset
 	}
 	p.out, p.policies, p.endpoints = out, m.Policies, m.Endpoints
 	return out, true
+}
+
+// sameChainNames reports whether a and b are chains of the same names, in order.
+func sameChainNames(a, b []Chain) bool {
+	return slices.EqualFunc(a, b, func(x, y Chain) bool { return x.Name == y.Name })
 }
 
 // sweep drops the entries the last render did not use (when drop) and clears the marks.
@@ -578,14 +592,17 @@ func (b *builder) cachedPolicyChain(p *engine.ModelPolicy, dir engine.Direction,
 	if e == nil || !samePolicy(&e.src, p) {
 		var used []string
 		b.usedSets = &used
-		c, err := b.buildPolicyChain(p, dir, name)
+		c, subs, err := b.buildPolicyChain(p, dir, name)
 		b.usedSets = nil
 		if err != nil {
 			return "", false, err
 		}
 		slices.Sort(used)
 		used = slices.Compact(used)
-		e = &polEntry{src: *p, chain: *c, text: chainText(*c), sets: used, names: make([]string, len(used))}
+		e = &polEntry{src: *p, chain: *c, text: chainText(*c), subs: subs, sets: used, names: make([]string, len(used))}
+		for _, sc := range subs {
+			e.subTexts = append(e.subTexts, chainText(sc))
+		}
 		for i, id := range used {
 			e.names[i] = setName(b.fam, id)
 		}
@@ -619,6 +636,10 @@ func (b *builder) registerPolicyChain(e *polEntry, reused bool) error {
 	e.used = true
 	b.polChains[name] = &e.chain
 	b.texts[name] = e.text
+	for i := range e.subs {
+		b.polChains[e.subs[i].Name] = &e.subs[i]
+		b.texts[e.subs[i].Name] = e.subTexts[i]
+	}
 	return nil
 }
 

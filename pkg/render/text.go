@@ -27,6 +27,9 @@ const (
 	chainIngressPrefix = "PAL-TW-" // to workload
 	chainPolicyIn      = "PAL-PI-"
 	chainPolicyOut     = "PAL-PO-"
+	// A policy rule's alternatives that share set matches (sharedAlternatives).
+	chainAltIn  = "PAL-AI-"
+	chainAltOut = "PAL-AO-"
 
 	// MaxChainName is iptables' limit on chain names; MaxSetName ipset's on set names.
 	MaxChainName = 28
@@ -53,6 +56,16 @@ func policyChain(dir engine.Direction, id engine.PolicyID) string {
 		return hashName(chainPolicyOut, id.String())
 	}
 	return hashName(chainPolicyIn, id.String())
+}
+
+// alternativesChain names the chain of one policy generation's rule alternatives (the rule's
+// index among the policy's rules for dir).
+func alternativesChain(dir engine.Direction, id engine.PolicyID, index int) string {
+	key := id.String() + "#" + strconv.Itoa(index)
+	if dir == engine.Egress {
+		return hashName(chainAltOut, key)
+	}
+	return hashName(chainAltIn, key)
 }
 
 // setName is PAL4 or PAL6 followed by the model's set ID (Felix's "cali40s:..."), cut to
