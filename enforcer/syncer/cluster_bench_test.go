@@ -209,18 +209,22 @@ func measure(tb testing.TB, fn func()) cost {
 	return cost{wall: wall, cpu: c1 - c0, tools: k1 - k0}
 }
 
-// rounds runs every case once per round, in turn (interleaved, so that a change in the machine's
-// load hits every case alike), and returns each case's costs.
+// benchCase is one case of an interleaved benchmark: run times it once.
 type benchCase struct {
 	name string
 	run  func(tb testing.TB) cost
 }
 
+// interleave runs every case once per round, in turn (interleaved, so that a change in the
+// machine's load hits every case alike), and returns each case's costs.
 func interleave(b *testing.B, n int, cases []benchCase) map[string][]cost {
 	b.Helper()
 	out := map[string][]cost{}
-	for range n {
-		for _, c := range cases {
+	for r := range n {
+		// Each round starts one case further on, so that no case always runs first (after the
+		// previous round's last) or last.
+		for i := range cases {
+			c := cases[(r+i)%len(cases)]
 			out[c.name] = append(out[c.name], c.run(b))
 		}
 	}
