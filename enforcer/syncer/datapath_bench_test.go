@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -216,6 +217,10 @@ COMMIT
 `
 
 func BenchmarkDatapath(b *testing.B) {
+	if _, err := exec.LookPath("conntrack"); err != nil {
+		// It reads the kube-proxy and none cases' connection tracking (below).
+		b.Fatalf("conntrack not found (%v): apt-get install conntrack", err)
+	}
 	conns := *datapathConns
 	shape := clusterShape{10000, 100, 1000}
 	full := shape.build(b)
