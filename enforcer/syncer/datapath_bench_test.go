@@ -177,6 +177,20 @@ func connect(tb testing.TB, ns *labnetns.NS, addr string, n int) cost {
 	return c
 }
 
+// timedConnects returns a benchmark case that opens n connections from topo's client to addr,
+// after 50 that warm the neighbours and caches. The benchmark's own heap (BenchmarkDatapath's
+// three engines of 10,000 pods) is collected before each timing and not during it: a
+// collection's marking takes one of the machine's two cores for as long as it runs, whichever
+// case it falls in.
+func timedConnects(topo *datapathTopology, addr string, n int) func(testing.TB) cost {
+	return func(tb testing.TB) cost {
+		runtime.GC()
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
+		connect(tb, topo.client, addr, 50)
+		return connect(tb, topo.client, addr, n)
+	}
+}
+
 // BenchmarkDatapath measures new TCP connections per second between two pods through one node's
 // namespace (a veth each, the lab's topology), in the same run and topology, interleaved round by
 // round:
@@ -334,15 +348,7 @@ func BenchmarkDatapath(b *testing.B) {
 	bcs := make([]benchCase, len(cases))
 	for i, c := range cases {
 		names[i] = c.name
-		bcs[i] = benchCase{c.name, func(tb testing.TB) cost {
-			// The benchmark's own heap (three engines of 10,000 pods) is collected before each
-			// timing and not during it: a collection's marking takes one of the machine's two
-			// cores for as long as it runs, whichever case it falls in.
-			runtime.GC()
-			defer debug.SetGCPercent(debug.SetGCPercent(-1))
-			connect(tb, c.topo.client, addr, 50) // warm the neighbours and caches
-			return connect(tb, c.topo.client, addr, conns)
-		}}
+		bcs[i] = benchCase{c.name, timedConnects(c.topo, addr, conns)}
 	}
 	for b.Loop() {
 		res := interleave(b, *benchRounds, bcs)

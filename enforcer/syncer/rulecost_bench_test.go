@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -68,12 +66,7 @@ func BenchmarkRuleCost(b *testing.B) {
 		if _, err := node.Run(ctx, []byte(sb.String()), tools.Restore, "-w", "5"); err != nil {
 			b.Fatalf("%s's rules: %v", k.name, err)
 		}
-		bcs = append(bcs, benchCase{k.name, func(tb testing.TB) cost {
-			runtime.GC()
-			defer debug.SetGCPercent(debug.SetGCPercent(-1))
-			connect(tb, topo.client, addr, 50)
-			return connect(tb, topo.client, addr, conns)
-		}})
+		bcs = append(bcs, benchCase{k.name, timedConnects(topo, addr, conns)})
 	}
 	for b.Loop() {
 		res := interleave(b, *benchRounds, bcs)
